@@ -1,0 +1,133 @@
+import os from 'node:os';
+import type Docker from 'dockerode';
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
+import { patchStats, type PatchStats } from '../../core/patch-stats';
+import { sandboxHostQueue } from '../../core/queues';
+import { createSandbox, destroySandbox, type CreateSandboxInput, type SandboxHandle } from './containers';
+import { execInSandbox, type ExecInput, type ExecResult } from './exec';
+import { readSandboxFile, writeSandboxFile } from './files';
+import { reapOrphans } from './reaper';
+import { prepareRepoImage, type RepoImage, type RepoImageInput } from './repo-image';
+
+export interface SandboxDeps {
+  docker: Docker;
+  hostId: string;
+  baseImage: string;
+  artifacts: ArtifactStore;
+  client: Client;
+}
+
+export interface SandboxHost {
+  hostId: string;
+  taskQueue: string;
+}
+
+export interface ExecToArtifactResult extends Omit<ExecResult, 'output'> {
+  /** The whole (capped) output, stored as an artifact. */
+  outputRef: ArtifactRef;
+  /** Its last lines, for the history and the UI. */
+  outputTail: string;
+}
+
+export interface DiffResult extends PatchStats {
+  patch: ArtifactRef;
+}
+
+const TAIL_CHARS = 1500;
+
+/** Heartbeats while a long call runs, so a lost worker is noticed within the heartbeat timeout. */
+function heartbeat(): void {
+  Context.current().heartbeat();
+}
+
+/**
+ * The sandbox role's activities, bound to one Docker host. claimSandboxHost runs on the shared
+ * sandbox queue; every other activity runs on the host's own queue, where its containers are.
+ */
+export function createSandboxActivities(deps: SandboxDeps) {
+  const { docker } = deps;
+  return {
+    async claimSandboxHost(): Promise<SandboxHost> {
+      return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId) };
+    },
+
+    async prepareRepoImage(input: RepoImageInput): Promise<RepoImage> {
+      const ticker = setInterval(heartbeat, 2000);
+      try {
+        return await prepareRepoImage(docker, deps.baseImage, input);
+      } finally {
+        clearInterval(ticker);
+      }
+    },
+
+    async createSandbox(input: CreateSandboxInput): Promise<SandboxHandle> {
+      return createSandbox(docker, input);
+    },
+
+    async execInSandbox(input: ExecInput): Promise<ExecResult> {
+      return execInSandbox(docker, input, heartbeat);
+    },
+
+    /** Like execInSandbox, but the output goes to the artifact store and only its tail to the history. */
+    async execToArtifact(input: ExecInput): Promise<ExecToArtifactResult> {
+      const { output, ...rest } = await execInSandbox(docker, input, heartbeat);
+      const outputRef = await deps.artifacts.put(output, 'text/plain');
+      return { ...rest, outputRef, outputTail: output.slice(-TAIL_CHARS) };
+    },
+
+    async writeSandboxFile(input: { container: string; path: string; content: string }): Promise<void> {
+      await writeSandboxFile(docker, input.container, input.path, input.content);
+    },
+
+    async readSandboxFile(input: { container: string; path: string }): Promise<string | undefined> {
+      return readSandboxFile(docker, input.container, input.path);
+    },
+
+    /** `git add -A && git diff --cached <base>`: the patch the sandbox holds, stored as an artifact. */
+    async sandboxDiff(input: { container: string; baseCommit: string }): Promise<DiffResult> {
+      const result = await execInSandbox(docker, {
+        container: input.container,
+        command: `git add -A && git diff --cached ${input.baseCommit}`,
+        timeoutSeconds: 120,
+        outputCapBytes: 64 * 1024 * 1024,
+      });
+      if (result.exitCode !== 0) throw new Error(`git diff failed in ${input.container}: ${result.output}`);
+      const patch = await deps.artifacts.put(result.output, 'text/x-diff');
+      return { patch, ...patchStats(result.output) };
+    },
+
+    async resetSandbox(input: { container: string; baseCommit: string }): Promise<void> {
+      const result = await execInSandbox(docker, {
+        container: input.container,
+        command: `git reset -q --hard ${input.baseCommit} && git clean -qfdx`,
+        timeoutSeconds: 120,
+        outputCapBytes: 64 * 1024,
+      });
+      if (result.exitCode !== 0) throw new Error(`reset failed in ${input.container}: ${result.output}`);
+    },
+
+    async destroySandbox(input: { name: string }): Promise<{ removed: boolean }> {
+      return destroySandbox(docker, input.name);
+    },
+
+    async reapOrphanContainers(): Promise<{ removed: string[]; kept: number }> {
+      return reapOrphans(docker, async (workflowId) => {
+        try {
+          const description = await deps.client.workflow.getHandle(workflowId).describe();
+          return description.status.name === 'RUNNING';
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError) return false;
+          throw error;
+        }
+      });
+    },
+  };
+}
+
+export type SandboxActivities = ReturnType<typeof createSandboxActivities>;
+
+export function defaultSandboxHostId(): string {
+  return process.env.SERA_SANDBOX_HOST_ID ?? os.hostname();
+}

@@ -1,0 +1,59 @@
+import type Docker from 'dockerode';
+import path from 'node:path';
+import { pack, extract } from 'tar-stream';
+import { asSandboxFailure, containerGone, dockerStatus } from './docker-errors';
+
+/** Writes one file into the container through the engine's archive API (no shell quoting). */
+export async function writeSandboxFile(
+  docker: Docker,
+  container: string,
+  filePath: string,
+  content: string,
+): Promise<void> {
+  const absolute = path.posix.resolve('/repo', filePath);
+  const archive = pack();
+  archive.entry({ name: path.posix.basename(absolute), mode: 0o644 }, content);
+  archive.finalize();
+  try {
+    await docker.getContainer(container).putArchive(archive, { path: path.posix.dirname(absolute) });
+  } catch (error) {
+    if (dockerStatus(error) === 404) {
+      const detail = (error as { json?: { message?: string } }).json?.message ?? 'not found';
+      if (/container/i.test(detail)) throw containerGone(container, detail);
+      throw new Error(`cannot write ${absolute}: its directory does not exist in ${container}`);
+    }
+    throw asSandboxFailure(error, `writing ${absolute} in ${container}`);
+  }
+}
+
+/** Reads one regular file from the container; undefined when it does not exist. */
+export async function readSandboxFile(
+  docker: Docker,
+  container: string,
+  filePath: string,
+): Promise<string | undefined> {
+  const absolute = path.posix.resolve('/repo', filePath);
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.getContainer(container).getArchive({ path: absolute });
+  } catch (error) {
+    if (dockerStatus(error) === 404) {
+      const detail = (error as { json?: { message?: string } }).json?.message ?? '';
+      if (/no such container/i.test(detail)) throw containerGone(container, detail);
+      return undefined;
+    }
+    throw asSandboxFailure(error, `reading ${absolute} in ${container}`);
+  }
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const untar = extract();
+    untar.on('entry', (header, body, next) => {
+      if (header.type === 'file') body.on('data', (c: Buffer) => chunks.push(c));
+      body.on('end', next);
+      body.resume();
+    });
+    untar.on('finish', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    untar.on('error', reject);
+    stream.pipe(untar);
+  });
+}

@@ -1,0 +1,69 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { type ArtifactRef, type ArtifactStore, isArtifactId, previewOf } from '../core/artifacts';
+import { ErrorTypes } from '../core/errors';
+
+/**
+ * Content-addressed artifacts in a local directory: `<root>/sha256/<2 hex>/<64 hex>`.
+ * Writes go to a temporary file first and are renamed into place, so a crash never leaves a
+ * half-written blob under a valid id, and writing the same bytes twice is harmless.
+ */
+export class LocalArtifactStore implements ArtifactStore {
+  constructor(private readonly root: string) {}
+
+  async put(content: Uint8Array | string, mediaType: string): Promise<ArtifactRef> {
+    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    const file = this.fileFor(hex);
+    if (!(await exists(file))) {
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${randomUUID()}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, file);
+    }
+    return { id: `sha256:${hex}`, size: bytes.length, mediaType, preview: previewOf(bytes, mediaType) };
+  }
+
+  async get(id: string): Promise<Buffer> {
+    const file = this.fileFor(this.hexOf(id));
+    try {
+      return await readFile(file);
+    } catch {
+      throw ApplicationFailure.create({
+        type: ErrorTypes.ArtifactMissing,
+        message: `artifact ${id} is not in the store at ${this.root}`,
+        nonRetryable: true,
+      });
+    }
+  }
+
+  async has(id: string): Promise<boolean> {
+    return exists(this.fileFor(this.hexOf(id)));
+  }
+
+  private hexOf(id: string): string {
+    if (!isArtifactId(id)) {
+      throw ApplicationFailure.create({
+        type: ErrorTypes.InvalidInput,
+        message: `not an artifact id: ${JSON.stringify(id)}`,
+        nonRetryable: true,
+      });
+    }
+    return id.slice('sha256:'.length);
+  }
+
+  private fileFor(hex: string): string {
+    return path.join(this.root, 'sha256', hex.slice(0, 2), hex);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
