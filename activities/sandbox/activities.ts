@@ -1,14 +1,14 @@
 import os from 'node:os';
 import type Docker from 'dockerode';
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { patchStats, type PatchStats } from '../../core/patch-stats';
 import { sandboxHostQueue } from '../../core/queues';
 import { createSandbox, destroySandbox, type CreateSandboxInput, type SandboxHandle } from './containers';
 import { execInSandbox, type ExecInput, type ExecResult } from './exec';
 import { readSandboxFile, writeSandboxFile } from './files';
-import { reapOrphans } from './reaper';
+import { reapOrphans, workflowRunningOn } from './reaper';
 import { prepareRepoImage, type RepoImage, type RepoImageInput } from './repo-image';
 
 export interface SandboxDeps {
@@ -113,15 +113,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
     },
 
     async reapOrphanContainers(): Promise<{ removed: string[]; kept: number }> {
-      return reapOrphans(docker, async (workflowId) => {
-        try {
-          const description = await deps.client.workflow.getHandle(workflowId).describe();
-          return description.status.name === 'RUNNING';
-        } catch (error) {
-          if (error instanceof WorkflowNotFoundError) return false;
-          throw error;
-        }
-      });
+      return reapOrphans(docker, workflowRunningOn(deps.client));
     },
   };
 }

@@ -14,8 +14,11 @@ export async function writeSandboxFile(
   const archive = pack();
   archive.entry({ name: path.posix.basename(absolute), mode: 0o644 }, content);
   archive.finalize();
+  // tar-stream's streams are not Node streams: collect the (small) archive into a buffer.
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
   try {
-    await docker.getContainer(container).putArchive(archive, { path: path.posix.dirname(absolute) });
+    await docker.getContainer(container).putArchive(Buffer.concat(chunks), { path: path.posix.dirname(absolute) });
   } catch (error) {
     if (dockerStatus(error) === 404) {
       const detail = (error as { json?: { message?: string } }).json?.message ?? 'not found';
@@ -48,7 +51,7 @@ export async function readSandboxFile(
     const chunks: Buffer[] = [];
     const untar = extract();
     untar.on('entry', (header, body, next) => {
-      if (header.type === 'file') body.on('data', (c: Buffer) => chunks.push(c));
+      if (header.type === 'file') body.on('data', (c: unknown) => chunks.push(c as Buffer));
       body.on('end', next);
       body.resume();
     });

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { destroySandbox, listManagedContainers } from './containers';
 
 /**
@@ -20,4 +21,16 @@ export async function reapOrphans(
     removed.push(container.name);
   }
   return { removed, kept };
+}
+
+/** Asks the Temporal server whether a workflow still runs; unknown workflows do not. */
+export function workflowRunningOn(client: Client): (workflowId: string) => Promise<boolean> {
+  return async (workflowId) => {
+    try {
+      return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    }
+  };
 }

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * What the environment workflow needs: a repository at a commit and the command that tests it.
+ * Validated by the client before a run starts and again by the workflow, so a malformed config
+ * fails at once with the field that is wrong instead of deep inside an activity.
+ */
+export const SandboxLimitsSchema = z.object({
+  cpus: z.number().positive().max(64).default(1),
+  memoryMb: z.number().int().min(128).max(262_144).default(2048),
+  pids: z.number().int().min(16).max(65_536).default(512),
+});
+
+export const PrepareEnvironmentInputSchema = z.object({
+  /** Names the run: containers, artifacts and search attributes carry it. */
+  runId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, "_", "." and "-" only, starting with a letter or digit'),
+  repository: z.object({
+    /** A git repository on the sandbox host (local path) or a URL git can clone. */
+    path: z.string().min(1),
+    /** Any commit-ish: sha, tag or branch. */
+    commit: z.string().min(1),
+  }),
+  testCommand: z.string().min(1),
+  testTimeoutSeconds: z.number().int().positive().max(24 * 3600).default(900),
+  outputCapBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  limits: SandboxLimitsSchema.prefault({}),
+  /** How soon a silent sandbox activity counts as lost and is retried (on a live worker). */
+  heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(30),
+  /** When true (the default), a failing test command fails the workflow. */
+  requireTestsPass: z.boolean().default(true),
+});
+
+/** What a caller passes: defaults may be left out. */
+export type PrepareEnvironmentRequest = z.input<typeof PrepareEnvironmentInputSchema>;
+/** What the workflow works with: every default filled in. */
+export type PrepareEnvironmentInput = z.output<typeof PrepareEnvironmentInputSchema>;
+
+/** Turns zod's issues into one line per field, e.g. `repository.commit: Required`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+export function parsePrepareEnvironmentInput(raw: unknown): ParseResult<PrepareEnvironmentInput> {
+  const result = PrepareEnvironmentInputSchema.safeParse(raw);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, message: `invalid environment input: ${describeIssues(result.error)}` };
+}

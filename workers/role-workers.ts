@@ -1,0 +1,87 @@
+import Docker from 'dockerode';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createDescribeWorkerActivity } from '../activities/common/describe-worker';
+import { createSandboxActivities, defaultSandboxHostId, type SandboxActivities } from '../activities/sandbox/activities';
+import { sandboxHostQueue, TaskQueues, type WorkerRole } from '../core/queues';
+import { baseImageTag } from '../infra/base-image';
+import { LocalArtifactStore } from '../infra/local-artifact-store';
+import { artifactsDir } from '../infra/paths';
+import { prebuiltBundle } from '../infra/workflow-bundle';
+import { concurrencyFor } from './concurrency';
+
+export interface RoleWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  /** For the sandbox role's reaper, which asks the server which runs are still going. */
+  client: Client;
+  /** Sandbox role: overrides SERA_SANDBOX_HOST_ID / the host name. */
+  sandboxHostId?: string;
+  /** Tests wrap activities to inject faults; production passes nothing. */
+  wrapSandboxActivities?: (activities: SandboxActivities) => SandboxActivities;
+}
+
+/** Running activities get this long to finish after SIGINT/SIGTERM before they are cancelled. */
+const SHUTDOWN_GRACE = '30s';
+
+/** The workers one process runs for a role; each polls its role's task queue(s). */
+export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOptions): Promise<Worker[]> {
+  const { connection, namespace } = options;
+  const concurrency = concurrencyFor(role);
+  const base = { connection, namespace, shutdownGraceTime: SHUTDOWN_GRACE };
+  switch (role) {
+    case 'orchestration':
+      return [
+        await Worker.create({
+          ...base,
+          taskQueue: TaskQueues.orchestration,
+          workflowBundle: prebuiltBundle(),
+          maxConcurrentWorkflowTaskExecutions: concurrency,
+        }),
+      ];
+    case 'sandbox': {
+      const hostId = options.sandboxHostId ?? defaultSandboxHostId();
+      const real = createSandboxActivities({
+        docker: new Docker(),
+        hostId,
+        baseImage: baseImageTag(),
+        artifacts: new LocalArtifactStore(artifactsDir()),
+        client: options.client,
+      });
+      const activities = options.wrapSandboxActivities ? options.wrapSandboxActivities(real) : real;
+      return [
+        // The shared queue only hands out hosts; the host queue does the work on this host.
+        await Worker.create({
+          ...base,
+          taskQueue: TaskQueues.sandbox,
+          activities: { claimSandboxHost: activities.claimSandboxHost, ...createDescribeWorkerActivity(role) },
+          maxConcurrentActivityTaskExecutions: concurrency,
+        }),
+        await Worker.create({
+          ...base,
+          taskQueue: sandboxHostQueue(hostId),
+          activities,
+          maxConcurrentActivityTaskExecutions: concurrency,
+        }),
+      ];
+    }
+    case 'llm':
+    case 'gpu-train':
+    case 'gpu-serve': {
+      const queue = { llm: TaskQueues.llm, 'gpu-train': TaskQueues.gpuTrain, 'gpu-serve': TaskQueues.gpuServe }[role];
+      return [
+        await Worker.create({
+          ...base,
+          taskQueue: queue,
+          activities: createDescribeWorkerActivity(role),
+          maxConcurrentActivityTaskExecutions: concurrency,
+        }),
+      ];
+    }
+  }
+}
+
+/** Runs the workers until they are shut down (a signal, or shutdown() called on each). */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((worker) => worker.run()));
+}

@@ -1,0 +1,2 @@
+// Every workflow the orchestration worker runs; the prebuilt bundle is made from this file.
+export { prepareEnvironment } from './prepare-environment';

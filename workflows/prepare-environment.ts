@@ -1,0 +1,143 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ExecToArtifactResult, SandboxActivities } from '../activities/sandbox/activities';
+import type { ArtifactRef } from '../core/artifacts';
+import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
+import { parsePrepareEnvironmentInput, type PrepareEnvironmentRequest } from '../core/environment-input';
+import { containerName } from '../core/names';
+import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
+import { TaskQueues } from '../core/queues';
+import { SearchAttributes } from '../core/search-attributes';
+
+export type EnvironmentStage = 'validating' | 'claiming-host' | 'building-image' | 'creating-sandbox' | 'running-tests' | 'cleaning-up' | 'done';
+
+export interface EnvironmentProgress {
+  stage: EnvironmentStage;
+  sandboxHost?: string;
+  image?: string;
+  container?: string;
+}
+
+export interface PrepareEnvironmentResult {
+  runId: string;
+  repository: string;
+  commit: string;
+  image: string;
+  sandboxHost: string;
+  exitCode: number;
+  passed: boolean;
+  durationMs: number;
+  truncated: boolean;
+  summary?: PytestSummary;
+  output: ArtifactRef;
+  outputTail: string;
+}
+
+export const environmentProgressQuery = defineQuery<EnvironmentProgress>('progress');
+
+const retry = { maximumAttempts: 5, initialInterval: '2s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+
+// Only claimSandboxHost goes to the shared queue: any sandbox worker may answer, and from then on
+// every call goes to the queue of the host that answered, where the containers are.
+const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
+  taskQueue: TaskQueues.sandbox,
+  startToCloseTimeout: '30s',
+  retry,
+});
+
+/**
+ * Prepares a sandbox for a repository at a commit, runs its test command there and removes the
+ * sandbox again. The output goes to the artifact store; the history keeps its tail.
+ */
+export async function prepareEnvironment(request: PrepareEnvironmentRequest): Promise<PrepareEnvironmentResult> {
+  const progress: EnvironmentProgress = { stage: 'validating' };
+  setHandler(environmentProgressQuery, () => progress);
+
+  const parsed = parsePrepareEnvironmentInput(request);
+  if (!parsed.ok) throw ApplicationFailure.create({ type: ErrorTypes.InvalidInput, message: parsed.message, nonRetryable: true });
+  const input = parsed.value;
+  const { workflowId } = workflowInfo();
+  upsertSearchAttributes([
+    { key: SearchAttributes.runId, value: input.runId },
+    { key: SearchAttributes.repository, value: input.repository.path },
+    { key: SearchAttributes.stage, value: 'environment' },
+  ]);
+
+  progress.stage = 'claiming-host';
+  const host = await shared.claimSandboxHost();
+  progress.sandboxHost = host.hostId;
+  upsertMemo({ sandboxHost: host.hostId });
+  const onHost = proxyActivities<SandboxActivities>({
+    taskQueue: host.taskQueue,
+    startToCloseTimeout: `${input.testTimeoutSeconds + 120}s`,
+    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
+    retry,
+  });
+
+  progress.stage = 'building-image';
+  const image = await onHost.prepareRepoImage({ repository: input.repository.path, commit: input.repository.commit });
+  progress.image = image.image;
+
+  const name = containerName(input.runId, 'env');
+  progress.container = name;
+  let run: ExecToArtifactResult;
+  try {
+    progress.stage = 'creating-sandbox';
+    await onHost.createSandbox({
+      name,
+      image: image.image,
+      baseCommit: image.commit,
+      runId: input.runId,
+      workflowId,
+      limits: input.limits,
+    });
+    progress.stage = 'running-tests';
+    run = await onHost.execToArtifact({
+      container: name,
+      command: input.testCommand,
+      timeoutSeconds: input.testTimeoutSeconds,
+      outputCapBytes: input.outputCapBytes,
+    });
+  } finally {
+    // Runs even when the workflow is cancelled, so no container outlives its run.
+    progress.stage = 'cleaning-up';
+    await CancellationScope.nonCancellable(() => onHost.destroySandbox({ name }));
+  }
+  progress.stage = 'done';
+
+  const summary = parsePytestSummary(run.outputTail);
+  const result: PrepareEnvironmentResult = {
+    runId: input.runId,
+    repository: input.repository.path,
+    commit: image.commit,
+    image: image.image,
+    sandboxHost: host.hostId,
+    exitCode: run.exitCode,
+    passed: run.exitCode === 0,
+    durationMs: run.durationMs,
+    truncated: run.truncated,
+    summary,
+    output: run.outputRef,
+    outputTail: run.outputTail,
+  };
+  if (!result.passed && input.requireTestsPass) {
+    const lastLines = run.outputTail.trimEnd().split('\n').slice(-8).join('\n');
+    throw ApplicationFailure.create({
+      type: ErrorTypes.TestCommandFailed,
+      message:
+        `the test command exited with ${run.exitCode} at ${image.commit.slice(0, 12)}` +
+        `${summary ? ` (${summary.line})` : ''}; full output: artifact ${run.outputRef.id}\n${lastLines}`,
+      nonRetryable: true,
+      details: [result],
+    });
+  }
+  return result;
+}
