@@ -1,12 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests share one dev server and one Docker engine, so files run one at a time.
+// Two projects: unit tests of core/ need nothing running; integration tests share one Temporal
+// dev server (started by the global setup) and the Docker engine, so their files run one at a time.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] },
+      },
+    ],
   },
 });

