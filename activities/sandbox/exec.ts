@@ -88,12 +88,8 @@ export async function execInSandbox(
   const exitCode = info.ExitCode ?? -1;
   const durationMs = Date.now() - started;
   // A killed container also ends its execs with 137 or no code: tell that apart from the command.
-  if (exitCode === KILLED_EXIT || exitCode === -1) {
-    const running = await container.inspect().then(
-      (c) => c.State.Running,
-      () => false,
-    );
-    if (!running) throw containerGone(input.container, 'it stopped while the command ran');
+  if ((exitCode === KILLED_EXIT || exitCode === -1) && !(await stillRunning(container))) {
+    throw containerGone(input.container, 'it stopped while the command ran');
   }
   const timedOut =
     exitCode === TIMEOUT_EXIT || (exitCode === KILLED_EXIT && durationMs >= input.timeoutSeconds * 1000);
@@ -106,6 +102,22 @@ export async function execInSandbox(
     });
   }
   return { exitCode, output: output.text(), truncated: output.truncated, durationMs };
+}
+
+/**
+ * The engine reports a killed container's execs as ended a moment before it reports the
+ * container as stopped, so look a few times before deciding the container is alive.
+ */
+async function stillRunning(container: Docker.Container): Promise<boolean> {
+  for (let look = 0; look < 10; look += 1) {
+    const running = await container.inspect().then(
+      (c) => c.State.Running && !c.State.Restarting,
+      () => false,
+    );
+    if (!running) return false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return true;
 }
 
 function describe(error: unknown): string {

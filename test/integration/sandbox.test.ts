@@ -1,0 +1,229 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Docker from 'dockerode';
+import { ApplicationFailure } from '@temporalio/common';
+import { createSandbox, destroySandbox, listManagedContainers, type CreateSandboxInput } from '../../activities/sandbox/containers';
+import { execInSandbox } from '../../activities/sandbox/exec';
+import { readSandboxFile, writeSandboxFile } from '../../activities/sandbox/files';
+import { reapOrphans, workflowRunningOn } from '../../activities/sandbox/reaper';
+import { imageExists, prepareRepoImage, type RepoImage } from '../../activities/sandbox/repo-image';
+import { createSandboxActivities } from '../../activities/sandbox/activities';
+import { connectClient } from '../../infra/temporal-connection';
+import { baseImageTag } from '../../infra/base-image';
+import { exampleRepository } from '../../infra/example-repo';
+import { LocalArtifactStore } from '../../infra/local-artifact-store';
+import { artifactsDir } from '../../infra/paths';
+import { uniqueRunId, useTestServer } from '../support/temporal';
+
+const docker = new Docker();
+const example = exampleRepository();
+const limits = { cpus: 1, memoryMb: 512, pids: 256 };
+let image: RepoImage;
+const made: string[] = [];
+
+async function sandbox(purpose: string, workflowId = 'test-no-workflow'): Promise<CreateSandboxInput> {
+  const input: CreateSandboxInput = {
+    name: `sera-test-${uniqueRunId(purpose)}`,
+    image: image.image,
+    baseCommit: image.commit,
+    runId: 'sandbox-tests',
+    workflowId,
+    limits,
+  };
+  made.push(input.name);
+  await createSandbox(docker, input);
+  return input;
+}
+
+function failureType(error: unknown): string | undefined {
+  return error instanceof ApplicationFailure ? error.type ?? undefined : undefined;
+}
+
+beforeAll(async () => {
+  useTestServer();
+  image = await prepareRepoImage(docker, baseImageTag(), { repository: example.path, commit: example.commit });
+});
+
+afterAll(async () => {
+  for (const name of made) await destroySandbox(docker, name);
+});
+
+describe('repository images', () => {
+  it('holds the repository at the commit, with history, and is reused by tag', async () => {
+    const again = await prepareRepoImage(docker, baseImageTag(), { repository: example.path, commit: example.commit });
+    expect(again).toEqual(image);
+    const box = await sandbox('image');
+    const head = await execInSandbox(docker, { container: box.name, command: 'git rev-parse HEAD && git status --porcelain | wc -l', timeoutSeconds: 30, outputCapBytes: 4096 });
+    expect(head.output.trim().split('\n')).toEqual([image.commit, '0']);
+  });
+
+  it('rejects a path that is not a git repository without building anything', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sera-not-git-'));
+    try {
+      const error = await prepareRepoImage(docker, baseImageTag(), { repository: dir, commit: 'main' }).catch((e: unknown) => e);
+      expect(failureType(error)).toBe('RepositoryNotFound');
+      expect((error as Error).message).toMatch(/is not a git repository/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says which base image is missing instead of trying to pull it', async () => {
+    const error = await prepareRepoImage(docker, 'sera-base:does-not-exist', { repository: example.path, commit: example.commit }).catch((e: unknown) => e);
+    expect(failureType(error)).toBe('BaseImageMissing');
+    expect((error as Error).message).toMatch(/sera-base:does-not-exist is missing .* run infra\/setup\.sh/);
+    expect(await imageExists(docker, `sera-repo-more-itertools:${image.commit.slice(0, 12)}-does-not-exi`)).toBe(false);
+  });
+});
+
+describe('containers', () => {
+  it('have no network, no host mounts, limits and labels naming the run and workflow', async () => {
+    const box = await sandbox('shape', 'wf-shape');
+    const info = await docker.getContainer(box.name).inspect();
+    expect(info.HostConfig.NetworkMode).toBe('none');
+    expect(info.HostConfig.Binds ?? []).toEqual([]);
+    expect(info.Mounts).toEqual([]);
+    expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
+    expect(info.HostConfig.NanoCpus).toBe(1e9);
+    expect(info.HostConfig.PidsLimit).toBe(256);
+    expect(info.Config.Labels).toMatchObject({ 'sera.managed': 'true', 'sera.run': 'sandbox-tests', 'sera.workflow-id': 'wf-shape' });
+  });
+
+  it('cannot reach any network, as seen from inside', async () => {
+    const box = await sandbox('net');
+    const probe = [
+      'ls /sys/class/net',
+      'echo routes: $(tail -n +2 /proc/net/route | wc -l)',
+      // 192.0.2.1 is reserved for documentation: nothing answers there even with a network.
+      `python3 -c "import socket
+try:
+    socket.create_connection(('192.0.2.1', 80), timeout=3)
+    print('connected')
+except OSError as e:
+    print('refused:', e.errno)"`,
+    ].join(' && ');
+    const result = await execInSandbox(docker, { container: box.name, command: probe, timeoutSeconds: 30, outputCapBytes: 4096 });
+    expect(result.output.trim().split('\n')).toEqual(['lo', 'routes: 0', 'refused: 101']); // 101: ENETUNREACH
+  });
+
+  it('are created once and destroyed once however often the calls repeat', async () => {
+    const box = await sandbox('idem');
+    const first = await docker.getContainer(box.name).inspect();
+    const again = await createSandbox(docker, box);
+    expect(again.id).toBe(first.Id);
+    expect(await destroySandbox(docker, box.name)).toEqual({ removed: true });
+    expect(await destroySandbox(docker, box.name)).toEqual({ removed: false });
+  });
+
+  it('are removed by the reaper when their workflow is not running, and kept when it is', async () => {
+    const settings = useTestServer();
+    const client = await connectClient(settings);
+    try {
+      // Nothing polls this queue, so the workflow stays running.
+      const running = await client.workflow.start('prepareEnvironment', {
+        taskQueue: 'sera-test-nobody-polls',
+        workflowId: uniqueRunId('reaper-running'),
+        args: [{}],
+      });
+      const kept = await sandbox('reap-keep', running.workflowId);
+      const orphan = await sandbox('reap-orphan', uniqueRunId('reaper-gone'));
+      const outcome = await reapOrphans(docker, workflowRunningOn(client));
+      expect(outcome.removed).toContain(orphan.name);
+      expect(outcome.removed).not.toContain(kept.name);
+      const left = (await listManagedContainers(docker)).map((c) => c.name);
+      expect(left).toContain(kept.name);
+      expect(left).not.toContain(orphan.name);
+      await running.terminate('test over');
+    } finally {
+      await client.connection.close();
+    }
+  });
+});
+
+describe('exec', () => {
+  it('returns the exit code and the output', async () => {
+    const box = await sandbox('exec');
+    const result = await execInSandbox(docker, { container: box.name, command: 'echo out; echo err >&2; exit 3', timeoutSeconds: 30, outputCapBytes: 4096 });
+    expect(result.exitCode).toBe(3);
+    expect(result.output).toContain('out\n');
+    expect(result.output).toContain('err\n');
+    expect(result.truncated).toBe(false);
+  });
+
+  it('kills a command that outlives its timeout, children included, and keeps what it printed', async () => {
+    const box = await sandbox('timeout');
+    const started = Date.now();
+    const error = await execInSandbox(docker, {
+      container: box.name,
+      command: 'echo before; sleep 300 & sleep 301; echo never',
+      timeoutSeconds: 2,
+      outputCapBytes: 4096,
+    }).catch((e: unknown) => e);
+    expect(failureType(error)).toBe('CommandTimedOut');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const details = (error as ApplicationFailure).details?.[0] as { output: string };
+    expect(details.output).toBe('before\n');
+    const left = await execInSandbox(docker, { container: box.name, command: 'ps -eo args= | grep -c "^sleep 30[01]$" || true', timeoutSeconds: 30, outputCapBytes: 4096 });
+    expect(left.output.trim()).toBe('0');
+  });
+
+  it('caps the output and says how much was cut', async () => {
+    const box = await sandbox('cap');
+    const result = await execInSandbox(docker, {
+      container: box.name,
+      command: "head -c 300000 /dev/zero | tr '\\0' x",
+      timeoutSeconds: 30,
+      outputCapBytes: 10_000,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.truncated).toBe(true);
+    expect(result.output.startsWith('x'.repeat(10_000))).toBe(true);
+    expect(result.output).toContain('[output truncated: 290000 more bytes not shown (cap 10000 bytes)]');
+  });
+
+  it('reports ContainerGone when the container dies in the middle of a command', async () => {
+    const box = await sandbox('dies');
+    const pending = execInSandbox(docker, { container: box.name, command: 'sleep 60', timeoutSeconds: 120, outputCapBytes: 4096 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await docker.getContainer(box.name).kill();
+    const error = await pending;
+    expect(failureType(error)).toBe('ContainerGone');
+    expect((error as Error).message).toMatch(/stopped while the command ran/);
+  });
+
+  it('reports ContainerGone for a container that does not exist', async () => {
+    const error = await execInSandbox(docker, { container: 'sera-test-never-made', command: 'true', timeoutSeconds: 5, outputCapBytes: 1024 }).catch((e: unknown) => e);
+    expect(failureType(error)).toBe('ContainerGone');
+  });
+});
+
+describe('files, diff and reset', () => {
+  it('write and read files, diff against the base commit and reset to it', async () => {
+    const box = await sandbox('files');
+    const activities = createSandboxActivities({
+      docker,
+      hostId: 'test',
+      baseImage: baseImageTag(),
+      artifacts: new LocalArtifactStore(artifactsDir()),
+      client: undefined as never, // the reaper is the only user of the client, and it is not called here
+    });
+    await writeSandboxFile(docker, box.name, 'new.txt', 'hello\nworld\n');
+    expect(await readSandboxFile(docker, box.name, 'new.txt')).toBe('hello\nworld\n');
+    expect(await readSandboxFile(docker, box.name, 'missing.txt')).toBeUndefined();
+    const original = await readSandboxFile(docker, box.name, 'README.rst');
+    await writeSandboxFile(docker, box.name, 'README.rst', `${original}one more line\n`);
+
+    const diff = await activities.sandboxDiff({ container: box.name, baseCommit: box.baseCommit });
+    expect(diff).toMatchObject({ filesChanged: 2, linesAdded: 3, linesDeleted: 0 });
+    const patch = (await new LocalArtifactStore(artifactsDir()).get(diff.patch.id)).toString();
+    expect(patch).toContain('+one more line');
+    expect(patch).toContain('+++ b/new.txt');
+
+    await activities.resetSandbox({ container: box.name, baseCommit: box.baseCommit });
+    const clean = await activities.sandboxDiff({ container: box.name, baseCommit: box.baseCommit });
+    expect(clean).toMatchObject({ filesChanged: 0, linesAdded: 0, linesDeleted: 0 });
+    expect(await readSandboxFile(docker, box.name, 'new.txt')).toBeUndefined();
+  });
+});
