@@ -18,8 +18,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'child_process', 'dockerode'], message: 'Workflow and core code must not do I/O.' },
-            { group: ['**/activities/*', '**/infra/*'], allowTypeImports: true, message: 'Import activity types only.' },
+            {
+              group: ['node:*', 'fs', 'child_process', 'dockerode'],
+              message: 'Workflow and core code must not do I/O.',
+            },
+            {
+              group: ['**/activities/*', '**/infra/*'],
+              allowTypeImports: true,
+              message: 'Import activity types only.',
+            },
           ],
         },
       ],

@@ -15,11 +15,15 @@ function positiveInt(value: string): number {
   return n;
 }
 
-const program = new Command('sera-flow').description('Specialize a coding agent to one repository with SERA.');
+const program = new Command('sera-flow').description(
+  'Specialize a coding agent to one repository with SERA.',
+);
 
 program
   .command('demo')
-  .description('run the main job on the embedded defaults: the example repository, the dev server, local workers')
+  .description(
+    'run the main job on the embedded defaults: the example repository, the dev server, local workers',
+  )
   .option('--run-id <id>', 'name of the run (default: demo-<timestamp>)')
   .option('--commit <commit>', 'commit of the example repository to test')
   .option('--test-command <command>', 'command to run in the sandbox')
@@ -36,19 +40,27 @@ program
   .requiredOption('--test-command <command>', 'command that runs the tests, e.g. "python3 -m pytest -q"')
   .requiredOption('--run-id <id>', 'name of the run')
   .option('--timeout <seconds>', 'limit for the test command', positiveInt, 900)
-  .action(async (options: { repo: string; commit: string; testCommand: string; runId: string; timeout: number }) => {
-    const settings = temporalSettingsFromEnv();
-    const client = await connectClient(settings);
-    const outcome = await runEnvironment(client, settings, {
-      runId: options.runId,
-      repository: { path: path.resolve(options.repo), commit: options.commit },
-      testCommand: options.testCommand,
-      testTimeoutSeconds: options.timeout,
-    });
-    for (const line of describeOutcome(outcome)) console.log(line);
-    await client.connection.close();
-    process.exitCode = outcome.result ? 0 : 1;
-  });
+  .action(
+    async (options: {
+      repo: string;
+      commit: string;
+      testCommand: string;
+      runId: string;
+      timeout: number;
+    }) => {
+      const settings = temporalSettingsFromEnv();
+      const client = await connectClient(settings);
+      const outcome = await runEnvironment(client, settings, {
+        runId: options.runId,
+        repository: { path: path.resolve(options.repo), commit: options.commit },
+        testCommand: options.testCommand,
+        testTimeoutSeconds: options.timeout,
+      });
+      for (const line of describeOutcome(outcome)) console.log(line);
+      await client.connection.close();
+      process.exitCode = outcome.result ? 0 : 1;
+    },
+  );
 
 const server = program.command('server').description('the embedded Temporal dev server');
 server
@@ -78,7 +90,9 @@ program
   .action(async () => {
     const client = await connectClient();
     const { removed, kept } = await reapOrphans(new Docker(), workflowRunningOn(client));
-    console.log(`removed ${removed.length} container(s)${removed.length ? `: ${removed.join(', ')}` : ''}; kept ${kept}`);
+    console.log(
+      `removed ${removed.length} container(s)${removed.length ? `: ${removed.join(', ')}` : ''}; kept ${kept}`,
+    );
     await client.connection.close();
   });
 

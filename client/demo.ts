@@ -31,7 +31,9 @@ export async function runDemo(options: DemoOptions): Promise<EnvironmentOutcome>
     });
     process.env.TEMPORAL_ADDRESS = server.address;
     process.env.TEMPORAL_UI_URL ??= server.uiUrl;
-    console.error(`${server.started ? 'started' : 'using'} the Temporal dev server at ${server.address} (UI ${server.uiUrl})`);
+    console.error(
+      `${server.started ? 'started' : 'using'} the Temporal dev server at ${server.address} (UI ${server.uiUrl})`,
+    );
   }
   const settings = temporalSettingsFromEnv();
   const connection = await connectWorker(settings);
@@ -44,12 +46,18 @@ export async function runDemo(options: DemoOptions): Promise<EnvironmentOutcome>
   try {
     const example = exampleRepository();
     const outcome = await runEnvironment(client, settings, {
-      runId: options.runId ?? `demo-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`,
+      runId:
+        options.runId ??
+        `demo-${new Date()
+          .toISOString()
+          .replace(/[^0-9]/g, '')
+          .slice(0, 14)}`,
       repository: { path: example.path, commit: options.commit ?? example.commit },
       testCommand: options.testCommand ?? example.testCommand,
     });
     for (const line of describeOutcome(outcome)) console.log(line);
-    if (usesOwnServer) console.log('the dev server keeps running for the UI; stop it with: npm run cli -- server stop');
+    if (usesOwnServer)
+      console.log('the dev server keeps running for the UI; stop it with: npm run cli -- server stop');
     return outcome;
   } finally {
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -17,7 +17,10 @@ export const PrepareEnvironmentInputSchema = z.object({
     .string()
     .min(1)
     .max(64)
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, "_", "." and "-" only, starting with a letter or digit'),
+    .regex(
+      /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
+      'letters, digits, "_", "." and "-" only, starting with a letter or digit',
+    ),
   repository: z.object({
     /** A git repository on the sandbox host (local path) or a URL git can clone. */
     path: z.string().min(1),
@@ -25,7 +28,12 @@ export const PrepareEnvironmentInputSchema = z.object({
     commit: z.string().min(1),
   }),
   testCommand: z.string().min(1),
-  testTimeoutSeconds: z.number().int().positive().max(24 * 3600).default(900),
+  testTimeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3600)
+    .default(900),
   outputCapBytes: z
     .number()
     .int()

@@ -10,7 +10,11 @@ export function containerName(runId: string, purpose: string): string {
 
 /** Image tag for a repository at a commit on a given base image. */
 export function repoImageTag(repoName: string, commit: string, baseImageTag: string): string {
-  const repo = repoName.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-_.]+/, '') || 'repo';
+  const repo =
+    repoName
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]+/g, '-')
+      .replace(/^[-_.]+/, '') || 'repo';
   const base = baseImageTag.split(':')[1] ?? 'base';
   return `sera-repo-${repo}:${commit.slice(0, 12)}-${base.slice(0, 12)}`;
 }

@@ -9,7 +9,13 @@ export const TaskQueues = {
 
 export type WorkerRole = 'orchestration' | 'sandbox' | 'llm' | 'gpu-train' | 'gpu-serve';
 
-export const WORKER_ROLES: readonly WorkerRole[] = ['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve'];
+export const WORKER_ROLES: readonly WorkerRole[] = [
+  'orchestration',
+  'sandbox',
+  'llm',
+  'gpu-train',
+  'gpu-serve',
+];
 
 /**
  * A container lives on one Docker host, so every activity that touches it must reach that host.

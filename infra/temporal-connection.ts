@@ -33,7 +33,10 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
     throw new Error('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together');
   }
   const wantsTls =
-    env.TEMPORAL_TLS === 'true' || Boolean(certPath) || Boolean(env.TEMPORAL_API_KEY) || Boolean(env.TEMPORAL_TLS_SERVER_CA_CERT_PATH);
+    env.TEMPORAL_TLS === 'true' ||
+    Boolean(certPath) ||
+    Boolean(env.TEMPORAL_API_KEY) ||
+    Boolean(env.TEMPORAL_TLS_SERVER_CA_CERT_PATH);
   return {
     address,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
@@ -80,7 +83,9 @@ export async function connectClient(settings: TemporalSettings = temporalSetting
   return new Client({ connection, namespace: settings.namespace });
 }
 
-export async function connectWorker(settings: TemporalSettings = temporalSettingsFromEnv()): Promise<NativeConnection> {
+export async function connectWorker(
+  settings: TemporalSettings = temporalSettingsFromEnv(),
+): Promise<NativeConnection> {
   const options: NativeConnectionOptions = {
     address: settings.address,
     tls: tlsOptions(settings) as NativeConnectionOptions['tls'],

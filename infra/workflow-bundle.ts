@@ -16,7 +16,9 @@ function sourceFiles(): string[] {
   const files: string[] = [path.join(repoRoot, 'package-lock.json')];
   for (const dir of SOURCE_DIRS) {
     const walk = (current: string): void => {
-      for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) =>
+        a.name.localeCompare(b.name),
+      )) {
         const full = path.join(current, entry.name);
         if (entry.isDirectory()) walk(full);
         else if (entry.name.endsWith('.ts')) files.push(full);
@@ -36,7 +38,11 @@ export function workflowSourceHash(): string {
 }
 
 export function bundleIsCurrent(): boolean {
-  return existsSync(workflowBundlePath) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === workflowSourceHash();
+  return (
+    existsSync(workflowBundlePath) &&
+    existsSync(hashFile) &&
+    readFileSync(hashFile, 'utf8') === workflowSourceHash()
+  );
 }
 
 /** Builds the bundle when its sources changed; returns whether it built. */

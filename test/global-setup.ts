@@ -25,7 +25,9 @@ let stateDir = '';
 export async function setup(project: TestProject): Promise<void> {
   const docker = new Docker();
   await docker.ping().catch((error: Error) => {
-    throw new Error(`no Docker engine answers (${error.message}): run infra/setup.sh, or "npm test", which runs it`);
+    throw new Error(
+      `no Docker engine answers (${error.message}): run infra/setup.sh, or "npm test", which runs it`,
+    );
   });
   if (!(await imageExists(docker, baseImageTag()))) {
     throw new Error(`the sandbox base image ${baseImageTag()} is missing: run infra/setup.sh`);

@@ -18,7 +18,9 @@ try {
   const client = await connectClient(settings);
   const workers = (
     await Promise.all(
-      roles.map((role) => createRoleWorkers(role as WorkerRole, { connection, client, namespace: settings.namespace })),
+      roles.map((role) =>
+        createRoleWorkers(role as WorkerRole, { connection, client, namespace: settings.namespace }),
+      ),
     )
   ).flat();
   const queues = workers.map((worker) => worker.options.taskQueue).join(', ');

@@ -2,7 +2,11 @@ import Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createDescribeWorkerActivity } from '../activities/common/describe-worker';
-import { createSandboxActivities, defaultSandboxHostId, type SandboxActivities } from '../activities/sandbox/activities';
+import {
+  createSandboxActivities,
+  defaultSandboxHostId,
+  type SandboxActivities,
+} from '../activities/sandbox/activities';
 import { sandboxHostQueue, TaskQueues, type WorkerRole } from '../core/queues';
 import { baseImageTag } from '../infra/base-image';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
@@ -54,7 +58,10 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
         await Worker.create({
           ...base,
           taskQueue: TaskQueues.sandbox,
-          activities: { claimSandboxHost: activities.claimSandboxHost, ...createDescribeWorkerActivity(role) },
+          activities: {
+            claimSandboxHost: activities.claimSandboxHost,
+            ...createDescribeWorkerActivity(role),
+          },
           maxConcurrentActivityTaskExecutions: concurrency,
         }),
         await Worker.create({
@@ -68,7 +75,11 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
     case 'llm':
     case 'gpu-train':
     case 'gpu-serve': {
-      const queue = { llm: TaskQueues.llm, 'gpu-train': TaskQueues.gpuTrain, 'gpu-serve': TaskQueues.gpuServe }[role];
+      const queue = {
+        llm: TaskQueues.llm,
+        'gpu-train': TaskQueues.gpuTrain,
+        'gpu-serve': TaskQueues.gpuServe,
+      }[role];
       return [
         await Worker.create({
           ...base,

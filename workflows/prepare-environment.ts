@@ -17,7 +17,14 @@ import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
 
-export type EnvironmentStage = 'validating' | 'claiming-host' | 'building-image' | 'creating-sandbox' | 'running-tests' | 'cleaning-up' | 'done';
+export type EnvironmentStage =
+  | 'validating'
+  | 'claiming-host'
+  | 'building-image'
+  | 'creating-sandbox'
+  | 'running-tests'
+  | 'cleaning-up'
+  | 'done';
 
 export interface EnvironmentProgress {
   stage: EnvironmentStage;
@@ -43,7 +50,11 @@ export interface PrepareEnvironmentResult {
 
 export const environmentProgressQuery = defineQuery<EnvironmentProgress>('progress');
 
-const retry = { maximumAttempts: 5, initialInterval: '2s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+const retry = {
+  maximumAttempts: 5,
+  initialInterval: '2s',
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
 
 // Only claimSandboxHost goes to the shared queue: any sandbox worker may answer, and from then on
 // every call goes to the queue of the host that answered, where the containers are.
@@ -57,12 +68,19 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
  * Prepares a sandbox for a repository at a commit, runs its test command there and removes the
  * sandbox again. The output goes to the artifact store; the history keeps its tail.
  */
-export async function prepareEnvironment(request: PrepareEnvironmentRequest): Promise<PrepareEnvironmentResult> {
+export async function prepareEnvironment(
+  request: PrepareEnvironmentRequest,
+): Promise<PrepareEnvironmentResult> {
   const progress: EnvironmentProgress = { stage: 'validating' };
   setHandler(environmentProgressQuery, () => progress);
 
   const parsed = parsePrepareEnvironmentInput(request);
-  if (!parsed.ok) throw ApplicationFailure.create({ type: ErrorTypes.InvalidInput, message: parsed.message, nonRetryable: true });
+  if (!parsed.ok)
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: parsed.message,
+      nonRetryable: true,
+    });
   const input = parsed.value;
   const { workflowId } = workflowInfo();
   upsertSearchAttributes([
@@ -83,7 +101,10 @@ export async function prepareEnvironment(request: PrepareEnvironmentRequest): Pr
   });
 
   progress.stage = 'building-image';
-  const image = await onHost.prepareRepoImage({ repository: input.repository.path, commit: input.repository.commit });
+  const image = await onHost.prepareRepoImage({
+    repository: input.repository.path,
+    commit: input.repository.commit,
+  });
   progress.image = image.image;
 
   const name = containerName(input.runId, 'env');

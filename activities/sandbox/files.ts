@@ -18,7 +18,9 @@ export async function writeSandboxFile(
   const chunks: Buffer[] = [];
   for await (const chunk of archive) chunks.push(chunk as Buffer);
   try {
-    await docker.getContainer(container).putArchive(Buffer.concat(chunks), { path: path.posix.dirname(absolute) });
+    await docker
+      .getContainer(container)
+      .putArchive(Buffer.concat(chunks), { path: path.posix.dirname(absolute) });
   } catch (error) {
     if (dockerStatus(error) === 404) {
       const detail = (error as { json?: { message?: string } }).json?.message ?? 'not found';

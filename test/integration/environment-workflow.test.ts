@@ -10,16 +10,29 @@ import { SearchAttributes } from '../../core/search-attributes';
 import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
-import { environmentWorkflowId, runEnvironment, validateEnvironmentRequest } from '../../client/run-environment';
+import {
+  environmentWorkflowId,
+  runEnvironment,
+  validateEnvironmentRequest,
+} from '../../client/run-environment';
 import type { PrepareEnvironmentRequest } from '../../core/environment-input';
 import { activityAttempts } from '../support/history';
-import { containersOfRun, startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
+import {
+  containersOfRun,
+  startWorkers,
+  uniqueRunId,
+  useTestServer,
+  type RunningWorkers,
+} from '../support/temporal';
 
 const example = exampleRepository();
 const docker = new Docker();
 const quiet = (): void => undefined;
 
-function request(runId: string, overrides: Partial<PrepareEnvironmentRequest> = {}): PrepareEnvironmentRequest {
+function request(
+  runId: string,
+  overrides: Partial<PrepareEnvironmentRequest> = {},
+): PrepareEnvironmentRequest {
   return {
     runId,
     repository: { path: example.path, commit: example.commit },
@@ -60,7 +73,10 @@ describe('prepareEnvironment, end to end on the real dev server and Docker', () 
     const handle = workers.client.workflow.getHandle(outcome.workflowId);
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(SearchAttributes.runId)).toBe(runId);
-    expect(await handle.query('progress')).toMatchObject({ stage: 'done', container: containerName(runId, 'env') });
+    expect(await handle.query('progress')).toMatchObject({
+      stage: 'done',
+      container: containerName(runId, 'env'),
+    });
     expect(await containersOfRun(runId)).toEqual([]);
   });
 
@@ -115,7 +131,9 @@ describe('prepareEnvironment, end to end on the real dev server and Docker', () 
     const outcome = await runEnvironment(
       workers.client,
       useTestServer(),
-      request(runId, { testCommand: 'python3 -m pytest -q -p no:cacheprovider tests -k no_test_has_this_name' }),
+      request(runId, {
+        testCommand: 'python3 -m pytest -q -p no:cacheprovider tests -k no_test_has_this_name',
+      }),
       quiet,
     );
     expect(outcome.failure?.type).toBe('TestCommandFailed');
@@ -163,7 +181,12 @@ describe('create and destroy under retried activities', () => {
     const workers = await startWorkers(['orchestration', 'sandbox'], { wrapSandboxActivities: flaky });
     try {
       const runId = uniqueRunId('retry');
-      const outcome = await runEnvironment(workers.client, useTestServer(), request(runId, { testCommand: 'true' }), quiet);
+      const outcome = await runEnvironment(
+        workers.client,
+        useTestServer(),
+        request(runId, { testCommand: 'true' }),
+        quiet,
+      );
       expect(outcome.failure).toBeUndefined();
       expect(outcome.result?.passed).toBe(true);
       // Both create attempts returned the same container: the second found the first's.
@@ -175,7 +198,9 @@ describe('create and destroy under retried activities', () => {
       expect(attempts.createSandbox).toEqual([2]);
       expect(attempts.destroySandbox).toEqual([2]);
       expect(await containersOfRun(runId)).toEqual([]);
-      await expect(docker.getContainer(containerName(runId, 'env')).inspect()).rejects.toMatchObject({ statusCode: 404 });
+      await expect(docker.getContainer(containerName(runId, 'env')).inspect()).rejects.toMatchObject({
+        statusCode: 404,
+      });
     } finally {
       await workers.stop();
     }

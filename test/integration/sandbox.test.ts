@@ -4,7 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
-import { createSandbox, destroySandbox, listManagedContainers, type CreateSandboxInput } from '../../activities/sandbox/containers';
+import {
+  createSandbox,
+  destroySandbox,
+  listManagedContainers,
+  type CreateSandboxInput,
+} from '../../activities/sandbox/containers';
 import { execInSandbox } from '../../activities/sandbox/exec';
 import { readSandboxFile, writeSandboxFile } from '../../activities/sandbox/files';
 import { reapOrphans, workflowRunningOn } from '../../activities/sandbox/reaper';
@@ -38,12 +43,15 @@ async function sandbox(purpose: string, workflowId = 'test-no-workflow'): Promis
 }
 
 function failureType(error: unknown): string | undefined {
-  return error instanceof ApplicationFailure ? error.type ?? undefined : undefined;
+  return error instanceof ApplicationFailure ? (error.type ?? undefined) : undefined;
 }
 
 beforeAll(async () => {
   useTestServer();
-  image = await prepareRepoImage(docker, baseImageTag(), { repository: example.path, commit: example.commit });
+  image = await prepareRepoImage(docker, baseImageTag(), {
+    repository: example.path,
+    commit: example.commit,
+  });
 });
 
 afterAll(async () => {
@@ -52,17 +60,27 @@ afterAll(async () => {
 
 describe('repository images', () => {
   it('holds the repository at the commit, with history, and is reused by tag', async () => {
-    const again = await prepareRepoImage(docker, baseImageTag(), { repository: example.path, commit: example.commit });
+    const again = await prepareRepoImage(docker, baseImageTag(), {
+      repository: example.path,
+      commit: example.commit,
+    });
     expect(again).toEqual(image);
     const box = await sandbox('image');
-    const head = await execInSandbox(docker, { container: box.name, command: 'git rev-parse HEAD && git status --porcelain | wc -l', timeoutSeconds: 30, outputCapBytes: 4096 });
+    const head = await execInSandbox(docker, {
+      container: box.name,
+      command: 'git rev-parse HEAD && git status --porcelain | wc -l',
+      timeoutSeconds: 30,
+      outputCapBytes: 4096,
+    });
     expect(head.output.trim().split('\n')).toEqual([image.commit, '0']);
   });
 
   it('rejects a path that is not a git repository without building anything', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sera-not-git-'));
     try {
-      const error = await prepareRepoImage(docker, baseImageTag(), { repository: dir, commit: 'main' }).catch((e: unknown) => e);
+      const error = await prepareRepoImage(docker, baseImageTag(), { repository: dir, commit: 'main' }).catch(
+        (e: unknown) => e,
+      );
       expect(failureType(error)).toBe('RepositoryNotFound');
       expect((error as Error).message).toMatch(/is not a git repository/);
     } finally {
@@ -71,10 +89,15 @@ describe('repository images', () => {
   });
 
   it('says which base image is missing instead of trying to pull it', async () => {
-    const error = await prepareRepoImage(docker, 'sera-base:does-not-exist', { repository: example.path, commit: example.commit }).catch((e: unknown) => e);
+    const error = await prepareRepoImage(docker, 'sera-base:does-not-exist', {
+      repository: example.path,
+      commit: example.commit,
+    }).catch((e: unknown) => e);
     expect(failureType(error)).toBe('BaseImageMissing');
     expect((error as Error).message).toMatch(/sera-base:does-not-exist is missing .* run infra\/setup\.sh/);
-    expect(await imageExists(docker, `sera-repo-more-itertools:${image.commit.slice(0, 12)}-does-not-exi`)).toBe(false);
+    expect(
+      await imageExists(docker, `sera-repo-more-itertools:${image.commit.slice(0, 12)}-does-not-exi`),
+    ).toBe(false);
   });
 });
 
@@ -88,7 +111,11 @@ describe('containers', () => {
     expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
     expect(info.HostConfig.NanoCpus).toBe(1e9);
     expect(info.HostConfig.PidsLimit).toBe(256);
-    expect(info.Config.Labels).toMatchObject({ 'sera.managed': 'true', 'sera.run': 'sandbox-tests', 'sera.workflow-id': 'wf-shape' });
+    expect(info.Config.Labels).toMatchObject({
+      'sera.managed': 'true',
+      'sera.run': 'sandbox-tests',
+      'sera.workflow-id': 'wf-shape',
+    });
   });
 
   it('cannot reach any network, as seen from inside', async () => {
@@ -104,7 +131,12 @@ try:
 except OSError as e:
     print('refused:', e.errno)"`,
     ].join(' && ');
-    const result = await execInSandbox(docker, { container: box.name, command: probe, timeoutSeconds: 30, outputCapBytes: 4096 });
+    const result = await execInSandbox(docker, {
+      container: box.name,
+      command: probe,
+      timeoutSeconds: 30,
+      outputCapBytes: 4096,
+    });
     expect(result.output.trim().split('\n')).toEqual(['lo', 'routes: 0', 'refused: 101']); // 101: ENETUNREACH
   });
 
@@ -145,7 +177,12 @@ except OSError as e:
 describe('exec', () => {
   it('returns the exit code and the output', async () => {
     const box = await sandbox('exec');
-    const result = await execInSandbox(docker, { container: box.name, command: 'echo out; echo err >&2; exit 3', timeoutSeconds: 30, outputCapBytes: 4096 });
+    const result = await execInSandbox(docker, {
+      container: box.name,
+      command: 'echo out; echo err >&2; exit 3',
+      timeoutSeconds: 30,
+      outputCapBytes: 4096,
+    });
     expect(result.exitCode).toBe(3);
     expect(result.output).toContain('out\n');
     expect(result.output).toContain('err\n');
@@ -165,7 +202,12 @@ describe('exec', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     const details = (error as ApplicationFailure).details?.[0] as { output: string };
     expect(details.output).toBe('before\n');
-    const left = await execInSandbox(docker, { container: box.name, command: 'ps -eo args= | grep -c "^sleep 30[01]$" || true', timeoutSeconds: 30, outputCapBytes: 4096 });
+    const left = await execInSandbox(docker, {
+      container: box.name,
+      command: 'ps -eo args= | grep -c "^sleep 30[01]$" || true',
+      timeoutSeconds: 30,
+      outputCapBytes: 4096,
+    });
     expect(left.output.trim()).toBe('0');
   });
 
@@ -185,7 +227,12 @@ describe('exec', () => {
 
   it('reports ContainerGone when the container dies in the middle of a command', async () => {
     const box = await sandbox('dies');
-    const pending = execInSandbox(docker, { container: box.name, command: 'sleep 60', timeoutSeconds: 120, outputCapBytes: 4096 }).catch((e: unknown) => e);
+    const pending = execInSandbox(docker, {
+      container: box.name,
+      command: 'sleep 60',
+      timeoutSeconds: 120,
+      outputCapBytes: 4096,
+    }).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await docker.getContainer(box.name).kill();
     const error = await pending;
@@ -194,7 +241,12 @@ describe('exec', () => {
   });
 
   it('reports ContainerGone for a container that does not exist', async () => {
-    const error = await execInSandbox(docker, { container: 'sera-test-never-made', command: 'true', timeoutSeconds: 5, outputCapBytes: 1024 }).catch((e: unknown) => e);
+    const error = await execInSandbox(docker, {
+      container: 'sera-test-never-made',
+      command: 'true',
+      timeoutSeconds: 5,
+      outputCapBytes: 1024,
+    }).catch((e: unknown) => e);
     expect(failureType(error)).toBe('ContainerGone');
   });
 });

@@ -5,7 +5,12 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import { listManagedContainers } from '../../activities/sandbox/containers';
 import type { WorkerRole } from '../../core/queues';
-import { connectClient, connectWorker, temporalSettingsFromEnv, type TemporalSettings } from '../../infra/temporal-connection';
+import {
+  connectClient,
+  connectWorker,
+  temporalSettingsFromEnv,
+  type TemporalSettings,
+} from '../../infra/temporal-connection';
 import { createRoleWorkers, type RoleWorkerOptions } from '../../workers/role-workers';
 
 let runtimeInstalled = false;
@@ -37,7 +42,11 @@ export async function startWorkers(
   const connection = await connectWorker(settings);
   const client = await connectClient(settings);
   const workers = (
-    await Promise.all(roles.map((role) => createRoleWorkers(role, { connection, client, namespace: settings.namespace, ...extra })))
+    await Promise.all(
+      roles.map((role) =>
+        createRoleWorkers(role, { connection, client, namespace: settings.namespace, ...extra }),
+      ),
+    )
   ).flat();
   const running = Promise.all(workers.map((worker) => worker.run()));
   return {

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleRepository } from '../../infra/example-repo';
+import { environmentWorkflowId, validateEnvironmentRequest } from '../../client/run-environment';
+import { TaskQueues } from '../../core/queues';
+import type { PrepareEnvironmentResult } from '../../workflows/prepare-environment';
+import { activityAttempts } from '../support/history';
+import {
+  containersOfRun,
+  startWorkers,
+  uniqueRunId,
+  useTestServer,
+  type RunningWorkers,
+} from '../support/temporal';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+
+const example = exampleRepository();
+
+describe('a sandbox worker killed in the middle of a workflow', () => {
+  let orchestration: RunningWorkers;
+  const processes: WorkerProcess[] = [];
+  beforeAll(async () => {
+    orchestration = await startWorkers(['orchestration']);
+  });
+  afterAll(async () => {
+    for (const p of processes) p.child.kill('SIGKILL');
+    await orchestration?.stop();
+  });
+
+  it('is replaced by a new worker and the workflow completes', async () => {
+    useTestServer();
+    const hostId = uniqueRunId('crash-host');
+    const env = {
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      SERA_ARTIFACTS_DIR: process.env.SERA_ARTIFACTS_DIR,
+      SERA_SANDBOX_HOST_ID: hostId,
+    };
+    const first = await startWorkerProcess(['sandbox'], env);
+    processes.push(first);
+
+    const runId = uniqueRunId('crash');
+    const input = validateEnvironmentRequest({
+      runId,
+      repository: { path: example.path, commit: example.commit },
+      // Slow enough that the kill lands while the tests run.
+      testCommand: `sleep 6 && ${example.testCommand}`,
+      heartbeatTimeoutSeconds: 3,
+    });
+    const handle = await orchestration.client.workflow.start('prepareEnvironment', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: environmentWorkflowId(runId),
+      args: [input],
+    });
+
+    // Wait until the test command is running on the first worker, then kill it without warning.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      const running = pending.find((a) => a.activityType?.name === 'execToArtifact' && Number(a.state) === 2);
+      if (running) break;
+      if (Date.now() > deadline) throw new Error(`execToArtifact never started:\n${first.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+
+    const second = await startWorkerProcess(['sandbox'], env);
+    processes.push(second);
+    const result = (await handle.result()) as PrepareEnvironmentResult;
+
+    expect(result.passed).toBe(true);
+    expect(result.summary?.passed).toBeGreaterThan(600);
+    expect(result.sandboxHost).toBe(hostId);
+    // The attempt that finished was not the first: the first died with its worker.
+    const attempts = await activityAttempts(handle);
+    expect(attempts.execToArtifact?.[0]).toBeGreaterThanOrEqual(2);
+    expect(await containersOfRun(runId)).toEqual([]);
+
+    // SIGTERM is a graceful stop: the worker drains and exits 0.
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.output()).toContain('[worker] stopped');
+  });
+});
