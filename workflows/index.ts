@@ -1,2 +1,3 @@
 // Every workflow the orchestration worker runs; the prebuilt bundle is made from this file.
 export { prepareEnvironment } from './prepare-environment';
+export { sandboxExecProbe } from './sandbox-exec-probe';

@@ -1,0 +1,81 @@
+// `npm run bench`: performance targets, measured (not asserted). Prints a table and writes the
+// figures as JSON under <state dir>/bench/.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { stateDir } from '../infra/paths';
+import { connectClient, connectWorker, temporalSettingsFromEnv } from '../infra/temporal-connection';
+import { ensureDevServer, freePort, stopDevServer } from '../infra/temporal-server';
+import { installWorkerRuntime } from '../infra/worker-runtime';
+import { ensureWorkflowBundle } from '../infra/workflow-bundle';
+import { createRoleWorkers } from '../workers/role-workers';
+import { benchSandboxExec } from './sandbox-exec';
+import type { Stats } from './stats';
+
+const options = new Command('bench')
+  .option('--rounds <n>', 'interleaved rounds', (v) => Number(v), 5)
+  .option('--per-round <n>', 'calls per way per round', (v) => Number(v), 20)
+  .option('--command <command>', 'command to run in the sandbox', 'git status --porcelain')
+  .parse()
+  .opts<{ rounds: number; perRound: number; command: string }>();
+
+installWorkerRuntime('ERROR');
+await ensureWorkflowBundle();
+// A private, headless dev server, so the bench never competes with a real run's history.
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'sera-bench-'));
+const server = await ensureDevServer({
+  port: await freePort(),
+  uiPort: await freePort(),
+  dbFile: path.join(scratch, 'temporal.db'),
+  stateDir: scratch,
+  headless: true,
+});
+process.env.TEMPORAL_ADDRESS = server.address;
+const settings = temporalSettingsFromEnv();
+const connection = await connectWorker(settings);
+const client = await connectClient(settings);
+const hostId = `bench-${os.hostname()}`;
+const workers = [
+  ...(await createRoleWorkers('orchestration', { connection, client, namespace: settings.namespace })),
+  ...(await createRoleWorkers('sandbox', {
+    connection,
+    client,
+    namespace: settings.namespace,
+    sandboxHostId: hostId,
+  })),
+];
+const running = Promise.all(workers.map((worker) => worker.run()));
+
+try {
+  const result = await benchSandboxExec(client, hostId, options, (line) => console.error(`[bench] ${line}`));
+  const row = (label: string, s: Stats): string =>
+    `${label.padEnd(34)} ${s.p50.toFixed(1).padStart(7)} ${s.p90.toFixed(1).padStart(7)} ${s.mean.toFixed(1).padStart(7)} ${String(s.n).padStart(5)}`;
+  console.log(`sandbox exec latency, command: ${result.command} (ms)`);
+  console.log(
+    `${''.padEnd(34)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'mean'.padStart(7)} ${'n'.padStart(5)}`,
+  );
+  console.log(row('Temporal activity (workflow view)', result.temporalActivity));
+  console.log(row('docker exec (CLI)', result.dockerCli));
+  console.log(row('dockerode exec (no Temporal)', result.dockerode));
+  const verdict = result.ratioToDockerCli <= 1.5 ? 'meets' : 'misses';
+  console.log(
+    `ratio activity / docker exec (p50): ${result.ratioToDockerCli.toFixed(2)}× — ${verdict} the ≤ 1.5× goal`,
+  );
+  console.log(`ratio activity / dockerode (p50):   ${result.ratioToDockerode.toFixed(2)}×`);
+  const outDir = path.join(stateDir(), 'bench');
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `sandbox-exec-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, ...result }, null, 2),
+  );
+  console.log(`figures: ${file}`);
+} finally {
+  for (const worker of workers) worker.shutdown();
+  await running;
+  await connection.close();
+  await client.connection.close();
+  stopDevServer(scratch);
+  rmSync(scratch, { recursive: true, force: true });
+}
