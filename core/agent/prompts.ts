@@ -1,0 +1,36 @@
+/**
+ * The words the agent sees. The teacher (any model) gets a system message, then one task
+ * message: the repository's path and the task text, asking for a minimal change to non-test files.
+ */
+export const REPO_DIR = '/repo';
+
+export type TaskKind = 'change' | 'reproduce';
+
+export function systemPrompt(): string {
+  return [
+    'You are a software engineer working in a Python repository inside a sandbox.',
+    'Use the tools to explore the code, make your change and check it. Every tool result comes back',
+    'as an observation. When you are done, call submit: the first call shows your diff for review,',
+    'the second submits it.',
+  ].join(' ');
+}
+
+/** Rollout 1 gets a vague instruction; rollout 2 gets a PR description. */
+export function taskMessage(kind: TaskKind, text: string): string {
+  const intro =
+    kind === 'change'
+      ? `The repository is uploaded at ${REPO_DIR}. Here is the task:`
+      : `The repository is uploaded at ${REPO_DIR}. Consider the following pull request description:`;
+  return [
+    intro,
+    '',
+    '<task>',
+    text.trim(),
+    '</task>',
+    '',
+    'Make the smallest change to non-test files that does this. Do not modify or add tests.',
+  ].join('\n');
+}
+
+export const TASK_OPEN = '<task>';
+export const TASK_CLOSE = '</task>';

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { SandboxLimitsSchema } from '../environment-input';
+
+/** How to reach the model: any OpenAI-compatible endpoint. */
+export const ModelSettingsSchema = z.object({
+  baseUrl: z.string().url(),
+  model: z.string().min(1),
+  /** Name of the environment variable (on the llm worker) that holds the API key, if any. */
+  apiKeyEnv: z.string().optional(),
+  temperature: z.number().min(0).max(2).default(0.6),
+  seed: z.number().int().optional(),
+  maxTokens: z.number().int().positive().default(4096),
+  requestTimeoutSeconds: z.number().int().positive().default(600),
+  /** Dollars per million tokens, for the cost cap and the SeraCostUsd search attribute. */
+  inputUsdPerMTok: z.number().min(0).default(0),
+  outputUsdPerMTok: z.number().min(0).default(0),
+});
+export type ModelSettings = z.output<typeof ModelSettingsSchema>;
+
+export const RolloutLimitsSchema = z.object({
+  maxModelCalls: z.number().int().positive().default(115),
+  costCapUsd: z.number().positive().default(5),
+  contextCapTokens: z.number().int().positive().default(32_768),
+  wallClockSeconds: z.number().int().positive().default(3600),
+  commandTimeoutSeconds: z.number().int().positive().default(120),
+  observationCapBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(32 * 1024),
+  /** Malformed tool calls in a row before the rollout ends with exit_format. */
+  maxFormatErrors: z.number().int().positive().default(3),
+});
+export type RolloutLimits = z.output<typeof RolloutLimitsSchema>;
+
+export const RolloutInputSchema = z.object({
+  runId: z.string().min(1),
+  /** Unique within the run, e.g. `s0007-r1`. Names the container. */
+  rolloutId: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/),
+  kind: z.enum(['change', 'reproduce']),
+  task: z.string().min(1),
+  sandbox: z.object({
+    /** The sandbox host queue that holds the image (from claimSandboxHost). */
+    hostQueue: z.string().min(1),
+    image: z.string().min(1),
+    baseCommit: z.string().min(1),
+    limits: SandboxLimitsSchema.prefault({}),
+  }),
+  model: ModelSettingsSchema,
+  limits: RolloutLimitsSchema.prefault({}),
+  heartbeatTimeoutSeconds: z.number().int().min(2).default(30),
+  /** Continue-as-new once the history has this many events. */
+  historyEventsBeforeContinue: z.number().int().min(50).default(5000),
+});
+export type RolloutRequest = z.input<typeof RolloutInputSchema>;
+export type RolloutInput = z.output<typeof RolloutInputSchema>;

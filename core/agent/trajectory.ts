@@ -1,0 +1,60 @@
+import type { ArtifactRef } from '../artifacts';
+
+/** Why a rollout ended. Only `submitted` rollouts can become training data. */
+export const EXIT_STATUSES = [
+  'submitted',
+  'exit_turns',
+  'exit_cost',
+  'exit_context',
+  'exit_time',
+  'exit_format',
+  'exit_error',
+] as const;
+export type ExitStatus = (typeof EXIT_STATUSES)[number];
+
+/** OpenAI chat messages, as sent and received. */
+export interface ToolCallRecord {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: ToolCallRecord[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** One model call and what came of its tool calls. */
+export interface TurnRecord {
+  turn: number;
+  model: string;
+  usage: TokenUsage;
+  modelMs: number;
+  /** Filled in when the observations come back (next model call or the end). */
+  tools: Array<{ callId: string; name: string; ok: boolean; ms: number; exitCode?: number }>;
+}
+
+/** The whole record of a rollout, kept in the artifact store (JSON). */
+export interface Trajectory {
+  version: 1;
+  rolloutId: string;
+  messages: ChatMessage[];
+  turns: TurnRecord[];
+  exit?: { status: ExitStatus; detail?: string; patch?: ArtifactRef };
+}
+
+/** An observation waiting to be shown to the model: inline when small, by reference when not. */
+export interface PendingObservation {
+  toolCallId: string;
+  name: string;
+  ok: boolean;
+  ms: number;
+  exitCode?: number;
+  text?: string;
+  ref?: ArtifactRef;
+}

@@ -1,0 +1,333 @@
+import { EDITED } from '../agent/editor';
+import { parseBugInstruction } from '../agent/instructions';
+import { TASK_CLOSE, TASK_OPEN } from '../agent/prompts';
+import type { ChatMessage, ToolCallRecord } from '../agent/trajectory';
+import { editKindsFor, SYMPTOMS } from './categories';
+import {
+  editCandidates,
+  EDIT_KINDS,
+  stripLineNumbers,
+  type EditCandidate,
+  type EditKind,
+} from './python-edits';
+import { SeededRandom } from './random';
+
+/**
+ * The offline teacher's mind: from a chat request it decides the next reply, deterministically.
+ * It is stateless (everything it knows is in the messages) and acts through the same tool calls a
+ * real model would make. It knows Python only, and only the edits in python-edits.ts.
+ */
+export interface TeacherSettings {
+  /** Chance that rollout 2 reproduces each changed line of the described change. */
+  fidelity: number;
+}
+
+export interface TeacherReply {
+  content: string | null;
+  toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>;
+}
+
+interface PastCall {
+  name: string;
+  args: Record<string, unknown>;
+  observation: string;
+}
+
+export function teacherReply(
+  messages: ChatMessage[],
+  seed: number,
+  hasTools: boolean,
+  settings: TeacherSettings,
+): TeacherReply {
+  const user = messages.find((m) => m.role === 'user')?.content ?? '';
+  if (hasTools && user.includes(TASK_OPEN)) return rolloutStep(messages, user, seed, settings);
+  if (user.includes('<patch>')) return { content: judge(user), toolCalls: [] };
+  if (user.includes('<trajectory>')) return { content: writePr(user), toolCalls: [] };
+  return {
+    content: 'I can help with repository tasks given with tools, patch reviews and PR descriptions.',
+    toolCalls: [],
+  };
+}
+
+function pastCalls(messages: ChatMessage[]): PastCall[] {
+  const observations = new Map<string, string>();
+  for (const m of messages) if (m.role === 'tool') observations.set(m.tool_call_id, m.content);
+  const calls: PastCall[] = [];
+  for (const m of messages) {
+    if (m.role !== 'assistant') continue;
+    for (const call of m.tool_calls ?? []) calls.push(toPastCall(call, observations.get(call.id) ?? ''));
+  }
+  return calls;
+}
+
+function toPastCall(call: ToolCallRecord, observation: string): PastCall {
+  let args: Record<string, unknown> = {};
+  try {
+    args = JSON.parse(call.function.arguments) as Record<string, unknown>;
+  } catch {
+    // A garbled call of its own: it is in the history with its error observation, nothing more.
+  }
+  return { name: call.function.name, args, observation };
+}
+
+const bash = (command: string): TeacherReply['toolCalls'][number] => ({
+  name: 'bash',
+  arguments: { command },
+});
+const editor = (args: Record<string, unknown>): TeacherReply['toolCalls'][number] => ({
+  name: 'str_replace_editor',
+  arguments: args,
+});
+const say = (content: string, call: TeacherReply['toolCalls'][number]): TeacherReply => ({
+  content,
+  toolCalls: [call],
+});
+
+interface Plan {
+  functionName: string;
+  file: string;
+  /** Candidates in the order the teacher tries them. */
+  choose(source: string, attempt: number): EditCandidate | undefined;
+}
+
+function taskText(user: string): string {
+  return user.slice(user.indexOf(TASK_OPEN) + TASK_OPEN.length, user.indexOf(TASK_CLOSE)).trim();
+}
+
+function changePlan(task: string, seed: number): Plan | undefined {
+  const parsed = parseBugInstruction(task);
+  if (!parsed) return undefined;
+  const random = new SeededRandom(seed, task);
+  const kinds = editKindsFor(parsed.category);
+  // The seed picks among the category's kinds; the others stay as fallbacks.
+  const preferred = kinds.slice(0, 3);
+  const first = random.pick(preferred) ?? preferred[0];
+  const order = [first, ...kinds.filter((k) => k !== first)].filter((k): k is EditKind => Boolean(k));
+  const offset = Math.floor(random.next() * 1000);
+  return {
+    functionName: parsed.functionName,
+    file: parsed.file,
+    choose(source, attempt) {
+      for (const kind of order) {
+        const candidates = editCandidates(source, parsed.functionName, [kind]);
+        if (candidates.length === 0) continue;
+        if (attempt < candidates.length) return candidates[(offset + attempt) % candidates.length];
+        attempt -= candidates.length;
+      }
+      return undefined;
+    },
+  };
+}
+
+const PR_LOCATION = /`([\w.]+)` in `([^`]+)` /;
+const PR_ANCHOR = /this part of `[\w.]+`: `([^`]+)`/;
+
+function reproducePlan(task: string, seed: number, settings: TeacherSettings): Plan | undefined {
+  const location = PR_LOCATION.exec(task);
+  if (!location?.[1] || !location[2]) return undefined;
+  const kind = EDIT_KINDS.find((k) => task.includes(SYMPTOMS[k]));
+  const anchor = PR_ANCHOR.exec(task)?.[1];
+  const functionName = location[1];
+  const random = new SeededRandom(seed, task, 'reproduce');
+  return {
+    functionName,
+    file: location[2],
+    choose(source, attempt) {
+      const all = editCandidates(source, functionName, [...EDIT_KINDS]);
+      const exact = all.filter(
+        (c) => c.kind === kind && (!anchor || c.anchor === anchor || c.oldStr.includes(anchor)),
+      );
+      const target = exact[0];
+      const others = all.filter((c) => c !== target);
+      const ordered = target ? [faithful(target, random, settings.fidelity, others), ...others] : all;
+      return ordered[attempt];
+    },
+  };
+}
+
+/** Reproduces each changed line with chance `fidelity`; a miss on a one-line edit edits elsewhere. */
+function faithful(
+  target: EditCandidate,
+  random: SeededRandom,
+  fidelity: number,
+  others: EditCandidate[],
+): EditCandidate {
+  const oldLines = target.oldStr.split('\n');
+  const newLines = target.newStr.split('\n');
+  const changed = oldLines.map((line, i) => line !== newLines[i]).filter(Boolean).length;
+  if (changed <= 1 || oldLines.length !== newLines.length) {
+    return random.next() < fidelity ? target : (random.pick(others) ?? target);
+  }
+  const kept = newLines.map((line, i) =>
+    line !== oldLines[i] && random.next() >= fidelity ? (oldLines[i] ?? line) : line,
+  );
+  if (kept.join('\n') === target.oldStr)
+    kept[newLines.findIndex((l, i) => l !== oldLines[i])] = newLines.find((l, i) => l !== oldLines[i]) ?? '';
+  return { ...target, newStr: kept.join('\n') };
+}
+
+function rolloutStep(
+  messages: ChatMessage[],
+  user: string,
+  seed: number,
+  settings: TeacherSettings,
+): TeacherReply {
+  const task = taskText(user);
+  const reproducing = PR_LOCATION.test(task) && !parseBugInstruction(task);
+  const plan = reproducing ? reproducePlan(task, seed, settings) : changePlan(task, seed);
+  const calls = pastCalls(messages);
+  const random = new SeededRandom(seed, task, calls.length);
+  if (!plan) {
+    if (calls.some((c) => c.name === 'submit')) return say('Submitting.', { name: 'submit', arguments: {} });
+    if (calls.length === 0) return say('Let me look at the repository first.', bash('ls'));
+    return say('I cannot tell which function this is about, so I submit without a change.', {
+      name: 'submit',
+      arguments: {},
+    });
+  }
+  const { file, functionName } = plan;
+
+  if (!calls.some((c) => c.name === 'bash' && String(c.args.command).includes(`def ${functionName}`))) {
+    return say(
+      `I will find \`${functionName}\` first.`,
+      bash(
+        `grep -n "def ${functionName}" ${file} || grep -rn "def ${functionName}(" --include=*.py . | head -5`,
+      ),
+    );
+  }
+  // An imperfect habit: sometimes it also looks at the callers, which a careful engineer might skip.
+  const lookedAtCallers = calls.some(
+    (c) => c.name === 'bash' && String(c.args.command).startsWith('grep -rn "'),
+  );
+  if (calls.length === 1 && !lookedAtCallers && random.next() < 0.3) {
+    return say('Who calls it?', bash(`grep -rn "${functionName}(" --include=*.py . | head -20`));
+  }
+  const view = [...calls]
+    .reverse()
+    .find(
+      (c) =>
+        c.name === 'str_replace_editor' &&
+        c.args.command === 'view' &&
+        c.args.path === file &&
+        c.observation.includes('\t'),
+    );
+  if (!view) return say(`Now the file.`, editor({ command: 'view', path: file }));
+  const source = stripLineNumbers(view.observation.split('\n').slice(1).join('\n'));
+
+  const edits = calls.filter((c) => c.name === 'str_replace_editor' && c.args.command === 'str_replace');
+  const lastEditIndex = calls.findLastIndex(
+    (c) =>
+      c.name === 'str_replace_editor' && c.args.command === 'str_replace' && c.observation.includes(EDITED),
+  );
+  const after = lastEditIndex >= 0 ? calls.slice(lastEditIndex + 1) : [];
+  const undone = after.some((c) => c.name === 'str_replace_editor' && c.args.command === 'undo_edit');
+  if (lastEditIndex >= 0 && !undone) {
+    const check = after.find((c) => c.name === 'bash' && String(c.args.command).includes('py_compile'));
+    if (!check) return say('Does it still compile?', bash(`python3 -m py_compile ${file} && echo compiled`));
+    if (!check.observation.includes('compiled'))
+      return say('That broke the file; undoing it.', editor({ command: 'undo_edit', path: file }));
+    const submits = after.filter((c) => c.name === 'submit').length;
+    return say(submits === 0 ? 'Let me review the diff.' : 'The diff is what I meant; submitting.', {
+      name: 'submit',
+      arguments: {},
+    });
+  }
+  const candidate = plan.choose(source, edits.length);
+  if (!candidate)
+    return say('I found nothing to change here; submitting as is.', { name: 'submit', arguments: {} });
+  return say(
+    `I will change \`${functionName}\` around line ${candidate.line}.`,
+    editor({ command: 'str_replace', path: file, old_str: candidate.oldStr, new_str: candidate.newStr }),
+  );
+}
+
+function changedLines(patch: string): string[] {
+  return patch
+    .split('\n')
+    .filter((l) => /^[+-]/.test(l) && !/^(\+\+\+|---)( |$)/.test(l))
+    .map((l) => l.slice(1).trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+function judge(user: string): string {
+  const patch = /<patch>\n?([\s\S]*?)<\/patch>/.exec(user)?.[1] ?? '';
+  return changedLines(patch).length > 0 ? 'yes' : 'no';
+}
+
+/** Reads rollout 1's edit out of the steps and describes its symptom, naming where it shows. */
+function writePr(user: string): string {
+  const json = /<trajectory>\n?([\s\S]*?)<\/trajectory>/.exec(user)?.[1] ?? '[]';
+  let steps: Array<{ action?: string }> = [];
+  try {
+    steps = JSON.parse(json) as Array<{ action?: string }>;
+  } catch {
+    return '<pr_description>\nSomething in this library behaves unexpectedly.\n</pr_description>';
+  }
+  const task =
+    steps
+      .map((s) => s.action ?? '')
+      .find((a) => a.includes('related to') || a.includes('issue in the function')) ?? '';
+  const parsed = parseBugInstruction(task);
+  const edit = steps
+    .map((s) => {
+      try {
+        return JSON.parse(s.action ?? '') as {
+          name?: string;
+          arguments?: { command?: string; old_str?: string; new_str?: string };
+        };
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((a) => a?.name === 'str_replace_editor' && a.arguments?.command === 'str_replace')
+    .pop()?.arguments;
+  if (!parsed || !edit?.old_str || edit.new_str === undefined) {
+    return '<pr_description>\nA function in this library behaves unexpectedly.\n</pr_description>';
+  }
+  const kind = classify(edit.old_str, edit.new_str);
+  const anchor =
+    kind === 'rename_local'
+      ? /_value\b/.test(edit.new_str)
+        ? renamedName(edit.old_str, edit.new_str)
+        : ''
+      : firstChangedLine(edit.old_str, edit.new_str);
+  return [
+    '<pr_description>',
+    `\`${parsed.functionName}\` in \`${parsed.file}\` ${SYMPTOMS[kind]}.`,
+    '',
+    `I narrowed it down to this part of \`${parsed.functionName}\`: \`${anchor}\``,
+    '</pr_description>',
+  ].join('\n');
+}
+
+function firstChangedLine(oldStr: string, newStr: string): string {
+  const o = oldStr.split('\n');
+  const n = newStr.split('\n');
+  return (o.find((line, i) => line !== n[i]) ?? o[0] ?? '').trim();
+}
+
+function renamedName(oldStr: string, newStr: string): string {
+  const m = /\b([a-z_][a-z0-9_]*)_value\b/.exec(newStr);
+  return m?.[1] && oldStr.includes(m[1]) ? m[1] : '';
+}
+
+function classify(oldStr: string, newStr: string): EditKind {
+  if (/_value\b/.test(newStr) && !/_value\b/.test(oldStr)) return 'rename_local';
+  if (newStr.includes('not cached')) return 'docstring';
+  const before = firstChangedLine(oldStr, newStr);
+  const after =
+    newStr
+      .split('\n')
+      .find((line, i) => line !== oldStr.split('\n')[i])
+      ?.trim() ?? '';
+  if (/^pass$/.test(after) && /^raise\b/.test(before)) return 'validation';
+  if (/return not \(/.test(after)) return 'return_value';
+  if (/is (not )?None/.test(before)) return 'none_guard';
+  if (/except|raise/.test(before)) return 'exception';
+  if (
+    / and | or |True|False/.test(before) &&
+    before.replace(/ and | or |True|False/g, '') === after.replace(/ and | or |True|False/g, '')
+  )
+    return 'boolean';
+  return 'off_by_one';
+}
