@@ -13,6 +13,14 @@ export const ErrorTypes = {
   TestCommandFailed: 'TestCommandFailed',
   DockerUnreachable: 'DockerUnreachable',
   ArtifactMissing: 'ArtifactMissing',
+  /** The model endpoint said 429: retried after its Retry-After. */
+  ModelRateLimited: 'ModelRateLimited',
+  /** 5xx, connection errors, timeouts: retried with backoff. */
+  ModelUnavailable: 'ModelUnavailable',
+  /** 400, 401, 403, 422: the request or the key is wrong; retrying cannot help. */
+  ModelRequestRejected: 'ModelRequestRejected',
+  /** 404: no such model at that endpoint. */
+  ModelNotFound: 'ModelNotFound',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
@@ -25,4 +33,6 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorTypes.ImageBuildFailed,
   ErrorTypes.TestCommandFailed,
   ErrorTypes.ArtifactMissing,
+  ErrorTypes.ModelRequestRejected,
+  ErrorTypes.ModelNotFound,
 ];

@@ -8,6 +8,9 @@ export function containerName(runId: string, purpose: string): string {
   return name.length <= 128 ? name : name.slice(0, 128);
 }
 
+/** Bumped whenever what prepareRepoImage puts in an image changes, so old images are not reused. */
+export const REPO_IMAGE_LAYOUT = 2;
+
 /** Image tag for a repository at a commit on a given base image. */
 export function repoImageTag(repoName: string, commit: string, baseImageTag: string): string {
   const repo =
@@ -16,5 +19,5 @@ export function repoImageTag(repoName: string, commit: string, baseImageTag: str
       .replace(/[^a-z0-9_.-]+/g, '-')
       .replace(/^[-_.]+/, '') || 'repo';
   const base = baseImageTag.split(':')[1] ?? 'base';
-  return `sera-repo-${repo}:${commit.slice(0, 12)}-${base.slice(0, 12)}`;
+  return `sera-repo-${repo}:${commit.slice(0, 12)}-${base.slice(0, 12)}-l${REPO_IMAGE_LAYOUT}`;
 }

@@ -1,7 +1,9 @@
 import Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createAgentToolActivities } from '../activities/agent/activities';
 import { createDescribeWorkerActivity } from '../activities/common/describe-worker';
+import { createLlmActivities } from '../activities/llm/activities';
 import {
   createSandboxActivities,
   defaultSandboxHostId,
@@ -45,11 +47,13 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
       ];
     case 'sandbox': {
       const hostId = options.sandboxHostId ?? defaultSandboxHostId();
+      const docker = new Docker();
+      const artifacts = new LocalArtifactStore(artifactsDir());
       const real = createSandboxActivities({
-        docker: new Docker(),
+        docker,
         hostId,
         baseImage: baseImageTag(),
-        artifacts: new LocalArtifactStore(artifactsDir()),
+        artifacts,
         client: options.client,
       });
       const activities = options.wrapSandboxActivities ? options.wrapSandboxActivities(real) : real;
@@ -67,12 +71,23 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
         await Worker.create({
           ...base,
           taskQueue: sandboxHostQueue(hostId),
-          activities,
+          activities: { ...activities, ...createAgentToolActivities({ docker, artifacts }) },
           maxConcurrentActivityTaskExecutions: concurrency,
         }),
       ];
     }
     case 'llm':
+      return [
+        await Worker.create({
+          ...base,
+          taskQueue: TaskQueues.llm,
+          activities: {
+            ...createLlmActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            ...createDescribeWorkerActivity(role),
+          },
+          maxConcurrentActivityTaskExecutions: concurrency,
+        }),
+      ];
     case 'gpu-train':
     case 'gpu-serve': {
       const queue = {

@@ -1,3 +1,4 @@
 // Every workflow the orchestration worker runs; the prebuilt bundle is made from this file.
 export { prepareEnvironment } from './prepare-environment';
 export { sandboxExecProbe } from './sandbox-exec-probe';
+export { rollout } from './rollout';

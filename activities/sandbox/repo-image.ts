@@ -62,6 +62,8 @@ export async function prepareRepoImage(
     const repoDir = path.join(context, 'repo');
     await hostGit(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit], repoDir);
     await hostGit(['remote', 'remove', 'origin'], repoDir);
+    // Byte code and caches that running Python leaves behind are never part of a patch.
+    await writeFile(path.join(repoDir, '.git', 'info', 'exclude'), '__pycache__/\n*.pyc\n.pytest_cache/\n');
     await writeFile(
       path.join(context, 'Dockerfile'),
       [`FROM ${baseImage}`, 'COPY repo /repo', 'WORKDIR /repo', ''].join('\n'),

@@ -50,7 +50,8 @@ export interface Trajectory {
 
 /** An observation waiting to be shown to the model: inline when small, by reference when not. */
 export interface PendingObservation {
-  toolCallId: string;
+  /** Absent when the reply had no tool call: the note then goes back as a user message. */
+  toolCallId?: string;
   name: string;
   ok: boolean;
   ms: number;

@@ -27,6 +27,7 @@ export interface EditCandidate {
 
 export interface FunctionSpan {
   start: number; // index of the def line (0-based)
+  bodyStart: number; // index of the first line after the signature
   end: number; // index after the last body line
   indent: string;
 }
@@ -40,13 +41,14 @@ export function findFunction(lines: string[], name: string): FunctionSpan | unde
   let end = start + 1;
   // The signature may continue over several lines, up to the line ending with ':'.
   while (end < lines.length && !/:\s*(#.*)?$/.test(lines[end - 1] ?? '')) end += 1;
+  const bodyStart = end;
   while (end < lines.length) {
     const line = lines[end] ?? '';
     if (line.trim() !== '' && !line.startsWith(`${indent} `) && !line.startsWith(`${indent}\t`)) break;
     end += 1;
   }
   while (end > start + 1 && (lines[end - 1] ?? '').trim() === '') end -= 1;
-  return { start, end, indent };
+  return { start, bodyStart, end, indent };
 }
 
 type LineRule = { pattern: RegExp; replace: (line: string) => string };
@@ -94,6 +96,23 @@ const LINE_RULES: Partial<Record<EditKind, LineRule[]>> = {
   ],
 };
 
+/** A line without its comment and with string literals emptied. */
+function codeOf(line: string): string {
+  return line.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''").replace(/#.*$/, '');
+}
+
+/** Lines inside (or opening or closing) triple-quoted strings: docstrings are not code. */
+function stringLines(lines: string[], from: number, to: number): Set<number> {
+  const inside = new Set<number>();
+  let open = false;
+  for (let i = from; i < to; i += 1) {
+    const quotes = ((lines[i] ?? '').match(/"""|'''/g) ?? []).length;
+    if (open || quotes > 0) inside.add(i);
+    if (quotes % 2 === 1) open = !open;
+  }
+  return inside;
+}
+
 function uniqueOldStr(
   lines: string[],
   index: number,
@@ -117,18 +136,20 @@ export function editCandidates(
   const span = findFunction(lines, functionName);
   if (!span) return [];
   const candidates: EditCandidate[] = [];
-  const body = { from: span.start + 1, to: span.end };
+  const body = { from: span.bodyStart, to: span.end };
   for (const kind of kinds) {
     const rules = LINE_RULES[kind];
     if (rules) {
+      const inString = stringLines(lines, body.from, body.to);
       for (let i = body.from; i < body.to; i += 1) {
         const line = lines[i] ?? '';
-        const code = line.replace(/#.*$/, '');
-        if (code.trim() === '' || /^\s*("""|''')/.test(line)) continue;
+        const code = codeOf(line);
+        if (code.trim() === '' || inString.has(i)) continue;
         const rule = rules.find((r) => r.pattern.test(code));
         if (!rule) continue;
         const changed = rule.replace(line);
-        if (changed === line) continue;
+        // The rule must have changed code, not the text of a string on the same line.
+        if (changed === line || codeOf(changed) === code) continue;
         const unique = uniqueOldStr(lines, i, body.to);
         if (!unique) continue;
         const rest = lines.slice(i + 1, i + unique.count);
@@ -151,9 +172,18 @@ function renameCandidates(lines: string[], span: FunctionSpan): EditCandidate[] 
   const bodyLines = lines.slice(span.start, span.end);
   const body = bodyLines.join('\n');
   const names = new Set<string>();
-  for (const line of bodyLines.slice(1)) {
+  // Parameters are not locals: renaming them in the body alone would break the function.
+  const signature = bodyLines.slice(0, span.bodyStart - span.start).join('\n');
+  for (const line of bodyLines.slice(span.bodyStart - span.start)) {
     const m = /^\s*([a-z_][a-z0-9_]*)\s*=[^=]/.exec(line);
-    if (m?.[1] && m[1].length > 1 && !['self', 'cls'].includes(m[1])) names.add(m[1]);
+    if (
+      m?.[1] &&
+      m[1].length > 1 &&
+      !['self', 'cls'].includes(m[1]) &&
+      !new RegExp(`\\b${m[1]}\\b`).test(signature)
+    ) {
+      names.add(m[1]);
+    }
   }
   const out: EditCandidate[] = [];
   for (const name of names) {
@@ -161,7 +191,8 @@ function renameCandidates(lines: string[], span: FunctionSpan): EditCandidate[] 
     if (body.includes(renamed)) continue;
     const pattern = new RegExp(`(?<![\\w.])${name}\\b`, 'g');
     const newBody = bodyLines.map((line, i) => (i === 0 ? line : line.replace(pattern, renamed))).join('\n');
-    const first = bodyLines.findIndex((line, i) => i > 0 && pattern.test(line));
+    const probe = new RegExp(pattern.source);
+    const first = bodyLines.findIndex((line, i) => i > 0 && probe.test(line));
     out.push({
       kind: 'rename_local',
       line: span.start + 1 + Math.max(first, 0),

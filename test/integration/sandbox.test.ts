@@ -21,6 +21,7 @@ import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
 import { uniqueRunId, useTestServer } from '../support/temporal';
+import { repoImageTag } from '../../core/names';
 
 const docker = new Docker();
 const example = exampleRepository();
@@ -96,7 +97,7 @@ describe('repository images', () => {
     expect(failureType(error)).toBe('BaseImageMissing');
     expect((error as Error).message).toMatch(/sera-base:does-not-exist is missing .* run infra\/setup\.sh/);
     expect(
-      await imageExists(docker, `sera-repo-more-itertools:${image.commit.slice(0, 12)}-does-not-exi`),
+      await imageExists(docker, repoImageTag('more-itertools', image.commit, 'sera-base:does-not-exist')),
     ).toBe(false);
   });
 });

@@ -16,7 +16,7 @@ describe('containerName', () => {
 describe('repoImageTag', () => {
   it('names repository, commit and base image', () => {
     expect(repoImageTag('More_Itertools', 'a'.repeat(40), 'sera-base:0123456789abcdef')).toBe(
-      'sera-repo-more_itertools:aaaaaaaaaaaa-0123456789ab',
+      'sera-repo-more_itertools:aaaaaaaaaaaa-0123456789ab-l2',
     );
   });
 });

@@ -1,0 +1,193 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ChatMessage } from '../core/agent/trajectory';
+import { SeededRandom } from '../core/teacher/random';
+import { teacherReply, type TeacherSettings } from '../core/teacher/policy';
+
+/**
+ * The offline teacher behind a real OpenAI-compatible HTTP API: GET /v1/models and
+ * POST /v1/chat/completions (tools and tool_calls, usage counts, no streaming). It is the
+ * embedded default model and the protocol's test double; it is no substitute for a real model.
+ */
+export const TEACHER_MODEL = 'sera-offline-teacher';
+
+export interface TeacherFaults {
+  /** Shares of requests answered with 429 (with Retry-After), 500, a delay, or a garbled tool call. */
+  rate429: number;
+  rate500: number;
+  slowRate: number;
+  slowMs: number;
+  garbageRate: number;
+  retryAfterSeconds: number;
+}
+
+export const NO_FAULTS: TeacherFaults = {
+  rate429: 0,
+  rate500: 0,
+  slowRate: 0,
+  slowMs: 0,
+  garbageRate: 0,
+  retryAfterSeconds: 1,
+};
+
+export interface TeacherServerOptions extends Partial<TeacherSettings> {
+  port?: number;
+  host?: string;
+  faults?: Partial<TeacherFaults>;
+  /** Seeds the fault draws, so a drill can be repeated. */
+  faultSeed?: number;
+}
+
+export interface TeacherServer {
+  url: string;
+  /** Requests answered, by outcome: ok, 429, 500, garbage. */
+  counts: Record<'ok' | 'rate_limited' | 'server_error' | 'garbage', number>;
+  close(): Promise<void>;
+}
+
+/** A rough token count (about four characters a token); real servers count with their tokenizer. */
+export function approxTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+interface ChatRequest {
+  model?: string;
+  messages?: ChatMessage[];
+  tools?: unknown[];
+  seed?: number;
+  temperature?: number;
+}
+
+export async function startTeacherServer(options: TeacherServerOptions = {}): Promise<TeacherServer> {
+  const settings: TeacherSettings = { fidelity: options.fidelity ?? 0.8 };
+  const faults: TeacherFaults = { ...NO_FAULTS, ...options.faults };
+  const draws = new SeededRandom('faults', options.faultSeed ?? 0);
+  const counts: TeacherServer['counts'] = { ok: 0, rate_limited: 0, server_error: 0, garbage: 0 };
+  let served = 0;
+
+  const server = http.createServer((req, res) => {
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    const error = (
+      status: number,
+      message: string,
+      type: string,
+      headers: Record<string, string> = {},
+    ): void => send(status, { error: { message, type, code: type } }, headers);
+
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      send(200, {
+        object: 'list',
+        data: [{ id: TEACHER_MODEL, object: 'model', created: 0, owned_by: 'sera-flow' }],
+      });
+      return;
+    }
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+      error(404, `no route ${req.method} ${req.url}`, 'not_found');
+      return;
+    }
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      let body: ChatRequest;
+      try {
+        body = JSON.parse(raw) as ChatRequest;
+      } catch {
+        error(400, 'the request body is not JSON', 'invalid_request_error');
+        return;
+      }
+      if (body.model !== TEACHER_MODEL) {
+        error(
+          404,
+          `The model \`${body.model}\` does not exist. This server serves ${TEACHER_MODEL}.`,
+          'model_not_found',
+        );
+        return;
+      }
+      if (!Array.isArray(body.messages) || body.messages.length === 0) {
+        error(400, 'messages must be a non-empty array', 'invalid_request_error');
+        return;
+      }
+      served += 1;
+      const draw = draws.next();
+      if (draw < faults.rate429) {
+        counts.rate_limited += 1;
+        error(429, 'Rate limit reached; retry after the given time.', 'rate_limit_exceeded', {
+          'retry-after': String(faults.retryAfterSeconds),
+        });
+        return;
+      }
+      if (draw < faults.rate429 + faults.rate500) {
+        counts.server_error += 1;
+        error(500, 'The teacher had an internal error (injected).', 'server_error');
+        return;
+      }
+      const garbage = draws.next() < faults.garbageRate;
+      const delay = draws.next() < faults.slowRate ? faults.slowMs : 0;
+      const messages = body.messages;
+      setTimeout(() => {
+        const reply = teacherReply(
+          messages,
+          body.seed ?? 0,
+          Array.isArray(body.tools) && body.tools.length > 0,
+          settings,
+        );
+        const toolCalls = reply.toolCalls.map((call, i) => ({
+          id: `call_${served}_${i}`,
+          type: 'function' as const,
+          function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+        }));
+        const first = toolCalls[0];
+        if (garbage && first) {
+          // A broken call as weaker models make them: truncated JSON.
+          first.function.arguments = first.function.arguments.slice(
+            0,
+            Math.max(1, first.function.arguments.length - 3),
+          );
+          counts.garbage += 1;
+        } else {
+          counts.ok += 1;
+        }
+        const promptText = messages.map((m) => ('content' in m && m.content ? m.content : '')).join('\n');
+        const completionText = (reply.content ?? '') + toolCalls.map((c) => c.function.arguments).join('');
+        const promptTokens = approxTokens(promptText);
+        const completionTokens = approxTokens(completionText);
+        send(200, {
+          id: `chatcmpl-${served}`,
+          object: 'chat.completion',
+          created: 0,
+          model: TEACHER_MODEL,
+          choices: [
+            {
+              index: 0,
+              message: {
+                role: 'assistant',
+                content: reply.content,
+                ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+              },
+              finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+            },
+          ],
+          usage: {
+            prompt_tokens: promptTokens,
+            completion_tokens: completionTokens,
+            total_tokens: promptTokens + completionTokens,
+          },
+        });
+      }, delay);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${address.port}/v1`,
+    counts,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
