@@ -112,13 +112,13 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     taskQueue: TaskQueues.llm,
     startToCloseTimeout: `${input.model.requestTimeoutSeconds + 60}s`,
     scheduleToCloseTimeout: '6h',
+    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
     // Rate limits and outages are waited out (Retry-After first); they never count against the model.
     retry: {
       ...retry,
       initialInterval: '1s',
       backoffCoefficient: 2,
       maximumInterval: '2m',
-      maximumAttempts: 0,
     },
   });
   const sandbox = proxyActivities<SandboxActivities & AgentToolActivities>({

@@ -5,6 +5,7 @@ import { bashObservation, observation } from '../../core/agent/observation';
 import type { ToolAction } from '../../core/agent/tool-call';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
+import { CappedOutput } from '../../core/output-cap';
 import { execInSandbox } from '../sandbox/exec';
 import { readSandboxFile, writeSandboxFile } from '../sandbox/files';
 import { runEditor } from './editor-tool';
@@ -79,7 +80,9 @@ export function createAgentToolActivities(deps: { docker: Docker; artifacts: Art
     }
     if (action.tool === 'str_replace_editor') {
       const outcome = await runEditor(docker, container, action);
-      return { ok: outcome.ok, text: observation(outcome.message) };
+      const capped = new CappedOutput(input.observationCapBytes);
+      capped.append(Buffer.from(outcome.message));
+      return { ok: outcome.ok, text: observation(capped.text()) };
     }
     const diff = await diffOf(container, input.baseCommit);
     const review =

@@ -75,7 +75,8 @@ export function createLlmActivities(deps: LlmDeps) {
       await appendObservations(deps.artifacts, trajectory, input.observations);
 
       const started = Date.now();
-      const ticker = setInterval(() => Context.current().heartbeat(), 5000);
+      // Heartbeats tell Temporal the worker is alive while the model thinks (a dead worker's call is retried).
+      const ticker = setInterval(() => Context.current().heartbeat(), 1000);
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await clientFor(input.model, env).chat.completions.create(

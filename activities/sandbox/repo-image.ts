@@ -64,6 +64,8 @@ export async function prepareRepoImage(
     await hostGit(['remote', 'remove', 'origin'], repoDir);
     // Byte code and caches that running Python leaves behind are never part of a patch.
     await writeFile(path.join(repoDir, '.git', 'info', 'exclude'), '__pycache__/\n*.pyc\n.pytest_cache/\n');
+    // Files written through the engine's archive API lose their executable bit; that is not a change.
+    await hostGit(['config', 'core.fileMode', 'false'], repoDir);
     await writeFile(
       path.join(context, 'Dockerfile'),
       [`FROM ${baseImage}`, 'COPY repo /repo', 'WORKDIR /repo', ''].join('\n'),

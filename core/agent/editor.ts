@@ -24,8 +24,9 @@ export function viewFile(path: string, content: string, range?: [number, number]
       message: `Here is ${path} with line numbers:\n${numberLines(lines.join('\n'))}`,
     };
   const [start, rawEnd] = range;
-  const end = rawEnd === -1 ? lines.length : rawEnd;
-  if (start < 1 || start > lines.length || end < start || end > lines.length) {
+  // An end past the last line is read as "to the end", as people mean it.
+  const end = rawEnd === -1 ? lines.length : Math.min(rawEnd, lines.length);
+  if (start < 1 || start > lines.length || end < start) {
     return {
       ok: false,
       message: `Error: view_range [${start}, ${rawEnd}] is outside ${path}, which has ${lines.length} lines`,

@@ -27,6 +27,9 @@ export interface TeacherReply {
   toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>;
 }
 
+/** How much of the file it reads from the function's first line. */
+const VIEW_LINES = 150;
+
 interface PastCall {
   name: string;
   args: Record<string, unknown>;
@@ -202,6 +205,14 @@ function rolloutStep(
   if (calls.length === 1 && !lookedAtCallers && random.next() < 0.3) {
     return say('Who calls it?', bash(`grep -rn "${functionName}(" --include=*.py . | head -20`));
   }
+  const located = calls.find(
+    (c) => c.name === 'bash' && String(c.args.command).includes(`def ${functionName}`),
+  );
+  const defLine = Number(
+    /^(?:[^:\n]*:)?(\d+):\s*(?:async\s+)?def /m.exec(
+      located?.observation.replace(/^OBSERVATION:\n/, '') ?? '',
+    )?.[1] ?? 1,
+  );
   const view = [...calls]
     .reverse()
     .find(
@@ -211,7 +222,12 @@ function rolloutStep(
         c.args.path === file &&
         c.observation.includes('\t'),
     );
-  if (!view) return say(`Now the file.`, editor({ command: 'view', path: file }));
+  if (!view) {
+    return say(
+      `Now the function itself.`,
+      editor({ command: 'view', path: file, view_range: [defLine, defLine + VIEW_LINES] }),
+    );
+  }
   const source = stripLineNumbers(view.observation.split('\n').slice(1).join('\n'));
 
   const edits = calls.filter((c) => c.name === 'str_replace_editor' && c.args.command === 'str_replace');

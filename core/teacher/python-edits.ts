@@ -178,7 +178,7 @@ function renameCandidates(lines: string[], span: FunctionSpan): EditCandidate[] 
     const m = /^\s*([a-z_][a-z0-9_]*)\s*=[^=]/.exec(line);
     if (
       m?.[1] &&
-      m[1].length > 1 &&
+      m[1].length > 2 &&
       !['self', 'cls'].includes(m[1]) &&
       !new RegExp(`\\b${m[1]}\\b`).test(signature)
     ) {
@@ -190,9 +190,14 @@ function renameCandidates(lines: string[], span: FunctionSpan): EditCandidate[] 
     const renamed = `${name}_value`;
     if (body.includes(renamed)) continue;
     const pattern = new RegExp(`(?<![\\w.])${name}\\b`, 'g');
-    const newBody = bodyLines.map((line, i) => (i === 0 ? line : line.replace(pattern, renamed))).join('\n');
+    const inString = stringLines(lines, span.start, span.end);
+    const newBody = bodyLines
+      .map((line, i) => (i === 0 || inString.has(span.start + i) ? line : line.replace(pattern, renamed)))
+      .join('\n');
     const probe = new RegExp(pattern.source);
-    const first = bodyLines.findIndex((line, i) => i > 0 && probe.test(line));
+    const first = bodyLines.findIndex(
+      (line, i) => i > 0 && !inString.has(span.start + i) && probe.test(line),
+    );
     out.push({
       kind: 'rename_local',
       line: span.start + 1 + Math.max(first, 0),

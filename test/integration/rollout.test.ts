@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskQueues } from '../../core/queues';
+import { startTeacherServer, type TeacherServer } from '../../infra/teacher-server';
+import type { RolloutResult } from '../../workflows/rollout';
+import { exampleRolloutRequest, readArtifact, readTrajectory } from '../support/rollout';
+import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
+
+const HOST = 'rollout-tests';
+
+describe('a rollout against the offline teacher in a real container', () => {
+  let workers: RunningWorkers;
+  let teacher: TeacherServer;
+  beforeAll(async () => {
+    teacher = await startTeacherServer();
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: HOST });
+  });
+  afterAll(async () => {
+    await workers?.stop();
+    await teacher?.close();
+  });
+
+  async function run(runId: string, rolloutId: string): Promise<RolloutResult> {
+    const request = await exampleRolloutRequest(runId, rolloutId, teacher.url, HOST);
+    return (await workers.client.workflow.execute('rollout', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `${runId}-${rolloutId}`,
+      args: [request],
+    })) as RolloutResult;
+  }
+
+  it('submits a real patch and records the whole trajectory', async () => {
+    const runId = uniqueRunId('rollout');
+    const result = await run(runId, 's1');
+    expect(result.exitStatus).toBe('submitted');
+    expect(result.patch?.filesChanged).toBe(1);
+    const patch = await readArtifact(result.patch!);
+    expect(patch).toContain('+++ b/more_itertools/more.py');
+    expect(patch).not.toContain('.pyc');
+
+    const trajectory = await readTrajectory(result.trajectory);
+    expect(trajectory.exit?.status).toBe('submitted');
+    expect(trajectory.turns).toHaveLength(result.turns);
+    expect(trajectory.messages[0]?.role).toBe('system');
+    const tools = trajectory.messages.filter((m) => m.role === 'tool');
+    expect(tools.every((m) => m.content.startsWith('OBSERVATION:'))).toBe(true);
+    // Every tool call got its observation; the two submits are the last calls.
+    const calls = trajectory.messages.flatMap((m) => (m.role === 'assistant' ? (m.tool_calls ?? []) : []));
+    expect(tools).toHaveLength(calls.length);
+    expect(calls.slice(-2).map((c) => c.function.name)).toEqual(['submit', 'submit']);
+    expect(calls.map((c) => c.function.name)).toContain('str_replace_editor');
+    expect(result.promptTokens).toBeGreaterThan(0);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('gives the same trajectory for the same seed', async () => {
+    const a = await run(uniqueRunId('same'), 's2');
+    const b = await run(uniqueRunId('same'), 's2');
+    const ta = await readTrajectory(a.trajectory);
+    const tb = await readTrajectory(b.trajectory);
+    const strip = (messages: typeof ta.messages): unknown => messages.map((m) => JSON.stringify(m).replace(/call_\d+_/g, 'call_'));
+    expect(strip(tb.messages)).toEqual(strip(ta.messages));
+    expect(await readArtifact(b.patch!)).toBe(await readArtifact(a.patch!));
+  });
+});
