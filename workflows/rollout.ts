@@ -140,21 +140,11 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     });
   };
 
-  /** Runs one tool call; a dead container is replaced by one at the last recorded diff. */
-  const runTool = async (
-    key: string,
-    action: Parameters<AgentToolActivities['runTool']>[0]['action'],
-  ): Promise<ToolResult> => {
+  /** Runs a call against the container; a dead container is replaced by one at the last recorded diff. */
+  const onContainer = async <T>(call: () => Promise<T>): Promise<T> => {
     for (;;) {
       try {
-        return await sandbox.runTool({
-          container: name,
-          baseCommit: input.sandbox.baseCommit,
-          key,
-          action,
-          commandTimeoutSeconds: input.limits.commandTimeoutSeconds,
-          observationCapBytes: input.limits.observationCapBytes,
-        });
+        return await call();
       } catch (error) {
         if (failureType(error) !== ErrorTypes.ContainerGone || state.recoveries >= MAX_RECOVERIES)
           throw error;
@@ -166,6 +156,21 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       }
     }
   };
+
+  const runTool = (
+    key: string,
+    action: Parameters<AgentToolActivities['runTool']>[0]['action'],
+  ): Promise<ToolResult> =>
+    onContainer(() =>
+      sandbox.runTool({
+        container: name,
+        baseCommit: input.sandbox.baseCommit,
+        key,
+        action,
+        commandTimeoutSeconds: input.limits.commandTimeoutSeconds,
+        observationCapBytes: input.limits.observationCapBytes,
+      }),
+    );
 
   let continuing = false;
   try {
@@ -312,7 +317,9 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       }
       state.formatErrors = malformed ? state.formatErrors + 1 : 0;
       if (submitted) {
-        const diff = await sandbox.sandboxDiff({ container: name, baseCommit: input.sandbox.baseCommit });
+        const diff = await onContainer(() =>
+          sandbox.sandboxDiff({ container: name, baseCommit: input.sandbox.baseCommit }),
+        );
         return await finish('submitted', undefined, {
           ...diff.patch,
           filesChanged: diff.filesChanged,

@@ -57,7 +57,8 @@ describe('a rollout against the offline teacher in a real container', () => {
     const b = await run(uniqueRunId('same'), 's2');
     const ta = await readTrajectory(a.trajectory);
     const tb = await readTrajectory(b.trajectory);
-    const strip = (messages: typeof ta.messages): unknown => messages.map((m) => JSON.stringify(m).replace(/call_\d+_/g, 'call_'));
+    const strip = (messages: typeof ta.messages): unknown =>
+      messages.map((m) => JSON.stringify(m).replace(/call_\d+_/g, 'call_'));
     expect(strip(tb.messages)).toEqual(strip(ta.messages));
     expect(await readArtifact(b.patch!)).toBe(await readArtifact(a.patch!));
   });

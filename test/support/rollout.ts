@@ -20,7 +20,10 @@ export async function exampleRolloutRequest(
   overrides: Partial<RolloutRequest> = {},
 ): Promise<RolloutRequest> {
   const example = exampleRepository();
-  const image = await prepareRepoImage(new Docker(), baseImageTag(), { repository: example.path, commit: example.commit });
+  const image = await prepareRepoImage(new Docker(), baseImageTag(), {
+    repository: example.path,
+    commit: example.commit,
+  });
   return {
     runId,
     rolloutId,
