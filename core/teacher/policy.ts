@@ -97,7 +97,7 @@ function taskText(user: string): string {
   return user.slice(user.indexOf(TASK_OPEN) + TASK_OPEN.length, user.indexOf(TASK_CLOSE)).trim();
 }
 
-function changePlan(task: string, seed: number): Plan | undefined {
+export function changePlan(task: string, seed: number): Plan | undefined {
   const parsed = parseBugInstruction(task);
   if (!parsed) return undefined;
   const random = new SeededRandom(seed, task);
@@ -125,7 +125,7 @@ function changePlan(task: string, seed: number): Plan | undefined {
 const PR_LOCATION = /`([\w.]+)` in `([^`]+)` /;
 const PR_ANCHOR = /this part of `[\w.]+`: `([^`]+)`/;
 
-function reproducePlan(task: string, seed: number, settings: TeacherSettings): Plan | undefined {
+export function reproducePlan(task: string, seed: number, settings: TeacherSettings): Plan | undefined {
   const location = PR_LOCATION.exec(task);
   if (!location?.[1] || !location[2]) return undefined;
   const kind = EDIT_KINDS.find((k) => task.includes(SYMPTOMS[k]));
@@ -137,10 +137,12 @@ function reproducePlan(task: string, seed: number, settings: TeacherSettings): P
     file: location[2],
     choose(source, attempt) {
       const all = editCandidates(source, functionName, [...EDIT_KINDS]);
-      const exact = all.filter(
-        (c) => c.kind === kind && (!anchor || c.anchor === anchor || c.oldStr.includes(anchor)),
-      );
-      const target = exact[0];
+      const ofKind = all.filter((c) => c.kind === kind);
+      // The quoted code names the place; failing an exact match, any edit of that kind around it.
+      const target =
+        ofKind.find((c) => c.anchor === anchor) ??
+        ofKind.find((c) => anchor && c.oldStr.includes(anchor)) ??
+        ofKind[0];
       const others = all.filter((c) => c !== target);
       const ordered = target ? [faithful(target, random, settings.fidelity, others), ...others] : all;
       return ordered[attempt];
@@ -279,11 +281,8 @@ function writePr(user: string): string {
   } catch {
     return '<pr_description>\nSomething in this library behaves unexpectedly.\n</pr_description>';
   }
-  const task =
-    steps
-      .map((s) => s.action ?? '')
-      .find((a) => a.includes('related to') || a.includes('issue in the function')) ?? '';
-  const parsed = parseBugInstruction(task);
+  // The task is the first step's observation; reading the whole prompt finds it wherever it is.
+  const parsed = parseBugInstruction(user);
   const edit = steps
     .map((s) => {
       try {
