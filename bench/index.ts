@@ -10,6 +10,7 @@ import { ensureDevServer, freePort, stopDevServer } from '../infra/temporal-serv
 import { installWorkerRuntime } from '../infra/worker-runtime';
 import { ensureWorkflowBundle } from '../infra/workflow-bundle';
 import { createRoleWorkers } from '../workers/role-workers';
+import { benchRolloutOverhead } from './rollout-overhead';
 import { benchSandboxExec } from './sandbox-exec';
 import type { Stats } from './stats';
 
@@ -17,8 +18,23 @@ const options = new Command('bench')
   .option('--rounds <n>', 'interleaved rounds', (v) => Number(v), 5)
   .option('--per-round <n>', 'calls per way per round', (v) => Number(v), 20)
   .option('--command <command>', 'command to run in the sandbox', 'git status --porcelain')
+  .option('--rollouts <n>', 'rollouts per way for the overhead benchmark', (v) => Number(v), 3)
+  .option(
+    '--model-latency-ms <ms>',
+    'delay the offline teacher adds to each reply, like a real model',
+    (v) => Number(v),
+    1000,
+  )
+  .option('--only <name>', 'run one benchmark: exec or rollout')
   .parse()
-  .opts<{ rounds: number; perRound: number; command: string }>();
+  .opts<{
+    rounds: number;
+    perRound: number;
+    command: string;
+    rollouts: number;
+    modelLatencyMs: number;
+    only?: string;
+  }>();
 
 installWorkerRuntime('ERROR');
 await ensureWorkflowBundle();
@@ -44,33 +60,62 @@ const workers = [
     namespace: settings.namespace,
     sandboxHostId: hostId,
   })),
+  ...(await createRoleWorkers('llm', { connection, client, namespace: settings.namespace })),
 ];
 const running = Promise.all(workers.map((worker) => worker.run()));
 
+const outDir = path.join(stateDir(), 'bench');
+mkdirSync(outDir, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const machine = { cpus: os.cpus().length, node: process.version };
 try {
-  const result = await benchSandboxExec(client, hostId, options, (line) => console.error(`[bench] ${line}`));
-  const row = (label: string, s: Stats): string =>
-    `${label.padEnd(34)} ${s.p50.toFixed(1).padStart(7)} ${s.p90.toFixed(1).padStart(7)} ${s.mean.toFixed(1).padStart(7)} ${String(s.n).padStart(5)}`;
-  console.log(`sandbox exec latency, command: ${result.command} (ms)`);
-  console.log(
-    `${''.padEnd(34)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'mean'.padStart(7)} ${'n'.padStart(5)}`,
-  );
-  console.log(row('Temporal activity (workflow view)', result.temporalActivity));
-  console.log(row('docker exec (CLI)', result.dockerCli));
-  console.log(row('dockerode exec (no Temporal)', result.dockerode));
-  const verdict = result.ratioToDockerCli <= 1.5 ? 'meets' : 'misses';
-  console.log(
-    `ratio activity / docker exec (p50): ${result.ratioToDockerCli.toFixed(2)}× — ${verdict} the ≤ 1.5× goal`,
-  );
-  console.log(`ratio activity / dockerode (p50):   ${result.ratioToDockerode.toFixed(2)}×`);
-  const outDir = path.join(stateDir(), 'bench');
-  mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `sandbox-exec-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, ...result }, null, 2),
-  );
-  console.log(`figures: ${file}`);
+  if (!options.only || options.only === 'exec') {
+    const result = await benchSandboxExec(client, hostId, options, (line) =>
+      console.error(`[bench] ${line}`),
+    );
+    const row = (label: string, s: Stats): string =>
+      `${label.padEnd(34)} ${s.p50.toFixed(1).padStart(7)} ${s.p90.toFixed(1).padStart(7)} ${s.mean.toFixed(1).padStart(7)} ${String(s.n).padStart(5)}`;
+    console.log(`sandbox exec latency, command: ${result.command} (ms)`);
+    console.log(
+      `${''.padEnd(34)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'mean'.padStart(7)} ${'n'.padStart(5)}`,
+    );
+    console.log(row('Temporal activity (workflow view)', result.temporalActivity));
+    console.log(row('docker exec (CLI)', result.dockerCli));
+    console.log(row('dockerode exec (no Temporal)', result.dockerode));
+    const verdict = result.ratioToDockerCli <= 1.5 ? 'meets' : 'misses';
+    console.log(
+      `ratio activity / docker exec (p50): ${result.ratioToDockerCli.toFixed(2)}× — ${verdict} the ≤ 1.5× goal`,
+    );
+    console.log(`ratio activity / dockerode (p50):   ${result.ratioToDockerode.toFixed(2)}×`);
+    const file = path.join(outDir, `sandbox-exec-${stamp}.json`);
+    writeFileSync(file, JSON.stringify({ machine, ...result }, null, 2));
+    console.log(`figures: ${file}\n`);
+  }
+  if (!options.only || options.only === 'rollout') {
+    const rows = await benchRolloutOverhead(client, hostId, options, (line) =>
+      console.error(`[bench] ${line}`),
+    );
+    console.log(
+      `rollout orchestration overhead, teacher reply delay ${options.modelLatencyMs} ms (ms, summed over ${options.rollouts} rollouts)`,
+    );
+    console.log(
+      `${'way'.padEnd(26)} ${'turns'.padStart(6)} ${'wall'.padStart(9)} ${'model'.padStart(9)} ${'tools'.padStart(9)} ${'overhead'.padStart(9)}`,
+    );
+    for (const r of rows) {
+      const label = r.way === 'temporal' ? 'rollout workflow' : 'plain in-process loop';
+      console.log(
+        `${label.padEnd(26)} ${String(r.turns).padStart(6)} ${r.wallMs.toFixed(0).padStart(9)} ${r.modelMs.toFixed(0).padStart(9)} ${r.toolMs.toFixed(0).padStart(9)} ${`${(r.overheadShare * 100).toFixed(1)} %`.padStart(9)}`,
+      );
+    }
+    const temporal = rows.find((r) => r.way === 'temporal');
+    if (temporal)
+      console.log(
+        `workflow overhead ${(temporal.overheadShare * 100).toFixed(1)} % — ${temporal.overheadShare <= 0.05 ? 'meets' : 'misses'} the ≤ 5 % goal`,
+      );
+    const file = path.join(outDir, `rollout-overhead-${stamp}.json`);
+    writeFileSync(file, JSON.stringify({ machine, modelLatencyMs: options.modelLatencyMs, rows }, null, 2));
+    console.log(`figures: ${file}`);
+  }
 } finally {
   for (const worker of workers) worker.shutdown();
   await running;

@@ -7,6 +7,8 @@ import { stateDir } from '../infra/paths';
 import { connectClient, temporalSettingsFromEnv } from '../infra/temporal-connection';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-server';
 import { runDemo } from './demo';
+import { runRolloutCommand, type RolloutCommandOptions } from './run-rollout';
+import { startTeacherServer } from '../infra/teacher-server';
 import { describeOutcome, runEnvironment } from './run-environment';
 
 function positiveInt(value: string): number {
@@ -61,6 +63,71 @@ program
       process.exitCode = outcome.result ? 0 : 1;
     },
   );
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+program
+  .command('teacher')
+  .description('serve the offline teacher as an OpenAI-compatible endpoint until Ctrl-C')
+  .option('--port <port>', 'port (0: any free one)', integer, 8400)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--fidelity <share>', 'how faithfully rollout 2 reproduces a described change', share, 0.8)
+  .option('--rate-429 <share>', 'share of requests answered 429', share, 0)
+  .option('--rate-500 <share>', 'share of requests answered 500', share, 0)
+  .option('--garbage-rate <share>', 'share of replies with a garbled tool call', share, 0)
+  .option('--slow-rate <share>', 'share of replies delayed by --slow-ms', share, 0)
+  .option('--slow-ms <ms>', 'delay of a slow reply', integer, 2000)
+  .option('--retry-after <seconds>', 'Retry-After of a 429', integer, 1)
+  .option('--fault-seed <n>', 'seed of the fault draws', integer, 0)
+  .action(async (o: Record<string, number> & { host: string }) => {
+    const teacher = await startTeacherServer({
+      port: o.port,
+      host: o.host,
+      fidelity: o.fidelity,
+      faultSeed: o.faultSeed,
+      faults: {
+        rate429: o.rate429,
+        rate500: o.rate500,
+        garbageRate: o.garbageRate,
+        slowRate: o.slowRate,
+        slowMs: o.slowMs,
+        retryAfterSeconds: o.retryAfter,
+      },
+    });
+    console.log(`offline teacher at ${teacher.url} (model sera-offline-teacher); Ctrl-C stops it`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    await teacher.close();
+  });
+
+program
+  .command('rollout')
+  .description(
+    'run one rollout (rollout 1: change a function) with local workers; the offline teacher unless --base-url',
+  )
+  .option('--repo <path>', 'git repository (default: the example repository)')
+  .option('--commit <commit>', 'commit (default: the example tag, or HEAD of --repo)')
+  .option('--function <name>', 'function to change', 'windowed')
+  .option('--file <path>', 'its file, relative to the repository', 'more_itertools/more.py')
+  .option('--template <n>', 'instruction template, 0 (generic) to 50', integer, 13)
+  .option('--seed <n>', 'model seed', integer, 7)
+  .option('--run-id <id>', 'name of the run')
+  .option('--base-url <url>', 'an OpenAI-compatible endpoint, e.g. http://localhost:8000/v1')
+  .option('--model <name>', 'model name at that endpoint')
+  .option('--api-key-env <var>', 'environment variable holding the API key')
+  .action(async (options: RolloutCommandOptions) => {
+    const result = await runRolloutCommand(options);
+    process.exitCode = result.exitStatus === 'submitted' ? 0 : 1;
+  });
 
 const server = program.command('server').description('the embedded Temporal dev server');
 server

@@ -1,11 +1,6 @@
 import { exampleRepository } from '../infra/example-repo';
-import { ensureDevServer } from '../infra/temporal-server';
-import { stateDir } from '../infra/paths';
-import { connectClient, connectWorker, temporalSettingsFromEnv } from '../infra/temporal-connection';
-import { createRoleWorkers } from '../workers/role-workers';
-import { installWorkerRuntime } from '../infra/worker-runtime';
+import { startLocalStack } from './local-stack';
 import { describeOutcome, runEnvironment, type EnvironmentOutcome } from './run-environment';
-import path from 'node:path';
 
 export interface DemoOptions {
   runId?: string;
@@ -19,33 +14,10 @@ export interface DemoOptions {
  * one prepareEnvironment run on the example repository.
  */
 export async function runDemo(options: DemoOptions): Promise<EnvironmentOutcome> {
-  // Ctrl-C stops the workers cleanly; the workflow stays on the server and resumes with any worker.
-  installWorkerRuntime('ERROR');
-  const usesOwnServer = !process.env.TEMPORAL_ADDRESS;
-  if (usesOwnServer) {
-    const server = await ensureDevServer({
-      port: Number(process.env.SERA_TEMPORAL_PORT ?? 7233),
-      uiPort: Number(process.env.SERA_TEMPORAL_UI_PORT ?? 8233),
-      dbFile: path.join(stateDir(), 'temporal.db'),
-      stateDir: stateDir(),
-    });
-    process.env.TEMPORAL_ADDRESS = server.address;
-    process.env.TEMPORAL_UI_URL ??= server.uiUrl;
-    console.error(
-      `${server.started ? 'started' : 'using'} the Temporal dev server at ${server.address} (UI ${server.uiUrl})`,
-    );
-  }
-  const settings = temporalSettingsFromEnv();
-  const connection = await connectWorker(settings);
-  const client = await connectClient(settings);
-  const workers = [
-    ...(await createRoleWorkers('orchestration', { connection, client, namespace: settings.namespace })),
-    ...(await createRoleWorkers('sandbox', { connection, client, namespace: settings.namespace })),
-  ];
-  const running = Promise.all(workers.map((worker) => worker.run()));
+  const stack = await startLocalStack(['orchestration', 'sandbox']);
   try {
     const example = exampleRepository();
-    const outcome = await runEnvironment(client, settings, {
+    const outcome = await runEnvironment(stack.client, stack.settings, {
       runId:
         options.runId ??
         `demo-${new Date()
@@ -56,13 +28,10 @@ export async function runDemo(options: DemoOptions): Promise<EnvironmentOutcome>
       testCommand: options.testCommand ?? example.testCommand,
     });
     for (const line of describeOutcome(outcome)) console.log(line);
-    if (usesOwnServer)
+    if (stack.embeddedServer)
       console.log('the dev server keeps running for the UI; stop it with: npm run cli -- server stop');
     return outcome;
   } finally {
-    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-    await connection.close();
-    await client.connection.close();
+    await stack.stop();
   }
 }

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../common/activity-context';
 import { bashObservation, observation } from '../../core/agent/observation';
 import type { ToolAction } from '../../core/agent/tool-call';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
@@ -58,7 +58,7 @@ export function createAgentToolActivities(deps: { docker: Docker; artifacts: Art
             timeoutSeconds: input.commandTimeoutSeconds,
             outputCapBytes: input.observationCapBytes,
           },
-          () => Context.current().heartbeat(),
+          heartbeat,
         );
         return {
           ok: result.exitCode === 0,
@@ -98,12 +98,14 @@ export function createAgentToolActivities(deps: { docker: Docker; artifacts: Art
       if (cached) return JSON.parse(cached) as ToolResult;
       const started = Date.now();
       const done = await perform(input);
+      const diff = await diffOf(input.container, input.baseCommit);
       const result: ToolResult = {
         ok: done.ok,
         exitCode: done.exitCode,
+        // Everything done in the container: the call itself and the diff taken after it.
         ms: Date.now() - started,
         observation: await artifacts.put(done.text, 'text/plain'),
-        diff: await artifacts.put(await diffOf(input.container, input.baseCommit), 'text/x-diff'),
+        diff: await artifacts.put(diff, 'text/x-diff'),
       };
       // Recorded in the container, so a retry of a call that finished does not run it twice.
       await writeSandboxFile(docker, input.container, resultFile(input.key), JSON.stringify(result));

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { Context } from '@temporalio/activity';
+import { activityContext, heartbeat } from '../common/activity-context';
 import { AGENT_TOOLS } from '../../core/agent/tools';
 import type {
   ChatMessage,
@@ -76,7 +76,7 @@ export function createLlmActivities(deps: LlmDeps) {
 
       const started = Date.now();
       // Heartbeats tell Temporal the worker is alive while the model thinks (a dead worker's call is retried).
-      const ticker = setInterval(() => Context.current().heartbeat(), 1000);
+      const ticker = setInterval(heartbeat, 1000);
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await clientFor(input.model, env).chat.completions.create(
@@ -88,7 +88,7 @@ export function createLlmActivities(deps: LlmDeps) {
             max_tokens: input.model.maxTokens,
             ...(input.model.seed !== undefined ? { seed: input.model.seed } : {}),
           },
-          { signal: Context.current().cancellationSignal },
+          { signal: activityContext()?.cancellationSignal },
         );
       } catch (error) {
         if (isContextOverflow(error)) {

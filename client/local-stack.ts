@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { WorkerRole } from '../core/queues';
+import { stateDir } from '../infra/paths';
+import {
+  connectClient,
+  connectWorker,
+  temporalSettingsFromEnv,
+  type TemporalSettings,
+} from '../infra/temporal-connection';
+import { ensureDevServer } from '../infra/temporal-server';
+import { installWorkerRuntime } from '../infra/worker-runtime';
+import { createRoleWorkers } from '../workers/role-workers';
+
+export interface LocalStack {
+  client: Client;
+  settings: TemporalSettings;
+  /** True when it uses the embedded dev server (and may tell the user how to stop it). */
+  embeddedServer: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * What the CLI's one-shot commands run on: the embedded dev server (unless TEMPORAL_ADDRESS
+ * points elsewhere) and workers of the given roles in this process.
+ */
+export async function startLocalStack(roles: WorkerRole[]): Promise<LocalStack> {
+  // Ctrl-C stops the workers cleanly; the workflow stays on the server and resumes with any worker.
+  installWorkerRuntime('ERROR');
+  const embeddedServer = !process.env.TEMPORAL_ADDRESS;
+  if (embeddedServer) {
+    const server = await ensureDevServer({
+      port: Number(process.env.SERA_TEMPORAL_PORT ?? 7233),
+      uiPort: Number(process.env.SERA_TEMPORAL_UI_PORT ?? 8233),
+      dbFile: path.join(stateDir(), 'temporal.db'),
+      stateDir: stateDir(),
+    });
+    process.env.TEMPORAL_ADDRESS = server.address;
+    process.env.TEMPORAL_UI_URL ??= server.uiUrl;
+    console.error(
+      `${server.started ? 'started' : 'using'} the Temporal dev server at ${server.address} (UI ${server.uiUrl})`,
+    );
+  }
+  const settings = temporalSettingsFromEnv();
+  const connection = await connectWorker(settings);
+  const client = await connectClient(settings);
+  const workers: Worker[] = [];
+  for (const role of roles)
+    workers.push(...(await createRoleWorkers(role, { connection, client, namespace: settings.namespace })));
+  const running = Promise.all(workers.map((worker) => worker.run()));
+  return {
+    client,
+    settings,
+    embeddedServer,
+    async stop() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
