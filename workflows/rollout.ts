@@ -6,6 +6,7 @@ import {
   defineQuery,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentToolActivities, ToolResult } from '../activities/agent/activities';
@@ -22,6 +23,7 @@ import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { containerName } from '../core/names';
 import type { PatchStats } from '../core/patch-stats';
 import { TaskQueues } from '../core/queues';
+import { SearchAttributes } from '../core/search-attributes';
 
 /** What a rollout carries across continue-as-new. Small: the trajectory itself is an artifact. */
 export interface RolloutState {
@@ -101,6 +103,10 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
   }
   const input: RolloutInput = parsed.data;
   const state = carried ?? freshState();
+  upsertSearchAttributes([
+    { key: SearchAttributes.runId, value: input.runId },
+    { key: SearchAttributes.stage, value: input.kind === 'change' ? 'rollout-1' : 'rollout-2' },
+  ]);
   let status = carried ? 'continued' : 'starting';
   setHandler(rolloutProgressQuery, () => {
     const { pending, trajectory, lastDiff, ...rest } = state;
@@ -185,6 +191,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       patch?: ArtifactRef & PatchStats,
     ): Promise<RolloutResult> => {
       status = exitStatus;
+      upsertSearchAttributes([{ key: SearchAttributes.costUsd, value: state.costUsd }]);
       const trajectory = state.trajectory
         ? await llm.finishTrajectory({
             trajectory: state.trajectory,
