@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { stateDir } from '../infra/paths';
-import { connectClient, connectWorker, temporalSettingsFromEnv } from '../infra/temporal-connection';
+import { temporalSettingsFromEnv } from '../infra/temporal-connection';
 import { ensureDevServer, freePort, stopDevServer } from '../infra/temporal-server';
 import { installWorkerRuntime } from '../infra/worker-runtime';
 import { ensureWorkflowBundle } from '../infra/workflow-bundle';
-import { createRoleWorkers } from '../workers/role-workers';
+import { startInProcessWorkers } from '../workers/in-process';
 import { benchRolloutOverhead } from './rollout-overhead';
 import { benchSandboxExec } from './sandbox-exec';
 import type { Stats } from './stats';
@@ -49,20 +49,11 @@ const server = await ensureDevServer({
 });
 process.env.TEMPORAL_ADDRESS = server.address;
 const settings = temporalSettingsFromEnv();
-const connection = await connectWorker(settings);
-const client = await connectClient(settings);
 const hostId = `bench-${os.hostname()}`;
-const workers = [
-  ...(await createRoleWorkers('orchestration', { connection, client, namespace: settings.namespace })),
-  ...(await createRoleWorkers('sandbox', {
-    connection,
-    client,
-    namespace: settings.namespace,
-    sandboxHostId: hostId,
-  })),
-  ...(await createRoleWorkers('llm', { connection, client, namespace: settings.namespace })),
-];
-const running = Promise.all(workers.map((worker) => worker.run()));
+const local = await startInProcessWorkers(['orchestration', 'sandbox', 'llm'], settings, {
+  sandboxHostId: hostId,
+});
+const client = local.client;
 
 const outDir = path.join(stateDir(), 'bench');
 mkdirSync(outDir, { recursive: true });
@@ -117,10 +108,7 @@ try {
     console.log(`figures: ${file}`);
   }
 } finally {
-  for (const worker of workers) worker.shutdown();
-  await running;
-  await connection.close();
-  await client.connection.close();
+  await local.stop();
   stopDevServer(scratch);
   rmSync(scratch, { recursive: true, force: true });
 }

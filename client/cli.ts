@@ -54,7 +54,13 @@ program
       const client = await connectClient(settings);
       const outcome = await runEnvironment(client, settings, {
         runId: options.runId,
-        repository: { path: path.resolve(options.repo), commit: options.commit },
+        // A URL is cloned by the sandbox worker; a path is made absolute here.
+        repository: {
+          path: /^[a-z+]+:\/\/|^[\w.-]+@[\w.-]+:/.test(options.repo)
+            ? options.repo
+            : path.resolve(options.repo),
+          commit: options.commit,
+        },
         testCommand: options.testCommand,
         testTimeoutSeconds: options.timeout,
       });

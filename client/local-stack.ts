@@ -1,17 +1,12 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import type { WorkerRole } from '../core/queues';
 import { stateDir } from '../infra/paths';
-import {
-  connectClient,
-  connectWorker,
-  temporalSettingsFromEnv,
-  type TemporalSettings,
-} from '../infra/temporal-connection';
+import { temporalSettingsFromEnv, type TemporalSettings } from '../infra/temporal-connection';
 import { ensureDevServer } from '../infra/temporal-server';
 import { installWorkerRuntime } from '../infra/worker-runtime';
-import { createRoleWorkers } from '../workers/role-workers';
+import { ensureWorkflowBundle } from '../infra/workflow-bundle';
+import { startInProcessWorkers } from '../workers/in-process';
 
 export interface LocalStack {
   client: Client;
@@ -42,22 +37,9 @@ export async function startLocalStack(roles: WorkerRole[]): Promise<LocalStack> 
       `${server.started ? 'started' : 'using'} the Temporal dev server at ${server.address} (UI ${server.uiUrl})`,
     );
   }
+  // One-shot commands rebuild a stale bundle themselves; long-running workers refuse one.
+  if (roles.includes('orchestration')) await ensureWorkflowBundle();
   const settings = temporalSettingsFromEnv();
-  const connection = await connectWorker(settings);
-  const client = await connectClient(settings);
-  const workers: Worker[] = [];
-  for (const role of roles)
-    workers.push(...(await createRoleWorkers(role, { connection, client, namespace: settings.namespace })));
-  const running = Promise.all(workers.map((worker) => worker.run()));
-  return {
-    client,
-    settings,
-    embeddedServer,
-    async stop() {
-      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection.close();
-      await client.connection.close();
-    },
-  };
+  const local = await startInProcessWorkers(roles, settings);
+  return { client: local.client, settings, embeddedServer, stop: local.stop };
 }

@@ -21,7 +21,7 @@ import {
   useTestServer,
   type RunningWorkers,
 } from '../support/temporal';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
 
 const docker = new Docker();
 
@@ -180,11 +180,7 @@ describe('rollout workers killed mid-rollout', () => {
   it('resume at the same turn on new workers, not from the start', async () => {
     useTestServer();
     const hostId = uniqueRunId('kill-host');
-    const env = {
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      SERA_ARTIFACTS_DIR: process.env.SERA_ARTIFACTS_DIR,
-      SERA_SANDBOX_HOST_ID: hostId,
-    };
+    const env = workerProcessEnv(hostId);
     const spawn = async (role: string): Promise<WorkerProcess> => {
       const worker = await startWorkerProcess([role], env);
       processes.push(worker);

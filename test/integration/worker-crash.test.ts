@@ -11,7 +11,7 @@ import {
   useTestServer,
   type RunningWorkers,
 } from '../support/temporal';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
 
 const example = exampleRepository();
 
@@ -29,11 +29,7 @@ describe('a sandbox worker killed in the middle of a workflow', () => {
   it('is replaced by a new worker and the workflow completes', async () => {
     useTestServer();
     const hostId = uniqueRunId('crash-host');
-    const env = {
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      SERA_ARTIFACTS_DIR: process.env.SERA_ARTIFACTS_DIR,
-      SERA_SANDBOX_HOST_ID: hostId,
-    };
+    const env = workerProcessEnv(hostId);
     const first = await startWorkerProcess(['sandbox'], env);
     processes.push(first);
 

@@ -1,17 +1,12 @@
 import path from 'node:path';
 import { inject } from 'vitest';
 import Docker from 'dockerode';
-import type { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { listManagedContainers } from '../../activities/sandbox/containers';
 import type { WorkerRole } from '../../core/queues';
-import {
-  connectClient,
-  connectWorker,
-  temporalSettingsFromEnv,
-  type TemporalSettings,
-} from '../../infra/temporal-connection';
-import { createRoleWorkers, type RoleWorkerOptions } from '../../workers/role-workers';
+import { temporalSettingsFromEnv, type TemporalSettings } from '../../infra/temporal-connection';
+import { startInProcessWorkers, type InProcessWorkers } from '../../workers/in-process';
+import type { RoleWorkerOptions } from '../../workers/role-workers';
 
 let runtimeInstalled = false;
 
@@ -26,40 +21,14 @@ export function useTestServer(): TemporalSettings {
   return temporalSettingsFromEnv();
 }
 
-export interface RunningWorkers {
-  client: Client;
-  connection: NativeConnection;
-  workers: Worker[];
-  stop(): Promise<void>;
-}
+export type RunningWorkers = InProcessWorkers;
 
 /** Real workers of the given roles, in this process, polling the test server. */
 export async function startWorkers(
   roles: WorkerRole[],
   extra: Partial<Pick<RoleWorkerOptions, 'sandboxHostId' | 'wrapSandboxActivities'>> = {},
 ): Promise<RunningWorkers> {
-  const settings = useTestServer();
-  const connection = await connectWorker(settings);
-  const client = await connectClient(settings);
-  const workers = (
-    await Promise.all(
-      roles.map((role) =>
-        createRoleWorkers(role, { connection, client, namespace: settings.namespace, ...extra }),
-      ),
-    )
-  ).flat();
-  const running = Promise.all(workers.map((worker) => worker.run()));
-  return {
-    client,
-    connection,
-    workers,
-    async stop() {
-      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection.close();
-      await client.connection.close();
-    },
-  };
+  return startInProcessWorkers(roles, useTestServer(), extra);
 }
 
 /** Names of the sandbox containers a run left on the engine. */

@@ -2,6 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../../infra/paths';
 
+/** What a worker process needs to join the test server, as a sandbox worker of `hostId`. */
+export function workerProcessEnv(hostId: string): NodeJS.ProcessEnv {
+  return {
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+    SERA_ARTIFACTS_DIR: process.env.SERA_ARTIFACTS_DIR,
+    SERA_SANDBOX_HOST_ID: hostId,
+  };
+}
+
 export interface WorkerProcess {
   child: ChildProcess;
   /** Everything the process printed so far. */
