@@ -50,11 +50,12 @@ export async function runEnvironment(
 
   const started = Date.now();
   let lastStage = '';
+  let finished = false;
   const poll = setInterval(() => {
     handle
       .query<EnvironmentProgress>('progress')
       .then((progress) => {
-        if (progress.stage === lastStage) return;
+        if (finished || progress.stage === lastStage) return;
         lastStage = progress.stage;
         const seconds = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
         report(`[${seconds} s] ${progress.stage}${progress.container ? ` (${progress.container})` : ''}`);
@@ -68,6 +69,7 @@ export async function runEnvironment(
     if (error instanceof WorkflowFailedError) return { workflowId, uiUrl, failure: rootCause(error) };
     throw error;
   } finally {
+    finished = true;
     clearInterval(poll);
   }
 }

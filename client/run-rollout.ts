@@ -78,12 +78,13 @@ export async function runRolloutCommand(options: RolloutCommandOptions): Promise
     );
     console.error(`task: ${request.task}`);
     let last = '';
+    let finished = false;
     const poll = setInterval(() => {
       handle
         .query<RolloutProgress>('progress')
         .then((p) => {
           const line = `${p.status} (${p.promptTokens + p.completionTokens} tokens so far)`;
-          if (line !== last) console.error((last = line));
+          if (!finished && line !== last) console.error((last = line));
         })
         .catch(() => undefined);
     }, 300);
@@ -102,6 +103,7 @@ export async function runRolloutCommand(options: RolloutCommandOptions): Promise
       console.log(`workflow: ${workflowUiUrl(stack.settings, workflowId, handle.firstExecutionRunId)}`);
       return result;
     } finally {
+      finished = true;
       clearInterval(poll);
     }
   } finally {
