@@ -90,6 +90,7 @@ export async function runRolloutCommand(options: RolloutCommandOptions): Promise
     }, 300);
     try {
       const result = (await handle.result()) as RolloutResult;
+      finished = true;
       console.log(
         `exit: ${result.exitStatus}${result.detail ? ` (${result.detail})` : ''} after ${result.turns} turns`,
       );
