@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createAgentToolActivities } from '../activities/agent/activities';
 import { createDescribeWorkerActivity } from '../activities/common/describe-worker';
+import { indexFunctions, type IndexFunctionsInput } from '../activities/index/index-functions';
 import { createLlmActivities } from '../activities/llm/activities';
 import {
   createSandboxActivities,
@@ -71,7 +72,12 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
         await Worker.create({
           ...base,
           taskQueue: sandboxHostQueue(hostId),
-          activities: { ...activities, ...createAgentToolActivities({ docker, artifacts }) },
+          activities: {
+            ...activities,
+            ...createAgentToolActivities({ docker, artifacts }),
+            // The repository path is on this host, so the index is made here too.
+            indexFunctions: (input: IndexFunctionsInput) => indexFunctions(artifacts, input),
+          },
           maxConcurrentActivityTaskExecutions: concurrency,
         }),
       ];

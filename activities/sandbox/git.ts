@@ -16,3 +16,9 @@ export async function tryHostGit(args: string[], cwd?: string): Promise<string |
     return undefined;
   }
 }
+
+/** Like hostGit, but stdout exactly as git printed it (file contents keep their first lines). */
+export async function hostGitRaw(args: string[], cwd?: string): Promise<string> {
+  const { stdout } = await execFileAsync('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
