@@ -66,3 +66,5 @@ export function parsePrepareEnvironmentInput(raw: unknown): ParseResult<PrepareE
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, message: `invalid environment input: ${describeIssues(result.error)}` };
 }
+
+export type SandboxLimits = z.output<typeof SandboxLimitsSchema>;

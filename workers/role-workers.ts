@@ -5,6 +5,7 @@ import { createAgentToolActivities } from '../activities/agent/activities';
 import { createDescribeWorkerActivity } from '../activities/common/describe-worker';
 import { indexFunctions, type IndexFunctionsInput } from '../activities/index/index-functions';
 import { createLlmActivities } from '../activities/llm/activities';
+import { createSvgActivities } from '../activities/llm/svg-activities';
 import {
   createSandboxActivities,
   defaultSandboxHostId,
@@ -89,6 +90,7 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
           taskQueue: TaskQueues.llm,
           activities: {
             ...createLlmActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            ...createSvgActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createDescribeWorkerActivity(role),
           },
           maxConcurrentActivityTaskExecutions: concurrency,

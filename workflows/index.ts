@@ -2,3 +2,5 @@
 export { prepareEnvironment } from './prepare-environment';
 export { sandboxExecProbe } from './sandbox-exec-probe';
 export { rollout } from './rollout';
+export { svgSample } from './svg-sample';
+export { svgRun } from './svg-run';

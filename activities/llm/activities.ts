@@ -11,6 +11,7 @@ import type {
 } from '../../core/agent/trajectory';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import type { ModelSettings } from '../../core/agent/rollout-input';
+import { openaiClient } from './chat';
 import { asModelFailure, isContextOverflow } from './model-errors';
 import { appendObservations, loadTrajectory, saveTrajectory } from './trajectory-store';
 
@@ -79,7 +80,7 @@ export function createLlmActivities(deps: LlmDeps) {
       const ticker = setInterval(heartbeat, 1000);
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
-        completion = await clientFor(input.model, env).chat.completions.create(
+        completion = await openaiClient(input.model, env).chat.completions.create(
           {
             model: input.model.model,
             messages: trajectory.messages as OpenAI.Chat.Completions.ChatCompletionMessageParam[],

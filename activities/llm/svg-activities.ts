@@ -1,0 +1,76 @@
+import type { ModelSettings } from '../../core/agent/rollout-input';
+import {
+  extractPrDescription,
+  judgeAnswer,
+  judgePrompt,
+  prDescriptionPrompt,
+} from '../../core/agent/side-prompts';
+import { trajectorySteps } from '../../core/agent/steps';
+import type { TokenUsage } from '../../core/agent/trajectory';
+import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
+import {
+  capFunctions,
+  planSample,
+  type IndexedFunction,
+  type PlannedSample,
+} from '../../core/function-sampling';
+import { softVerify, type SoftVerification } from '../../core/soft-verify';
+import { chatOnce } from './chat';
+import { loadTrajectory } from './trajectory-store';
+
+/** The SVG steps besides rollouts: planning a sample, the judge, the PR writer, verification, records. */
+export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
+  const text = async (ref: ArtifactRef): Promise<string> =>
+    (await deps.artifacts.get(ref.id)).toString('utf8');
+  return {
+    async planSampleFromIndex(input: {
+      functions: ArtifactRef;
+      templates: number[];
+      seed: number;
+      index: number;
+    }): Promise<PlannedSample> {
+      const functions = JSON.parse(await text(input.functions)) as IndexedFunction[];
+      return planSample(
+        capFunctions(functions, functions.length, input.seed),
+        input.templates,
+        input.seed,
+        input.index,
+      );
+    },
+
+    async judgePatch(input: {
+      patch: ArtifactRef;
+      model: ModelSettings;
+    }): Promise<{ answer?: 'yes' | 'no'; reply: string; usage: TokenUsage }> {
+      const { text: reply, usage } = await chatOnce(input.model, judgePrompt(await text(input.patch)));
+      return { answer: judgeAnswer(reply), reply: reply.slice(0, 200), usage };
+    },
+
+    async writePrDescription(input: {
+      trajectory: ArtifactRef;
+      demonstrations: string[];
+      model: ModelSettings;
+    }): Promise<{ description?: string; usage: TokenUsage }> {
+      const steps = trajectorySteps(await loadTrajectory(deps.artifacts, input.trajectory));
+      const { text: reply, usage } = await chatOnce(
+        input.model,
+        prDescriptionPrompt(steps, input.demonstrations),
+      );
+      return { description: extractPrDescription(reply), usage };
+    },
+
+    async verifyPatches(input: {
+      patch1: ArtifactRef;
+      patch2: ArtifactRef;
+      threshold: number;
+    }): Promise<SoftVerification> {
+      return softVerify(await text(input.patch1), await text(input.patch2), input.threshold);
+    },
+
+    async writeRecord(input: { record: unknown }): Promise<ArtifactRef> {
+      return deps.artifacts.put(JSON.stringify(input.record, null, 2), 'application/json');
+    },
+  };
+}
+
+export type SvgActivities = ReturnType<typeof createSvgActivities>;

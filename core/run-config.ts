@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { ModelSettingsSchema, RolloutLimitsSchema } from './agent/rollout-input';
+import { TEMPLATE_COUNT } from './agent/instructions';
+import { SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
+
+/**
+ * A specialization run's whole configuration: the JSON given to
+ * `temporal workflow start --type svgRun --input-file run.json` or to `sera-flow run run.json`.
+ */
+export const RunConfigSchema = z.object({
+  runId: z
+    .string()
+    .min(1)
+    .max(48)
+    .regex(
+      /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
+      'letters, digits, "_", "." and "-" only, starting with a letter or digit',
+    ),
+  repository: z.object({
+    /** A git repository on the sandbox hosts, or a URL git can clone. */
+    path: z.string().min(1),
+    commit: z.string().min(1),
+  }),
+  language: z.enum(['python', 'javascript']).default('python'),
+  teacher: ModelSettingsSchema,
+  /** Samples to attempt (each: rollout 1, judge, PR, rollout 2, verification). */
+  samples: z.number().int().positive().max(1_000_000),
+  concurrency: z.number().int().min(1).max(256).default(4),
+  seed: z.number().int().default(0),
+  /** Soft-verification recall threshold: 1.0 is "hard-soft", specialization runs used 0.5. */
+  threshold: z.number().min(0).max(1).default(1),
+  /** Instruction templates to draw from: 0 is generic, 1–50 name a bug category. Default: all 51. */
+  templates: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(TEMPLATE_COUNT - 1),
+    )
+    .min(1)
+    .default(Array.from({ length: TEMPLATE_COUNT }, (_, i) => i)),
+  /** Issue texts that set the PR descriptions' style. Default: the built-in ones. */
+  demonstrations: z.array(z.string().min(1)).min(1).optional(),
+  functionCap: z.number().int().positive().default(5000),
+  rolloutLimits: RolloutLimitsSchema.prefault({}),
+  sandboxLimits: SandboxLimitsSchema.prefault({}),
+  budget: z
+    .object({
+      maxTokens: z.number().int().positive().optional(),
+      maxCostUsd: z.number().positive().optional(),
+    })
+    .prefault({}),
+  /** Judge calls per sample before an unreadable answer rejects it. */
+  judgeTries: z.number().int().min(1).max(10).default(3),
+  /** Continue-as-new after starting this many samples (keeps histories small). */
+  samplesPerContinue: z.number().int().min(1).default(200),
+  heartbeatTimeoutSeconds: z.number().int().min(2).default(30),
+});
+
+export type RunConfigRequest = z.input<typeof RunConfigSchema>;
+export type RunConfig = z.output<typeof RunConfigSchema>;
+
+export function parseRunConfig(raw: unknown): ParseResult<RunConfig> {
+  const result = RunConfigSchema.safeParse(raw);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, message: `invalid run config: ${describeIssues(result.error)}` };
+}

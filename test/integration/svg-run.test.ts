@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { TaskQueues } from '../../core/queues';
+import type { RunConfigRequest } from '../../core/run-config';
+import { softVerify } from '../../core/soft-verify';
+import { exampleRepository } from '../../infra/example-repo';
+import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import type { SvgRunProgress, SvgRunResult } from '../../workflows/svg-run';
+import { readArtifact } from '../support/rollout';
+import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
+
+interface SampleRecord {
+  accepted: boolean;
+  reason?: string;
+  recall?: number;
+  rollout1?: { patch?: { id: string } };
+  rollout2?: { patch?: { id: string } };
+}
+
+describe('an SVG run on the example repository with the offline teacher', () => {
+  let workers: RunningWorkers;
+  let teacher: TeacherServer;
+  beforeAll(async () => {
+    // Fidelity below 1 so that some samples fail verification.
+    teacher = await startTeacherServer({ fidelity: 0.6 });
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'svg-tests' });
+  });
+  afterAll(async () => {
+    await workers?.stop();
+    await teacher?.close();
+  });
+
+  function config(runId: string, overrides: Partial<RunConfigRequest> = {}): RunConfigRequest {
+    const example = exampleRepository();
+    return {
+      runId,
+      repository: { path: example.path, commit: example.commit },
+      teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+      samples: 20,
+      concurrency: 4,
+      seed: 11,
+      samplesPerContinue: 8,
+      ...overrides,
+    };
+  }
+
+  it('accepts and rejects samples, and every record’s recall matches its stored patches', async () => {
+    const runId = uniqueRunId('svg');
+    const handle = await workers.client.workflow.start('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [config(runId)],
+    });
+    const result = (await handle.result()) as SvgRunResult;
+    expect(result.status).toBe('completed');
+    expect(result.finished).toBe(20);
+    expect(result.accepted.length).toBeGreaterThan(0);
+    const rejected = Object.values(result.rejectedByReason).reduce((a, b) => a + b, 0);
+    expect(rejected).toBeGreaterThan(0);
+    expect(result.accepted.length + rejected).toBe(20);
+
+    const progress = (await handle.query('progress')) as SvgRunProgress;
+    expect(progress).toMatchObject({ stage: 'done', finished: 20, accepted: result.accepted.length });
+
+    // Records are self-contained: recomputing recall from the stored patches gives the same number.
+    let checked = 0;
+    for (let index = 0; index < 20; index += 1) {
+      const child = await workers.client.workflow.getHandle(`sera-run-${runId}-s${index}`).result();
+      const record = JSON.parse(
+        await readArtifact(
+          (child as { record: { id: string; size: number; mediaType: string; preview: string } }).record,
+        ),
+      ) as SampleRecord;
+      const p1 = record.rollout1?.patch;
+      const p2 = record.rollout2?.patch;
+      if (!p1 || !p2 || record.recall === undefined) continue;
+      const again = softVerify(
+        await readArtifact({ id: p1.id, size: 0, mediaType: 'text/x-diff', preview: '' }),
+        await readArtifact({ id: p2.id, size: 0, mediaType: 'text/x-diff', preview: '' }),
+        1,
+      );
+      expect(again.recall).toBe(record.recall);
+      checked += 1;
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('rejects a malformed config naming every bad field, before anything runs', async () => {
+    const handle = await workers.client.workflow.start('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: uniqueRunId('bad-config'),
+      args: [
+        {
+          runId: 'x',
+          samples: 'many',
+          repository: { path: '/r' },
+          teacher: { baseUrl: 'not a url', model: '' },
+        },
+      ],
+    });
+    const error = await handle.result().catch((e: unknown) => e);
+    const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('InvalidInput');
+    for (const field of ['samples', 'repository.commit', 'teacher.baseUrl', 'teacher.model'])
+      expect(cause.message).toContain(field);
+  });
+
+  it('stops on a model that does not exist, with its message, leaving nothing running', async () => {
+    const runId = uniqueRunId('svg-nomodel');
+    const handle = await workers.client.workflow.start('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [config(runId, { samples: 3, teacher: { baseUrl: teacher.url, model: 'no-such-model' } })],
+    });
+    const error = await handle.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(((error as WorkflowFailedError).cause as ApplicationFailure).message).toMatch(/no-such-model/);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+});

@@ -1,0 +1,330 @@
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SandboxActivities } from '../activities/sandbox/activities';
+import type { FunctionIndex, IndexFunctionsInput } from '../activities/index/index-functions';
+import type { ArtifactRef } from '../core/artifacts';
+import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
+import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
+import { TaskQueues } from '../core/queues';
+import { parseRunConfig, type RunConfig, type RunConfigRequest } from '../core/run-config';
+import { SearchAttributes } from '../core/search-attributes';
+import { svgSample, type SvgSampleSummary } from './svg-sample';
+
+/** Where the run is; carried across continue-as-new. */
+export interface SvgRunState {
+  sandbox?: { hostQueue: string; hostId: string; image: string; baseCommit: string };
+  functions?: ArtifactRef;
+  functionCount?: number;
+  /** Next sample index to start. */
+  cursor: number;
+  finished: number;
+  accepted: Record<string, { index: number; record: string }>;
+  rejected: Record<string, number>;
+  /** Recall of verified-or-not samples in ten bins: [0,0.1), …, [0.9,1]. */
+  recallHistogram: number[];
+  tokens: number;
+  costUsd: number;
+  concurrency: number;
+  paused: boolean;
+  startedAt: number;
+  stopReason?: 'budget';
+}
+
+export interface SvgRunProgress {
+  stage: string;
+  samples: number;
+  started: number;
+  running: number;
+  finished: number;
+  accepted: number;
+  rejectedByReason: Record<string, number>;
+  recallHistogram: number[];
+  tokens: number;
+  costUsd: number;
+  concurrency: number;
+  paused: boolean;
+  samplesPerMinute: number;
+  etaSeconds?: number;
+}
+
+export interface SvgRunResult {
+  runId: string;
+  status: 'completed' | 'budget_exhausted';
+  samples: number;
+  finished: number;
+  accepted: Array<{ index: number; record: string }>;
+  rejectedByReason: Record<string, number>;
+  tokens: number;
+  costUsd: number;
+}
+
+export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurrency');
+
+const retry = {
+  initialInterval: '2s',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
+const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
+  taskQueue: TaskQueues.sandbox,
+  startToCloseTimeout: '30s',
+  retry,
+});
+
+function freshState(config: RunConfig): SvgRunState {
+  return {
+    cursor: 0,
+    finished: 0,
+    accepted: {},
+    rejected: {},
+    recallHistogram: Array.from({ length: 10 }, () => 0),
+    tokens: 0,
+    costUsd: 0,
+    concurrency: config.concurrency,
+    paused: false,
+    startedAt: Date.now(),
+  };
+}
+
+/**
+ * A whole SVG specialization run: the repository image, the function index, then samples as
+ * child workflows in a sliding window of bounded concurrency, until the sample count or the
+ * budget is reached. Identical rollout-1 patches count once (the lowest sample index keeps it).
+ */
+export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): Promise<SvgRunResult> {
+  const parsed = parseRunConfig(request);
+  if (!parsed.ok)
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: parsed.message,
+      nonRetryable: true,
+    });
+  const config = parsed.value;
+  const state = carried ?? freshState(config);
+  let stage = carried ? 'sampling' : 'preparing';
+  const running = new Set<number>();
+  let startedThisRun = 0;
+
+  setHandler(svgRunProgressQuery, (): SvgRunProgress => {
+    const minutes = Math.max((Date.now() - state.startedAt) / 60000, 1e-6);
+    const rate = state.finished / minutes;
+    return {
+      stage,
+      samples: config.samples,
+      started: state.cursor,
+      running: running.size,
+      finished: state.finished,
+      accepted: Object.keys(state.accepted).length,
+      rejectedByReason: state.rejected,
+      recallHistogram: state.recallHistogram,
+      tokens: state.tokens,
+      costUsd: state.costUsd,
+      concurrency: state.concurrency,
+      paused: state.paused,
+      samplesPerMinute: rate,
+      etaSeconds: rate > 0 ? ((config.samples - state.finished) / rate) * 60 : undefined,
+    };
+  });
+  setHandler(pauseSignal, () => void (state.paused = true));
+  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(
+    setConcurrencyUpdate,
+    (value) => {
+      const previous = state.concurrency;
+      state.concurrency = value;
+      return previous;
+    },
+    {
+      validator: (value) => {
+        if (!Number.isInteger(value) || value < 1 || value > 256)
+          throw new Error(`concurrency must be a whole number from 1 to 256, not ${value}`);
+      },
+    },
+  );
+
+  upsertSearchAttributes([
+    { key: SearchAttributes.runId, value: config.runId },
+    { key: SearchAttributes.repository, value: config.repository.path },
+    { key: SearchAttributes.stage, value: stage },
+  ]);
+  upsertMemo({
+    config: `${config.samples} samples of ${config.repository.path}@${config.repository.commit} (${config.language}), teacher ${config.teacher.model}, threshold ${config.threshold}, concurrency ${config.concurrency}, seed ${config.seed}`,
+  });
+
+  if (!state.sandbox) {
+    const host = await shared.claimSandboxHost();
+    const onHost = proxyActivities<
+      SandboxActivities & { indexFunctions(input: IndexFunctionsInput): Promise<FunctionIndex> }
+    >({
+      taskQueue: host.taskQueue,
+      startToCloseTimeout: '30m',
+      heartbeatTimeout: `${config.heartbeatTimeoutSeconds}s`,
+      retry,
+    });
+    stage = 'building-image';
+    const image = await onHost.prepareRepoImage({
+      repository: config.repository.path,
+      commit: config.repository.commit,
+    });
+    stage = 'indexing';
+    const index = await onHost.indexFunctions({
+      repository: config.repository.path,
+      commit: image.commit,
+      language: config.language,
+      cap: config.functionCap,
+      seed: config.seed,
+    });
+    if (index.count === 0) {
+      throw ApplicationFailure.create({
+        type: ErrorTypes.InvalidInput,
+        message: `no ${config.language} functions outside test paths in ${config.repository.path} at ${image.commit.slice(0, 12)}`,
+        nonRetryable: true,
+      });
+    }
+    state.sandbox = {
+      hostQueue: host.taskQueue,
+      hostId: host.hostId,
+      image: image.image,
+      baseCommit: image.commit,
+    };
+    state.functions = index.functions;
+    state.functionCount = index.count;
+  }
+  stage = 'sampling';
+  upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
+
+  const sandbox = state.sandbox;
+  const functions = state.functions!;
+  const onFinished = (summary: SvgSampleSummary): void => {
+    running.delete(summary.index);
+    state.finished += 1;
+    state.tokens += summary.tokens;
+    state.costUsd += summary.costUsd;
+    if (summary.recall !== undefined)
+      state.recallHistogram[Math.min(9, Math.floor(summary.recall * 10))]! += 1;
+    let reason: string | undefined = summary.reason;
+    if (summary.accepted && summary.patch1) {
+      // The same rollout-1 patch twice: the lower index keeps it, whichever finished first.
+      const holder = state.accepted[summary.patch1];
+      if (holder && holder.index < summary.index) reason = 'duplicate_patch';
+      else {
+        if (holder) state.rejected.duplicate_patch = (state.rejected.duplicate_patch ?? 0) + 1;
+        state.accepted[summary.patch1] = { index: summary.index, record: summary.record.id };
+      }
+    }
+    if (reason) state.rejected[reason] = (state.rejected[reason] ?? 0) + 1;
+    upsertSearchAttributes([
+      { key: SearchAttributes.acceptedSamples, value: Object.keys(state.accepted).length },
+      { key: SearchAttributes.costUsd, value: state.costUsd },
+    ]);
+  };
+
+  // A sample that fails outright is counted; a model that rejects every request stops the run.
+  let fatal: string | undefined;
+  const onFailed = (index: number, error: unknown): void => {
+    running.delete(index);
+    state.finished += 1;
+    state.rejected.sample_failed = (state.rejected.sample_failed ?? 0) + 1;
+    let cause: unknown = error;
+    while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause)
+      cause = cause.cause;
+    if (
+      cause instanceof ApplicationFailure &&
+      (cause.type === ErrorTypes.ModelNotFound || cause.type === ErrorTypes.ModelRequestRejected)
+    ) {
+      fatal ??= `sample ${index}: ${cause.message}`;
+    }
+  };
+
+  const overBudget = (): boolean => {
+    const perSample =
+      state.finished > 0
+        ? { tokens: state.tokens / state.finished, cost: state.costUsd / state.finished }
+        : { tokens: 0, cost: 0 };
+    const committed = running.size + 1;
+    const { maxTokens, maxCostUsd } = config.budget;
+    return (
+      (maxTokens !== undefined && state.tokens + perSample.tokens * committed > maxTokens) ||
+      (maxCostUsd !== undefined && state.costUsd + perSample.cost * committed > maxCostUsd)
+    );
+  };
+
+  const demonstrations = config.demonstrations ?? DEFAULT_DEMONSTRATIONS;
+  while (state.cursor < config.samples && !state.stopReason && !fatal) {
+    await condition(() => (!state.paused && running.size < state.concurrency) || fatal !== undefined);
+    if (fatal) break;
+    if (overBudget()) {
+      state.stopReason = 'budget';
+      break;
+    }
+    if (startedThisRun >= config.samplesPerContinue) break;
+    const index = state.cursor;
+    state.cursor += 1;
+    startedThisRun += 1;
+    running.add(index);
+    const child = await startChild(svgSample, {
+      workflowId: `${workflowInfo().workflowId}-s${index}`,
+      args: [
+        {
+          runId: config.runId,
+          index,
+          functions,
+          templates: config.templates,
+          seed: config.seed,
+          sandbox: {
+            hostQueue: sandbox.hostQueue,
+            image: sandbox.image,
+            baseCommit: sandbox.baseCommit,
+            limits: config.sandboxLimits,
+          },
+          teacher: config.teacher,
+          rolloutLimits: config.rolloutLimits,
+          threshold: config.threshold,
+          judgeTries: config.judgeTries,
+          demonstrations,
+          heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
+        },
+      ],
+    });
+    void child.result().then(onFinished, (error: unknown) => onFailed(index, error));
+  }
+  await condition(() => running.size === 0);
+  if (fatal) {
+    throw ApplicationFailure.create({
+      type: ErrorTypes.ModelRequestRejected,
+      message: `the run stopped: ${fatal}`,
+      nonRetryable: true,
+    });
+  }
+
+  if (state.cursor < config.samples && !state.stopReason) {
+    await continueAsNew<typeof svgRun>(request, state);
+  }
+  stage = state.stopReason === 'budget' ? 'budget-exhausted' : 'done';
+  upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
+  return {
+    runId: config.runId,
+    status: state.stopReason === 'budget' ? 'budget_exhausted' : 'completed',
+    samples: config.samples,
+    finished: state.finished,
+    accepted: Object.values(state.accepted).sort((a, b) => a.index - b.index),
+    rejectedByReason: state.rejected,
+    tokens: state.tokens,
+    costUsd: state.costUsd,
+  };
+}
