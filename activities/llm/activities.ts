@@ -46,17 +46,6 @@ export interface FinishTrajectoryInput {
   exit: { status: ExitStatus; detail?: string; patch?: ArtifactRef };
 }
 
-function clientFor(model: ModelSettings, env: NodeJS.ProcessEnv): OpenAI {
-  const apiKey = (model.apiKeyEnv ? env[model.apiKeyEnv] : undefined) ?? 'none';
-  // Retries belong to Temporal (visible in the history, honouring Retry-After), not to the SDK.
-  return new OpenAI({
-    baseURL: model.baseUrl,
-    apiKey,
-    maxRetries: 0,
-    timeout: model.requestTimeoutSeconds * 1000,
-  });
-}
-
 /** The llm role's activities: one model call per turn, and the trajectory's last write. */
 export function createLlmActivities(deps: LlmDeps) {
   const env = deps.env ?? process.env;
