@@ -4,9 +4,21 @@ import Docker from 'dockerode';
 import { Command, InvalidArgumentError } from 'commander';
 import { reapOrphans, workflowRunningOn } from '../activities/sandbox/reaper';
 import { stateDir } from '../infra/paths';
-import { connectClient, temporalSettingsFromEnv } from '../infra/temporal-connection';
+import { connectClient, temporalSettingsFromEnv, workflowUiUrl } from '../infra/temporal-connection';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-server';
+import type { WorkflowHandle } from '@temporalio/client';
 import { runDemo } from './demo';
+import { startLocalStack } from './local-stack';
+import { progressLine } from './progress-bar';
+import {
+  describeRunResult,
+  followRun,
+  loadRunConfig,
+  offlineTeacherFor,
+  runWorkflowId,
+  startRun,
+} from './svg-run-commands';
+import type { SvgRunProgress } from '../workflows/svg-run';
 import { runRolloutCommand, type RolloutCommandOptions } from './run-rollout';
 import { startTeacherServer } from '../infra/teacher-server';
 import { describeOutcome, runEnvironment } from './run-environment';
@@ -135,6 +147,95 @@ program
     process.exitCode = result.exitStatus === 'submitted' ? 0 : 1;
   });
 
+program
+  .command('run')
+  .description('start a specialization run from a config file (JSON or YAML) and follow its progress')
+  .argument('<config>', 'run config, e.g. examples/run.json')
+  .option('--no-wait', 'start it and return')
+  .option(
+    '--local',
+    'run the workers in this process (and the offline teacher, if the config names it and nothing serves it)',
+  )
+  .action(async (file: string, options: { wait: boolean; local?: boolean }) => {
+    const config = loadRunConfig(file);
+    const teacher = options.local ? await offlineTeacherFor(config) : undefined;
+    const stack = options.local ? await startLocalStack(['orchestration', 'sandbox', 'llm']) : undefined;
+    const settings = stack?.settings ?? temporalSettingsFromEnv();
+    const client = stack?.client ?? (await connectClient(settings));
+    try {
+      const workflowId = await startRun(client, config);
+      if (!options.wait) {
+        console.log(`started ${workflowId}: ${workflowUiUrl(settings, workflowId)}`);
+        return;
+      }
+      const result = await followRun(client, settings, workflowId);
+      for (const line of describeRunResult(result)) console.log(line);
+    } finally {
+      if (stack) await stack.stop();
+      else await client.connection.close();
+      await teacher?.close();
+    }
+  });
+
+/** Runs `act` against the run's workflow handle with a plain client. */
+async function withRun(runId: string, act: (handle: WorkflowHandle) => Promise<void>): Promise<void> {
+  const client = await connectClient();
+  try {
+    await act(client.workflow.getHandle(runWorkflowId(runId)));
+  } finally {
+    await client.connection.close();
+  }
+}
+
+program
+  .command('status')
+  .description('where a run stands')
+  .argument('<run-id>')
+  .action((runId: string) =>
+    withRun(runId, async (handle) => {
+      console.log(progressLine(await handle.query<SvgRunProgress>('progress')));
+    }),
+  );
+program
+  .command('pause')
+  .description('stop starting new samples (running ones finish)')
+  .argument('<run-id>')
+  .action((runId: string) => withRun(runId, (handle) => handle.signal('pause')));
+program
+  .command('resume')
+  .description('start samples again')
+  .argument('<run-id>')
+  .action((runId: string) => withRun(runId, (handle) => handle.signal('resume')));
+program
+  .command('concurrency')
+  .description('change how many samples run at once')
+  .argument('<run-id>')
+  .argument('<n>', 'samples at once, 1 to 256', integer)
+  .action((runId: string, n: number) =>
+    withRun(runId, async (handle) => {
+      const previous = await handle.executeUpdate<number, [number]>('setConcurrency', { args: [n] });
+      console.log(`concurrency ${previous} → ${n}`);
+    }),
+  );
+program
+  .command('cancel')
+  .description('cancel a run: running samples stop and their containers are removed')
+  .argument('<run-id>')
+  .action((runId: string) => withRun(runId, async (handle) => void (await handle.cancel())));
+program
+  .command('list')
+  .description('recent runs')
+  .action(async () => {
+    const client = await connectClient();
+    try {
+      for await (const run of client.workflow.list({ query: 'WorkflowType = "svgRun"' })) {
+        console.log(`${run.workflowId}  ${run.status.name}  started ${run.startTime.toISOString()}`);
+      }
+    } finally {
+      await client.connection.close();
+    }
+  });
+
 const server = program.command('server').description('the embedded Temporal dev server');
 server
   .command('start')
@@ -172,6 +273,8 @@ program
 try {
   await program.parseAsync();
 } catch (error) {
-  console.error(`error: ${(error as Error).message}`);
+  // Temporal wraps the useful part (a validator's or a workflow's message) in `cause`.
+  const cause = (error as { cause?: Error }).cause;
+  console.error(`error: ${(error as Error).message}${cause?.message ? `: ${cause.message}` : ''}`);
   process.exitCode = 1;
 }

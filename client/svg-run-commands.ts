@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import YAML from 'yaml';
+import { parseRunConfig, type RunConfig } from '../core/run-config';
+import { TaskQueues } from '../core/queues';
+import { portOpen } from '../infra/temporal-server';
+import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../infra/teacher-server';
+import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
+import type { SvgRunProgress, SvgRunResult } from '../workflows/svg-run';
+import { progressLine } from './progress-bar';
+
+export function runWorkflowId(runId: string): string {
+  return `sera-run-${runId}`;
+}
+
+/** Reads a run config (JSON or YAML) and validates it; a relative repository path is taken from the current directory. */
+export function loadRunConfig(file: string): RunConfig {
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
+  } catch (error) {
+    throw new Error(`cannot read the run config ${file}: ${(error as Error).message}`);
+  }
+  const parsed = parseRunConfig(raw);
+  if (!parsed.ok) throw new Error(`${file}: ${parsed.message}`);
+  const config = parsed.value;
+  if (!/^[a-z+]+:\/\/|^[\w.-]+@[\w.-]+:/.test(config.repository.path)) {
+    config.repository.path = path.resolve(config.repository.path);
+  }
+  return config;
+}
+
+/** The offline teacher, started here when the config names it at a local address nobody serves. */
+export async function offlineTeacherFor(config: RunConfig): Promise<TeacherServer | undefined> {
+  if (config.teacher.model !== TEACHER_MODEL) return undefined;
+  const url = new URL(config.teacher.baseUrl);
+  if (!['127.0.0.1', 'localhost'].includes(url.hostname)) return undefined;
+  const port = Number(url.port || 80);
+  if (await portOpen(port)) return undefined;
+  return startTeacherServer({ port, host: '127.0.0.1' });
+}
+
+export async function startRun(client: Client, config: RunConfig): Promise<string> {
+  const workflowId = runWorkflowId(config.runId);
+  await client.workflow.start('svgRun', { taskQueue: TaskQueues.orchestration, workflowId, args: [config] });
+  return workflowId;
+}
+
+/** Follows a run with a progress line until it ends; returns its result. */
+export async function followRun(
+  client: Client,
+  settings: TemporalSettings,
+  workflowId: string,
+): Promise<SvgRunResult> {
+  const handle = client.workflow.getHandle(workflowId);
+  console.error(`run ${workflowId}: ${workflowUiUrl(settings, workflowId)}`);
+  const tty = process.stderr.isTTY;
+  let last = '';
+  let finished = false;
+  const poll = setInterval(() => {
+    handle
+      .query<SvgRunProgress>('progress')
+      .then((p) => {
+        const line = progressLine(p);
+        if (finished || line === last) return;
+        last = line;
+        process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      })
+      .catch(() => undefined);
+  }, 1000);
+  try {
+    return (await handle.result()) as SvgRunResult;
+  } finally {
+    finished = true;
+    clearInterval(poll);
+    if (tty) process.stderr.write('\n');
+  }
+}
+
+export function describeRunResult(result: SvgRunResult): string[] {
+  const reasons = Object.entries(result.rejectedByReason)
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  return [
+    `run ${result.runId}: ${result.status}, ${result.finished}/${result.samples} samples, ${result.accepted.length} accepted`,
+    `  rejected: ${reasons || 'none'}`,
+    `  tokens ${result.tokens}, cost $${result.costUsd.toFixed(4)}`,
+    `  accepted sample records: ${result.accepted.map((a) => `#${a.index} ${a.record.slice(0, 19)}`).join(', ') || 'none'}`,
+  ];
+}
