@@ -1,5 +1,8 @@
 import {
   ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  ParentClosePolicy,
   condition,
   continueAsNew,
   defineQuery,
@@ -13,6 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SandboxActivities } from '../activities/sandbox/activities';
+import type { SvgActivities } from '../activities/llm/svg-activities';
 import type { FunctionIndex, IndexFunctionsInput } from '../activities/index/index-functions';
 import type { ArtifactRef } from '../core/artifacts';
 import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
@@ -83,6 +87,11 @@ const retry = {
 const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
   taskQueue: TaskQueues.sandbox,
   startToCloseTimeout: '30s',
+  retry,
+});
+const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher'>>({
+  taskQueue: TaskQueues.llm,
+  startToCloseTimeout: '1m',
   retry,
 });
 
@@ -167,6 +176,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   });
 
   if (!state.sandbox) {
+    stage = 'checking-teacher';
+    await llm.checkTeacher({ model: config.teacher });
     const host = await shared.claimSandboxHost();
     const onHost = proxyActivities<
       SandboxActivities & { indexFunctions(input: IndexFunctionsInput): Promise<FunctionIndex> }
@@ -265,45 +276,60 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   };
 
   const demonstrations = config.demonstrations ?? DEFAULT_DEMONSTRATIONS;
-  while (state.cursor < config.samples && !state.stopReason && !fatal) {
-    await condition(() => (!state.paused && running.size < state.concurrency) || fatal !== undefined);
-    if (fatal) break;
-    if (overBudget()) {
-      state.stopReason = 'budget';
-      break;
-    }
-    if (startedThisRun >= config.samplesPerContinue) break;
-    const index = state.cursor;
-    state.cursor += 1;
-    startedThisRun += 1;
-    running.add(index);
-    const child = await startChild(svgSample, {
-      workflowId: `${workflowInfo().workflowId}-s${index}`,
-      args: [
-        {
-          runId: config.runId,
-          index,
-          functions,
-          templates: config.templates,
-          seed: config.seed,
-          sandbox: {
-            hostQueue: sandbox.hostQueue,
-            image: sandbox.image,
-            baseCommit: sandbox.baseCommit,
-            limits: config.sandboxLimits,
-          },
-          teacher: config.teacher,
-          rolloutLimits: config.rolloutLimits,
-          threshold: config.threshold,
-          judgeTries: config.judgeTries,
-          demonstrations,
-          heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
-        },
-      ],
-    });
-    void child.result().then(onFinished, (error: unknown) => onFailed(index, error));
+  try {
+    await sample();
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    // Cancelled: the samples are cancelled with the run; wait until they have cleaned up.
+    stage = 'cancelling';
+    await CancellationScope.nonCancellable(() => condition(() => running.size === 0));
+    throw error;
   }
-  await condition(() => running.size === 0);
+
+  async function sample(): Promise<void> {
+    while (state.cursor < config.samples && !state.stopReason && !fatal) {
+      await condition(() => (!state.paused && running.size < state.concurrency) || fatal !== undefined);
+      if (fatal) break;
+      if (overBudget()) {
+        state.stopReason = 'budget';
+        break;
+      }
+      if (startedThisRun >= config.samplesPerContinue) break;
+      const index = state.cursor;
+      state.cursor += 1;
+      startedThisRun += 1;
+      running.add(index);
+      const child = await startChild(svgSample, {
+        workflowId: `${workflowInfo().workflowId}-s${index}`,
+        staticSummary: `sample ${index} of run ${config.runId}`,
+        // Cancelled with the run, so every rollout removes its own container.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        args: [
+          {
+            runId: config.runId,
+            index,
+            functions,
+            templates: config.templates,
+            seed: config.seed,
+            sandbox: {
+              hostQueue: sandbox.hostQueue,
+              image: sandbox.image,
+              baseCommit: sandbox.baseCommit,
+              limits: config.sandboxLimits,
+            },
+            teacher: config.teacher,
+            rolloutLimits: config.rolloutLimits,
+            threshold: config.threshold,
+            judgeTries: config.judgeTries,
+            demonstrations,
+            heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
+          },
+        ],
+      });
+      void child.result().then(onFinished, (error: unknown) => onFailed(index, error));
+    }
+    await condition(() => running.size === 0);
+  }
   if (fatal) {
     throw ApplicationFailure.create({
       type: ErrorTypes.ModelRequestRejected,

@@ -84,6 +84,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
   ): Promise<RolloutResult> => {
     const result = await executeChild(rollout, {
       workflowId: `${id}-${suffix}`,
+      staticSummary: `${suffix === 'r1' ? 'rollout 1' : 'rollout 2'} of sample ${input.index}: ${plan.function.name} in ${plan.function.file}`,
       args: [
         {
           runId: input.runId,

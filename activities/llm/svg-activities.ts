@@ -15,7 +15,10 @@ import {
   type PlannedSample,
 } from '../../core/function-sampling';
 import { softVerify, type SoftVerification } from '../../core/soft-verify';
-import { chatOnce } from './chat';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../../core/errors';
+import { chatOnce, openaiClient } from './chat';
+import { asModelFailure } from './model-errors';
 import { loadTrajectory } from './trajectory-store';
 
 /** The SVG steps besides rollouts: planning a sample, the judge, the PR writer, verification, records. */
@@ -36,6 +39,31 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
         input.seed,
         input.index,
       );
+    },
+
+    /** Before a run spends anything: the endpoint answers and serves the model. */
+    async checkTeacher(input: { model: ModelSettings }): Promise<{ models: number }> {
+      let ids: string[];
+      try {
+        const page = await openaiClient({ ...input.model, requestTimeoutSeconds: 20 }).models.list();
+        ids = page.data.map((m) => m.id);
+      } catch (error) {
+        const failure = asModelFailure(error, input.model.baseUrl, input.model.model);
+        // At the start of a run an endpoint that does not answer is a wrong setting, not a hiccup.
+        throw ApplicationFailure.create({
+          type: failure.type ?? ErrorTypes.ModelUnavailable,
+          message: `the teacher at ${input.model.baseUrl} cannot be used: ${failure.message}`,
+          nonRetryable: true,
+        });
+      }
+      if (!ids.includes(input.model.model)) {
+        throw ApplicationFailure.create({
+          type: ErrorTypes.ModelNotFound,
+          message: `${input.model.baseUrl} does not serve ${JSON.stringify(input.model.model)}; it serves: ${ids.slice(0, 10).join(', ') || 'nothing'}`,
+          nonRetryable: true,
+        });
+      }
+      return { models: ids.length };
     },
 
     async judgePatch(input: {

@@ -107,16 +107,63 @@ describe('an SVG run on the example repository with the offline teacher', () => 
       expect(cause.message).toContain(field);
   });
 
-  it('stops on a model that does not exist, with its message, leaving nothing running', async () => {
-    const runId = uniqueRunId('svg-nomodel');
+  async function failureOf(runId: string, overrides: Partial<RunConfigRequest>): Promise<ApplicationFailure> {
     const handle = await workers.client.workflow.start('svgRun', {
       taskQueue: TaskQueues.orchestration,
       workflowId: `sera-run-${runId}`,
-      args: [config(runId, { samples: 3, teacher: { baseUrl: teacher.url, model: 'no-such-model' } })],
+      args: [config(runId, { samples: 3, ...overrides })],
     });
     const error = await handle.result().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
-    expect(((error as WorkflowFailedError).cause as ApplicationFailure).message).toMatch(/no-such-model/);
+    let cause = (error as WorkflowFailedError).cause as Error | undefined;
+    while (cause && cause.cause && !('type' in cause && cause.type)) cause = cause.cause as Error;
     expect(await containersOfRun(runId)).toEqual([]);
+    return cause as ApplicationFailure;
+  }
+
+  it('says clearly when the repository, the commit or the teacher is wrong, and starts nothing', async () => {
+    const example = exampleRepository();
+    const noRepo = await failureOf(uniqueRunId('svg-norepo'), {
+      repository: { path: '/nonexistent/repo', commit: 'main' },
+    });
+    expect(noRepo.type).toBe('RepositoryNotFound');
+    const noCommit = await failureOf(uniqueRunId('svg-nocommit'), {
+      repository: { path: example.path, commit: 'v9.9.9' },
+    });
+    expect(noCommit.type).toBe('CommitNotFound');
+    // Port 9 (discard) on this machine: nothing listens there.
+    const noTeacher = await failureOf(uniqueRunId('svg-noteacher'), {
+      teacher: { baseUrl: 'http://127.0.0.1:9/v1', model: TEACHER_MODEL },
+    });
+    expect(noTeacher.message).toMatch(/the teacher at http:\/\/127\.0\.0\.1:9\/v1 cannot be used/);
+  });
+
+  it('cancels cleanly: running samples stop and no container is left', async () => {
+    const runId = uniqueRunId('svg-cancel');
+    const handle = await workers.client.workflow.start('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [config(runId, { samples: 50, concurrency: 3 })],
+    });
+    const deadline = Date.now() + 60_000;
+    while (
+      ((await handle.query('progress').catch(() => undefined)) as SvgRunProgress | undefined)?.running !== 3
+    ) {
+      if (Date.now() > deadline) throw new Error('the run never had 3 samples running');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await handle.cancel();
+    const error = await handle.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('checks the model before spending anything, naming what the endpoint serves', async () => {
+    const failure = await failureOf(uniqueRunId('svg-nomodel'), {
+      teacher: { baseUrl: teacher.url, model: 'no-such-model' },
+    });
+    expect(failure.type).toBe('ModelNotFound');
+    expect(failure.message).toMatch(/does not serve "no-such-model"; it serves: sera-offline-teacher/);
   });
 });
