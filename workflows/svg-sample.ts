@@ -44,22 +44,23 @@ export interface SvgSampleSummary {
   record: ArtifactRef;
 }
 
-const svg = proxyActivities<SvgActivities>({
-  taskQueue: TaskQueues.llm,
-  startToCloseTimeout: '15m',
-  scheduleToCloseTimeout: '6h',
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '2m',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
-});
-
 /**
  * One SVG sample: rollout 1 on a vague instruction, the judge, a synthetic PR, rollout 2 from the
  * PR alone in a fresh container, and soft verification. Always ends with a record artifact.
  */
 export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary> {
+  const svg = proxyActivities<SvgActivities>({
+    taskQueue: TaskQueues.llm,
+    startToCloseTimeout: '15m',
+    scheduleToCloseTimeout: '6h',
+    // Model calls heartbeat while they wait, so a dead worker's call is retried within seconds.
+    heartbeatTimeout: `${Math.max(input.heartbeatTimeoutSeconds, 5)}s`,
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '2m',
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  });
   const plan = await svg.planSampleFromIndex({
     functions: input.functions,
     templates: input.templates,
