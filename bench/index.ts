@@ -12,6 +12,8 @@ import { ensureWorkflowBundle } from '../infra/workflow-bundle';
 import { startInProcessWorkers } from '../workers/in-process';
 import { benchRolloutOverhead } from './rollout-overhead';
 import { benchSandboxExec } from './sandbox-exec';
+import { lineChart } from './plot';
+import { benchSvgRun, type ThroughputRow } from './svg-throughput';
 import type { Stats } from './stats';
 
 const options = new Command('bench')
@@ -25,7 +27,15 @@ const options = new Command('bench')
     (v) => Number(v),
     1000,
   )
-  .option('--only <name>', 'run one benchmark: exec or rollout')
+  .option('--only <name>', 'run one benchmark: exec, rollout or svg')
+  .option('--svg-samples <n>', 'samples per SVG run in the throughput benchmark', (v) => Number(v), 12)
+  .option('--concurrencies <list>', 'SVG run concurrencies', (v) => v.split(',').map(Number), [1, 2, 4])
+  .option(
+    '--memory-samples <n>',
+    'samples of the SVG run whose worker memory is followed',
+    (v) => Number(v),
+    60,
+  )
   .parse()
   .opts<{
     rounds: number;
@@ -34,6 +44,9 @@ const options = new Command('bench')
     rollouts: number;
     modelLatencyMs: number;
     only?: string;
+    svgSamples: number;
+    concurrencies: number[];
+    memorySamples: number;
   }>();
 
 installWorkerRuntime('ERROR');
@@ -106,6 +119,85 @@ try {
     const file = path.join(outDir, `rollout-overhead-${stamp}.json`);
     writeFileSync(file, JSON.stringify({ machine, modelLatencyMs: options.modelLatencyMs, rows }, null, 2));
     console.log(`figures: ${file}`);
+  }
+  if (!options.only || options.only === 'svg') {
+    const rows: ThroughputRow[] = [];
+    for (const concurrency of options.concurrencies) {
+      const row = await benchSvgRun(client, {
+        samples: options.svgSamples,
+        concurrency,
+        seed: 1,
+        tag: stamp.slice(11, 19).replace(/-/g, ''),
+      });
+      console.error(
+        `[bench] svg run at concurrency ${concurrency}: ${row.samples} samples in ${row.wallSeconds.toFixed(0)} s`,
+      );
+      rows.push(row);
+    }
+    console.log(
+      `SVG run throughput, ${options.svgSamples} samples per run, offline teacher (no added latency)`,
+    );
+    console.log(
+      `${'concurrency'.padEnd(12)} ${'samples/s'.padStart(10)} ${'accepted/s'.padStart(11)} ${'accepted'.padStart(9)} ${'events/sample'.padStart(14)} ${'bytes/sample'.padStart(13)}`,
+    );
+    for (const r of rows) {
+      console.log(
+        `${String(r.concurrency).padEnd(12)} ${r.samplesPerSecond.toFixed(3).padStart(10)} ${r.acceptedPerSecond.toFixed(3).padStart(11)} ${`${r.accepted}/${r.samples}`.padStart(9)} ${r.historyEventsPerSample.toFixed(0).padStart(14)} ${r.historyBytesPerSample.toFixed(0).padStart(13)}`,
+      );
+    }
+    writeFileSync(
+      path.join(outDir, `svg-throughput-${stamp}.json`),
+      JSON.stringify({ machine, rows }, null, 2),
+    );
+    const throughputPlot = path.join(outDir, `svg-throughput-${stamp}.svg`);
+    writeFileSync(
+      throughputPlot,
+      lineChart('SVG run throughput (offline teacher)', 'concurrency', 'per second', [
+        { label: 'samples/s', points: rows.map((r) => [r.concurrency, r.samplesPerSecond]) },
+        { label: 'accepted/s', points: rows.map((r) => [r.concurrency, r.acceptedPerSecond]) },
+      ]),
+    );
+    console.log(`plot: ${throughputPlot}`);
+
+    // Worker memory over a longer run: the bench process holds every worker.
+    const memory: Array<[number, number]> = [];
+    const runPromise = benchSvgRun(client, {
+      samples: options.memorySamples,
+      concurrency: 4,
+      seed: 2,
+      tag: `m${stamp.slice(11, 19).replace(/-/g, '')}`,
+    });
+    const memoryId = `sera-run-bench-m${stamp.slice(11, 19).replace(/-/g, '')}-c4-${process.pid}`;
+    let done = false;
+    void runPromise.finally(() => (done = true));
+    while (!done) {
+      const finished = await client.workflow
+        .getHandle(memoryId)
+        .query<{ finished: number }>('progress')
+        .then((p) => p.finished)
+        .catch(() => undefined);
+      if (finished !== undefined) memory.push([finished, process.memoryUsage().rss / 2 ** 20]);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    const memoryRow = await runPromise;
+    const first = memory[0]?.[1] ?? 0;
+    const last = memory[memory.length - 1]?.[1] ?? 0;
+    const peak = Math.max(...memory.map((m) => m[1]));
+    console.log(
+      `worker memory over ${memoryRow.samples} samples (RSS of the process running all workers): start ${first.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, end ${last.toFixed(0)} MiB`,
+    );
+    const memoryPlot = path.join(outDir, `svg-memory-${stamp}.svg`);
+    writeFileSync(
+      memoryPlot,
+      lineChart('Worker memory during an SVG run', 'samples finished', 'RSS (MiB)', [
+        { label: 'RSS', points: memory },
+      ]),
+    );
+    writeFileSync(
+      path.join(outDir, `svg-memory-${stamp}.json`),
+      JSON.stringify({ machine, run: memoryRow, memory }, null, 2),
+    );
+    console.log(`plot: ${memoryPlot}`);
   }
 } finally {
   await local.stop();

@@ -1,0 +1,56 @@
+/** A plain SVG line chart, so benchmark figures can be looked at, not only read. No dependencies. */
+export interface Series {
+  label: string;
+  points: Array<[number, number]>;
+}
+
+export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[]): string {
+  const width = 640;
+  const height = 360;
+  const pad = { left: 70, right: 20, top: 40, bottom: 50 };
+  const all = series.flatMap((s) => s.points);
+  const xMax = Math.max(...all.map((p) => p[0]), 1);
+  const yMax = Math.max(...all.map((p) => p[1]), 1e-9) * 1.1;
+  const x = (v: number): number => pad.left + (v / xMax) * (width - pad.left - pad.right);
+  const y = (v: number): number => height - pad.bottom - (v / yMax) * (height - pad.top - pad.bottom);
+  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
+    `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="black"/>`,
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="black"/>`,
+    ...ticks.map(
+      (t) =>
+        `<text x="${x(t * xMax)}" y="${height - pad.bottom + 16}" text-anchor="middle">${format(t * xMax)}</text>`,
+    ),
+    ...ticks.map(
+      (t) => `<text x="${pad.left - 6}" y="${y(t * yMax) + 4}" text-anchor="end">${format(t * yMax)}</text>`,
+    ),
+    `<text x="${width / 2}" y="${height - 12}" text-anchor="middle">${escape(xLabel)}</text>`,
+    `<text transform="translate(16 ${height / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`,
+  ];
+  series.forEach((s, i) => {
+    const color = colors[i % colors.length];
+    const d = s.points
+      .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`)
+      .join(' ');
+    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    for (const p of s.points)
+      parts.push(`<circle cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
+    parts.push(
+      `<text x="${width - pad.right - 4}" y="${pad.top + 16 * (i + 1)}" text-anchor="end" fill="${color}">${escape(s.label)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function format(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toFixed(3);
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+}
