@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadRunConfig } from '../../client/svg-run-commands';
+import { progressLine } from '../../client/progress-bar';
+import { parseRunConfig } from '../../core/run-config';
+
+const minimal = {
+  runId: 'r1',
+  repository: { path: '/src/repo', commit: 'main' },
+  teacher: { baseUrl: 'http://127.0.0.1:8400/v1', model: 'm' },
+  samples: 10,
+};
+const dir = mkdtempSync(path.join(os.tmpdir(), 'sera-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('run config', () => {
+  it('fills in the method’s defaults', () => {
+    const parsed = parseRunConfig(minimal);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.value).toMatchObject({
+      language: 'python',
+      concurrency: 4,
+      threshold: 1,
+      functionCap: 5000,
+      judgeTries: 3,
+    });
+    expect(parsed.value.templates).toHaveLength(51);
+    expect(parsed.value.teacher.temperature).toBe(0.6);
+    expect(parsed.value.rolloutLimits.maxModelCalls).toBe(115);
+  });
+
+  it('names every bad field', () => {
+    const parsed = parseRunConfig({
+      ...minimal,
+      samples: 0,
+      threshold: 2,
+      templates: [51],
+      language: 'cobol',
+    });
+    expect(parsed.ok).toBe(false);
+    const message = parsed.ok ? '' : parsed.message;
+    for (const field of ['samples', 'threshold', 'templates.0', 'language'])
+      expect(message).toContain(`${field}:`);
+  });
+
+  it('loads JSON and YAML files, making a relative repository path absolute', () => {
+    const json = path.join(dir, 'run.json');
+    writeFileSync(json, JSON.stringify({ ...minimal, repository: { path: 'repo', commit: 'v1' } }));
+    expect(loadRunConfig(json).repository.path).toBe(path.resolve('repo'));
+    const yaml = path.join(dir, 'run.yaml');
+    writeFileSync(
+      yaml,
+      'runId: y\nrepository: {path: https://example.org/r.git, commit: main}\nteacher: {baseUrl: http://h/v1, model: m}\nsamples: 3\n',
+    );
+    expect(loadRunConfig(yaml).repository.path).toBe('https://example.org/r.git');
+    writeFileSync(json, '{ not json');
+    expect(() => loadRunConfig(json)).toThrow(/cannot read the run config/);
+  });
+
+  it('draws a progress line', () => {
+    const line = progressLine({
+      stage: 'sampling',
+      samples: 20,
+      started: 14,
+      running: 4,
+      finished: 10,
+      accepted: 6,
+      rejectedByReason: {},
+      recallHistogram: [],
+      tokens: 1000,
+      costUsd: 0.5,
+      concurrency: 4,
+      paused: true,
+      samplesPerMinute: 5,
+      etaSeconds: 120,
+    });
+    expect(line).toBe(
+      '[############............] 10/20 done, 6 accepted, 4 running, 5.0/min, ETA 2 min, 1000 tokens, $0.50 (sampling) PAUSED',
+    );
+  });
+});
