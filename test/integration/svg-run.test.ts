@@ -87,6 +87,26 @@ describe('an SVG run on the example repository with the offline teacher', () => 
     expect(await containersOfRun(runId)).toEqual([]);
   });
 
+  it('pauses, resumes and changes concurrency while running, refusing a bad value', async () => {
+    const runId = uniqueRunId('svg-steer');
+    const handle = await workers.client.workflow.start('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [config(runId, { samples: 4, concurrency: 1 })],
+    });
+    await handle.signal('pause');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const paused = (await handle.query('progress')) as SvgRunProgress;
+    expect(paused.paused).toBe(true);
+    expect(paused.started).toBeLessThanOrEqual(1);
+    await expect(handle.executeUpdate('setConcurrency', { args: [0] })).rejects.toThrow();
+    expect(await handle.executeUpdate('setConcurrency', { args: [2] })).toBe(1);
+    await handle.signal('resume');
+    const result = (await handle.result()) as SvgRunResult;
+    expect(result.finished).toBe(4);
+    expect(((await handle.query('progress')) as SvgRunProgress).concurrency).toBe(2);
+  });
+
   it('rejects a malformed config naming every bad field, before anything runs', async () => {
     const handle = await workers.client.workflow.start('svgRun', {
       taskQueue: TaskQueues.orchestration,
