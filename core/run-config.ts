@@ -42,6 +42,10 @@ export const RunConfigSchema = z.object({
     .default(Array.from({ length: TEMPLATE_COUNT }, (_, i) => i)),
   /** Issue texts that set the PR descriptions' style. Default: the built-in ones. */
   demonstrations: z.array(z.string().min(1)).min(1).optional(),
+  /** Or a file of them on the llm workers: plain text, issues separated by a line of three dashes. */
+  demonstrationsFile: z.string().min(1).optional(),
+  /** A directory (on the llm workers) where the run writes its manifest: accepted and rejected samples with their records. */
+  output: z.string().min(1).optional(),
   functionCap: z.number().int().positive().default(5000),
   rolloutLimits: RolloutLimitsSchema.prefault({}),
   sandboxLimits: SandboxLimitsSchema.prefault({}),

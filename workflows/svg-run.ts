@@ -72,6 +72,8 @@ export interface SvgRunResult {
   rejectedByReason: Record<string, number>;
   tokens: number;
   costUsd: number;
+  /** Where the manifest was written, when the config names an output directory. */
+  manifest?: string;
 }
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
@@ -89,7 +91,7 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
   startToCloseTimeout: '30s',
   retry,
 });
-const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher'>>({
+const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher' | 'writeRunManifest'>>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
   retry,
@@ -177,7 +179,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
 
   if (!state.sandbox) {
     stage = 'checking-teacher';
-    await llm.checkTeacher({ model: config.teacher });
+    await llm.checkTeacher({ model: config.teacher, demonstrationsFile: config.demonstrationsFile });
     const host = await shared.claimSandboxHost();
     const onHost = proxyActivities<
       SandboxActivities & { indexFunctions(input: IndexFunctionsInput): Promise<FunctionIndex> }
@@ -343,7 +345,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   }
   stage = state.stopReason === 'budget' ? 'budget-exhausted' : 'done';
   upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
-  return {
+  const result: SvgRunResult = {
     runId: config.runId,
     status: state.stopReason === 'budget' ? 'budget_exhausted' : 'completed',
     samples: config.samples,
@@ -353,4 +355,12 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     tokens: state.tokens,
     costUsd: state.costUsd,
   };
+  if (config.output) {
+    result.manifest = await llm.writeRunManifest({
+      output: config.output,
+      runId: config.runId,
+      manifest: { ...result },
+    });
+  }
+  return result;
 }

@@ -20,6 +20,7 @@ export interface SvgSampleInput {
   threshold: number;
   judgeTries: number;
   demonstrations: string[];
+  demonstrationsFile?: string;
   heartbeatTimeoutSeconds: number;
 }
 

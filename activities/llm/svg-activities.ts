@@ -15,11 +15,38 @@ import {
   type PlannedSample,
 } from '../../core/function-sampling';
 import { softVerify, type SoftVerification } from '../../core/soft-verify';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
 import { chatOnce, openaiClient } from './chat';
 import { asModelFailure } from './model-errors';
 import { loadTrajectory } from './trajectory-store';
+
+async function readDemonstrations(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: `cannot read the demonstrations file ${file} on this llm worker: ${(error as Error).message}`,
+      nonRetryable: true,
+    });
+  }
+  const issues = text
+    .split(/^---\s*$/m)
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (issues.length === 0) {
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: `${file} holds no issue text`,
+      nonRetryable: true,
+    });
+  }
+  return issues;
+}
 
 /** The SVG steps besides rollouts: planning a sample, the judge, the PR writer, verification, records. */
 export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
@@ -42,7 +69,12 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
     },
 
     /** Before a run spends anything: the endpoint answers and serves the model. */
-    async checkTeacher(input: { model: ModelSettings }): Promise<{ models: number }> {
+    async checkTeacher(input: {
+      model: ModelSettings;
+      demonstrationsFile?: string;
+    }): Promise<{ models: number }> {
+      // The demonstrations file is read by these workers later: a missing one stops the run now.
+      if (input.demonstrationsFile) await readDemonstrations(input.demonstrationsFile);
       let ids: string[];
       try {
         const page = await openaiClient({ ...input.model, requestTimeoutSeconds: 20 }).models.list();
@@ -77,13 +109,14 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
     async writePrDescription(input: {
       trajectory: ArtifactRef;
       demonstrations: string[];
+      demonstrationsFile?: string;
       model: ModelSettings;
     }): Promise<{ description?: string; usage: TokenUsage }> {
       const steps = trajectorySteps(await loadTrajectory(deps.artifacts, input.trajectory));
-      const { text: reply, usage } = await chatOnce(
-        input.model,
-        prDescriptionPrompt(steps, input.demonstrations),
-      );
+      const demonstrations = input.demonstrationsFile
+        ? await readDemonstrations(input.demonstrationsFile)
+        : input.demonstrations;
+      const { text: reply, usage } = await chatOnce(input.model, prDescriptionPrompt(steps, demonstrations));
       return { description: extractPrDescription(reply), usage };
     },
 
@@ -97,6 +130,25 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
 
     async writeRecord(input: { record: unknown }): Promise<ArtifactRef> {
       return deps.artifacts.put(JSON.stringify(input.record, null, 2), 'application/json');
+    },
+
+    /** Writes `<output>/<runId>/manifest.json` and one file per accepted sample's record. */
+    async writeRunManifest(input: {
+      output: string;
+      runId: string;
+      manifest: { accepted: Array<{ index: number; record: string }> } & Record<string, unknown>;
+    }): Promise<string> {
+      const dir = path.join(input.output, input.runId);
+      await mkdir(path.join(dir, 'accepted'), { recursive: true });
+      for (const a of input.manifest.accepted) {
+        await writeFile(
+          path.join(dir, 'accepted', `sample-${String(a.index).padStart(6, '0')}.json`),
+          await deps.artifacts.get(a.record),
+        );
+      }
+      const file = path.join(dir, 'manifest.json');
+      await writeFile(file, JSON.stringify(input.manifest, null, 2));
+      return file;
     },
   };
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
@@ -105,6 +108,46 @@ describe('an SVG run on the example repository with the offline teacher', () => 
     const result = (await handle.result()) as SvgRunResult;
     expect(result.finished).toBe(4);
     expect(((await handle.query('progress')) as SvgRunProgress).concurrency).toBe(2);
+  });
+
+  it('stops at the token budget, reads demonstrations from a file and writes its manifest', async () => {
+    const runId = uniqueRunId('svg-budget');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sera-output-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'demos.txt'),
+        'First issue: it crashes.\n---\nSecond issue: it is slow.\n',
+      );
+      const handle = await workers.client.workflow.start('svgRun', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `sera-run-${runId}`,
+        // About 17,000 tokens a sample with the offline teacher: two fit, a third would not.
+        args: [
+          config(runId, {
+            samples: 10,
+            concurrency: 1,
+            budget: { maxTokens: 45_000 },
+            demonstrationsFile: path.join(dir, 'demos.txt'),
+            output: dir,
+          }),
+        ],
+      });
+      const result = (await handle.result()) as SvgRunResult;
+      expect(result.status).toBe('budget_exhausted');
+      expect(result.finished).toBeGreaterThan(0);
+      expect(result.finished).toBeLessThan(10);
+      expect(result.tokens).toBeLessThanOrEqual(45_000);
+      const manifest = JSON.parse(readFileSync(result.manifest!, 'utf8')) as SvgRunResult;
+      expect(manifest.finished).toBe(result.finished);
+      expect(readdirSync(path.join(dir, runId, 'accepted'))).toHaveLength(result.accepted.length);
+
+      const missing = await failureOf(uniqueRunId('svg-nodemos'), {
+        demonstrationsFile: path.join(dir, 'nope.txt'),
+      });
+      expect(missing.message).toMatch(/cannot read the demonstrations file .*nope\.txt/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a malformed config naming every bad field, before anything runs', async () => {
