@@ -36,15 +36,18 @@ const program = new Command('sera-flow').description(
 program
   .command('demo')
   .description(
-    'run the main job on the embedded defaults: the example repository, the dev server, local workers',
+    'the main job on the embedded defaults: the example repository tested in a sandbox, then an SVG run of examples/run.json',
   )
   .option('--run-id <id>', 'name of the run (default: demo-<timestamp>)')
   .option('--commit <commit>', 'commit of the example repository to test')
   .option('--test-command <command>', 'command to run in the sandbox')
-  .action(async (options: { runId?: string; commit?: string; testCommand?: string }) => {
-    const outcome = await runDemo(options);
-    process.exitCode = outcome.result ? 0 : 1;
-  });
+  .option('--environment-only', 'stop after the test run in the sandbox')
+  .action(
+    async (options: { runId?: string; commit?: string; testCommand?: string; environmentOnly?: boolean }) => {
+      const outcome = await runDemo(options);
+      process.exitCode = outcome.environment.result ? 0 : 1;
+    },
+  );
 
 program
   .command('env')
