@@ -8,7 +8,7 @@ export default defineConfig({
     // The JSON report lets .ci/run print a plain "N passed, N failed" line.
     reporters: ['default', 'json'],
     outputFile: { json: '.sera/test-report.json' },
-    testTimeout: 120_000,
+    testTimeout: 300_000,
     hookTimeout: 180_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },

@@ -127,12 +127,13 @@ describe('rollouts under faults', () => {
   });
 
   it('replaces a container that dies mid-rollout with one at the last diff, and goes on', async () => {
-    const slow = await startTeacherServer({ faults: { slowRate: 1, slowMs: 400 } });
+    const slow = await startTeacherServer({ faults: { slowRate: 1, slowMs: 1500 } });
     try {
       const runId = uniqueRunId('dies');
       const handle = await start(await exampleRolloutRequest(runId, 'd1', slow.url, HOST));
       // Kill it once the edit is made and the model is thinking about the next step.
-      await waitForProgress(handle, (p) => p.status === `turn ${p.turn}: model` && p.turn >= 5);
+      // Turn 5's model call is under way: the next tool call (the diff review) meets a dead container.
+      await waitForProgress(handle, (p) => p.status === 'turn 5: model');
       await docker.getContainer(containerName(runId, 'd1')).kill();
       const result = (await handle.result()) as RolloutResult;
       expect(result.exitStatus).toBe('submitted');

@@ -141,5 +141,5 @@ describe('an SVG run whose every worker is killed and whose server restarts', ()
     expect(result.finished).toBe(8);
     expect(await acceptedOf(result)).toEqual(reference);
     expect(await containersOfRun(stormId)).toEqual([]);
-  });
+  }, 900_000);
 });

@@ -88,7 +88,7 @@ describe('an SVG run on the example repository with the offline teacher', () => 
     }
     expect(checked).toBeGreaterThan(0);
     expect(await containersOfRun(runId)).toEqual([]);
-  });
+  }, 600_000);
 
   it('pauses, resumes and changes concurrency while running, refusing a bad value', async () => {
     const runId = uniqueRunId('svg-steer');
