@@ -7,6 +7,7 @@ import { stateDir } from '../infra/paths';
 import { connectClient, temporalSettingsFromEnv, workflowUiUrl } from '../infra/temporal-connection';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-server';
 import type { WorkflowHandle } from '@temporalio/client';
+import { isGitUrl } from '../core/names';
 import { runDemo } from './demo';
 import { startLocalStack } from './local-stack';
 import { progressLine } from './progress-bar';
@@ -71,9 +72,7 @@ program
         runId: options.runId,
         // A URL is cloned by the sandbox worker; a path is made absolute here.
         repository: {
-          path: /^[a-z+]+:\/\/|^[\w.-]+@[\w.-]+:/.test(options.repo)
-            ? options.repo
-            : path.resolve(options.repo),
+          path: isGitUrl(options.repo) ? options.repo : path.resolve(options.repo),
           commit: options.commit,
         },
         testCommand: options.testCommand,

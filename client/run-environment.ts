@@ -1,10 +1,10 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   parsePrepareEnvironmentInput,
   type PrepareEnvironmentInput,
   type PrepareEnvironmentRequest,
 } from '../core/environment-input';
+import { rootApplicationFailure } from '../core/failures';
 import { TaskQueues } from '../core/queues';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { EnvironmentProgress, PrepareEnvironmentResult } from '../workflows/prepare-environment';
@@ -75,10 +75,9 @@ export async function runEnvironment(
 }
 
 function rootCause(error: WorkflowFailedError): { type: string; message: string } {
-  let cause: Error | undefined = error.cause;
-  while (cause && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause as Error;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  return { type: cause?.name ?? 'Error', message: cause?.message ?? error.message };
+  const failure = rootApplicationFailure(error);
+  if (failure) return { type: failure.type ?? 'Error', message: failure.message };
+  return { type: error.cause?.name ?? 'Error', message: error.cause?.message ?? error.message };
 }
 
 /** The lines a person reads at the end of a run. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import YAML from 'yaml';
 import { parseRunConfig, type RunConfig } from '../core/run-config';
+import { isGitUrl } from '../core/names';
 import { TaskQueues } from '../core/queues';
 import { portOpen } from '../infra/temporal-server';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../infra/teacher-server';
@@ -26,7 +27,7 @@ export function loadRunConfig(file: string): RunConfig {
   const parsed = parseRunConfig(raw);
   if (!parsed.ok) throw new Error(`${file}: ${parsed.message}`);
   const config = parsed.value;
-  if (!/^[a-z+]+:\/\/|^[\w.-]+@[\w.-]+:/.test(config.repository.path)) {
+  if (!isGitUrl(config.repository.path)) {
     config.repository.path = path.resolve(config.repository.path);
   }
   return config;

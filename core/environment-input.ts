@@ -5,6 +5,16 @@ import { z } from 'zod';
  * Validated by the client before a run starts and again by the workflow, so a malformed config
  * fails at once with the field that is wrong instead of deep inside an activity.
  */
+/** A run's name: it becomes part of container names and workflow ids. */
+export const RunIdSchema = z
+  .string()
+  .min(1)
+  .max(48)
+  .regex(
+    /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
+    'letters, digits, "_", "." and "-" only, starting with a letter or digit',
+  );
+
 export const SandboxLimitsSchema = z.object({
   cpus: z.number().positive().max(64).default(1),
   memoryMb: z.number().int().min(128).max(262_144).default(2048),
@@ -13,14 +23,7 @@ export const SandboxLimitsSchema = z.object({
 
 export const PrepareEnvironmentInputSchema = z.object({
   /** Names the run: containers, artifacts and search attributes carry it. */
-  runId: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(
-      /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
-      'letters, digits, "_", "." and "-" only, starting with a letter or digit',
-    ),
+  runId: RunIdSchema,
   repository: z.object({
     /** A git repository on the sandbox host (local path) or a URL git can clone. */
     path: z.string().min(1),

@@ -21,3 +21,8 @@ export function repoImageTag(repoName: string, commit: string, baseImageTag: str
   const base = baseImageTag.split(':')[1] ?? 'base';
   return `sera-repo-${repo}:${commit.slice(0, 12)}-${base.slice(0, 12)}-l${REPO_IMAGE_LAYOUT}`;
 }
+
+/** True for what git clones from the network (scheme URLs and scp-style `user@host:path`), false for local paths. */
+export function isGitUrl(repository: string): boolean {
+  return /^[a-z+]+:\/\//.test(repository) || /^[\w.-]+@[\w.-]+:/.test(repository);
+}

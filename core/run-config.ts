@@ -1,21 +1,14 @@
 import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from './agent/rollout-input';
 import { TEMPLATE_COUNT } from './agent/instructions';
-import { SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
+import { RunIdSchema, SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
 
 /**
  * A specialization run's whole configuration: the JSON given to
  * `temporal workflow start --type svgRun --input-file run.json` or to `sera-flow run run.json`.
  */
 export const RunConfigSchema = z.object({
-  runId: z
-    .string()
-    .min(1)
-    .max(48)
-    .regex(
-      /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
-      'letters, digits, "_", "." and "-" only, starting with a letter or digit',
-    ),
+  runId: RunIdSchema,
   repository: z.object({
     /** A git repository on the sandbox hosts, or a URL git can clone. */
     path: z.string().min(1),

@@ -21,6 +21,7 @@ import type { FunctionIndex, IndexFunctionsInput } from '../activities/index/ind
 import type { ArtifactRef } from '../core/artifacts';
 import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
+import { rootApplicationFailure } from '../core/failures';
 import { TaskQueues } from '../core/queues';
 import { parseRunConfig, type RunConfig, type RunConfigRequest } from '../core/run-config';
 import { SearchAttributes } from '../core/search-attributes';
@@ -253,13 +254,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     running.delete(index);
     state.finished += 1;
     state.rejected.sample_failed = (state.rejected.sample_failed ?? 0) + 1;
-    let cause: unknown = error;
-    while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause)
-      cause = cause.cause;
-    if (
-      cause instanceof ApplicationFailure &&
-      (cause.type === ErrorTypes.ModelNotFound || cause.type === ErrorTypes.ModelRequestRejected)
-    ) {
+    const cause = rootApplicationFailure(error);
+    if (cause?.type === ErrorTypes.ModelNotFound || cause?.type === ErrorTypes.ModelRequestRejected) {
       fatal ??= `sample ${index}: ${cause.message}`;
     }
   };

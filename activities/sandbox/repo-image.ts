@@ -4,7 +4,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
-import { repoImageTag } from '../../core/names';
+import { isGitUrl, repoImageTag } from '../../core/names';
 import { asSandboxFailure, dockerStatus } from './docker-errors';
 import { hostGit, tryHostGit } from './git';
 
@@ -20,10 +20,6 @@ export interface RepoImage {
   /** The full commit id the image holds at /repo. */
   commit: string;
   repoName: string;
-}
-
-function isUrl(repository: string): boolean {
-  return /^[a-z+]+:\/\//.test(repository) || /^[\w.-]+@[\w.-]+:/.test(repository);
 }
 
 /**
@@ -79,7 +75,7 @@ export async function prepareRepoImage(
 
 /** A local path must be an existing git repository; a URL is cloned into the work directory. */
 async function resolveSource(repository: string, work: string): Promise<string> {
-  if (isUrl(repository)) {
+  if (isGitUrl(repository)) {
     const target = path.join(work, 'clone');
     try {
       await hostGit(['clone', '--quiet', '--bare', repository, target]);
