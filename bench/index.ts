@@ -12,7 +12,7 @@ import { ensureWorkflowBundle } from '../infra/workflow-bundle';
 import { startInProcessWorkers } from '../workers/in-process';
 import { benchRolloutOverhead } from './rollout-overhead';
 import { benchSandboxExec } from './sandbox-exec';
-import { lineChart } from './plot';
+import { lineChart } from '../core/charts';
 import { benchSvgRun, type ThroughputRow } from './svg-throughput';
 import type { Stats } from './stats';
 

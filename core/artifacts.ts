@@ -13,6 +13,8 @@ export interface ArtifactRef {
 
 export interface ArtifactStore {
   put(content: Uint8Array | string, mediaType: string): Promise<ArtifactRef>;
+  /** Stores a file's bytes without holding them in memory (large datasets, checkpoints). */
+  putFile(file: string, mediaType: string): Promise<ArtifactRef>;
   get(id: string): Promise<Buffer>;
   has(id: string): Promise<boolean>;
 }
@@ -20,7 +22,7 @@ export interface ArtifactStore {
 export const PREVIEW_CHARS = 240;
 
 export function previewOf(content: Uint8Array | string, mediaType: string): string {
-  if (!mediaType.startsWith('text/') && !mediaType.endsWith('json')) return '';
+  if (!mediaType.startsWith('text/') && !/json|yaml/.test(mediaType)) return '';
   const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
   return text.length <= PREVIEW_CHARS ? text : `${text.slice(0, PREVIEW_CHARS)}…`;
 }

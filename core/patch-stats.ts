@@ -22,3 +22,17 @@ export function patchStats(patch: string): PatchStats {
   }
   return { filesChanged: files.length, linesAdded, linesDeleted };
 }
+
+/**
+ * Added + deleted lines of a unified diff, blank ones included, file and hunk headers not. Reads
+ * line by line, so a patch with wrong hunk counts is still counted rather than refused.
+ */
+export function countChangedLines(patch: string): number {
+  return patch
+    .split('\n')
+    .filter(
+      (line) =>
+        (line.startsWith('+') && !line.startsWith('+++')) ||
+        (line.startsWith('-') && !line.startsWith('---')),
+    ).length;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from './agent/rollout-input';
 import { TEMPLATE_COUNT } from './agent/instructions';
+import { DatasetConfigSchema } from './sft/dataset-config';
 import { RunIdSchema, SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
 
 /**
@@ -53,6 +54,8 @@ export const RunConfigSchema = z.object({
   /** Continue-as-new after starting this many samples (keeps histories small). */
   samplesPerContinue: z.number().int().min(1).default(200),
   heartbeatTimeoutSeconds: z.number().int().min(2).default(30),
+  /** The dataset stage that follows generation (SERA's filters, truncation and SFT export). */
+  dataset: DatasetConfigSchema.prefault({}),
 });
 
 export type RunConfigRequest = z.input<typeof RunConfigSchema>;

@@ -1,8 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { type ArtifactRef, type ArtifactStore, isArtifactId, previewOf } from '../core/artifacts';
+import {
+  type ArtifactRef,
+  type ArtifactStore,
+  isArtifactId,
+  PREVIEW_CHARS,
+  previewOf,
+} from '../core/artifacts';
 import { ErrorTypes } from '../core/errors';
 
 /**
@@ -24,6 +31,35 @@ export class LocalArtifactStore implements ArtifactStore {
       await rename(tmp, file);
     }
     return { id: `sha256:${hex}`, size: bytes.length, mediaType, preview: previewOf(bytes, mediaType) };
+  }
+
+  async putFile(source: string, mediaType: string): Promise<ArtifactRef> {
+    const hash = createHash('sha256');
+    let head = Buffer.alloc(0);
+    for await (const chunk of createReadStream(source)) {
+      hash.update(chunk as Buffer);
+      if (head.length < PREVIEW_CHARS * 4) head = Buffer.concat([head, chunk as Buffer]);
+    }
+    const hex = hash.digest('hex');
+    const file = this.fileFor(hex);
+    if (!(await exists(file))) {
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${randomUUID()}.tmp`;
+      await copyFile(source, tmp);
+      await rename(tmp, file);
+    }
+    const size = (await stat(file)).size;
+    return {
+      id: `sha256:${hex}`,
+      size,
+      mediaType,
+      preview: previewOf(head.subarray(0, PREVIEW_CHARS * 4), mediaType),
+    };
+  }
+
+  /** Where an artifact's bytes lie on this host: what a memo links to. */
+  pathOf(id: string): string {
+    return this.fileFor(this.hexOf(id));
   }
 
   async get(id: string): Promise<Buffer> {

@@ -4,6 +4,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createAgentToolActivities } from '../activities/agent/activities';
 import { createDescribeWorkerActivity } from '../activities/common/describe-worker';
 import { indexFunctions, type IndexFunctionsInput } from '../activities/index/index-functions';
+import { createDatasetActivities } from '../activities/dataset/build-dataset';
 import { createLlmActivities } from '../activities/llm/activities';
 import { createSvgActivities } from '../activities/llm/svg-activities';
 import {
@@ -91,6 +92,8 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
           activities: {
             ...createLlmActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createSvgActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            // Dataset building is CPU work on the run's artifacts, which these workers hold.
+            ...createDatasetActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createDescribeWorkerActivity(role),
           },
           maxConcurrentActivityTaskExecutions: concurrency,

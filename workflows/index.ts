@@ -4,3 +4,4 @@ export { sandboxExecProbe } from './sandbox-exec-probe';
 export { rollout } from './rollout';
 export { svgSample } from './svg-sample';
 export { svgRun } from './svg-run';
+export { buildDataset } from './build-dataset';

@@ -5,6 +5,7 @@ import {
   ParentClosePolicy,
   condition,
   continueAsNew,
+  executeChild,
   defineQuery,
   defineSignal,
   defineUpdate,
@@ -25,6 +26,9 @@ import { rootApplicationFailure } from '../core/failures';
 import { TaskQueues } from '../core/queues';
 import { parseRunConfig, type RunConfig, type RunConfigRequest } from '../core/run-config';
 import { SearchAttributes } from '../core/search-attributes';
+import type { LedgerEntry } from '../core/sft/sample-record';
+import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
+import { buildDataset } from './build-dataset';
 import { svgSample, type SvgSampleSummary } from './svg-sample';
 
 /** Where the run is; carried across continue-as-new. */
@@ -45,6 +49,8 @@ export interface SvgRunState {
   paused: boolean;
   startedAt: number;
   stopReason?: 'budget';
+  /** Artifact ids of the finished segments' ledgers: every sample's record and fate. */
+  ledger: string[];
 }
 
 export interface SvgRunProgress {
@@ -75,6 +81,16 @@ export interface SvgRunResult {
   costUsd: number;
   /** Where the manifest was written, when the config names an output directory. */
   manifest?: string;
+  /** Artifact ids of the run's ledger chunks, which the dataset stage reads. */
+  ledger: string[];
+  dataset?: Pick<
+    BuildDatasetResult,
+    'lines' | 'tokens' | 'meanTruncationRatio' | 'problems' | 'directory'
+  > & {
+    artifact: string;
+    report: string;
+    workflowId: string;
+  };
 }
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
@@ -92,7 +108,7 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
   startToCloseTimeout: '30s',
   retry,
 });
-const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher' | 'writeRunManifest'>>({
+const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher' | 'writeRunManifest' | 'writeLedgerChunk'>>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
   retry,
@@ -110,6 +126,7 @@ function freshState(config: RunConfig): SvgRunState {
     concurrency: config.concurrency,
     paused: false,
     startedAt: Date.now(),
+    ledger: [],
   };
 }
 
@@ -224,6 +241,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
 
   const sandbox = state.sandbox;
   const functions = state.functions!;
+  // This segment's finished samples; written to the ledger before continue-as-new and at the end.
+  const segment: LedgerEntry[] = [];
   const onFinished = (summary: SvgSampleSummary): void => {
     running.delete(summary.index);
     state.finished += 1;
@@ -237,11 +256,17 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       const holder = state.accepted[summary.patch1];
       if (holder && holder.index < summary.index) reason = 'duplicate_patch';
       else {
-        if (holder) state.rejected.duplicate_patch = (state.rejected.duplicate_patch ?? 0) + 1;
+        if (holder) {
+          state.rejected.duplicate_patch = (state.rejected.duplicate_patch ?? 0) + 1;
+          // The displaced holder ran at the same time, so it is in this segment.
+          const displaced = segment.find((e) => e.index === holder.index);
+          if (displaced) Object.assign(displaced, { accepted: false, reason: 'duplicate_patch' });
+        }
         state.accepted[summary.patch1] = { index: summary.index, record: summary.record.id };
       }
     }
     if (reason) state.rejected[reason] = (state.rejected[reason] ?? 0) + 1;
+    segment.push({ index: summary.index, record: summary.record.id, accepted: reason === undefined, reason });
     upsertSearchAttributes([
       { key: SearchAttributes.acceptedSamples, value: Object.keys(state.accepted).length },
       { key: SearchAttributes.costUsd, value: state.costUsd },
@@ -254,6 +279,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     running.delete(index);
     state.finished += 1;
     state.rejected.sample_failed = (state.rejected.sample_failed ?? 0) + 1;
+    segment.push({ index, accepted: false, reason: 'sample_failed' });
     const cause = rootApplicationFailure(error);
     if (cause?.type === ErrorTypes.ModelNotFound || cause?.type === ErrorTypes.ModelRequestRejected) {
       fatal ??= `sample ${index}: ${cause.message}`;
@@ -336,11 +362,10 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     });
   }
 
+  if (segment.length > 0) state.ledger.push(await llm.writeLedgerChunk({ entries: segment }));
   if (state.cursor < config.samples && !state.stopReason) {
     await continueAsNew<typeof svgRun>(request, state);
   }
-  stage = state.stopReason === 'budget' ? 'budget-exhausted' : 'done';
-  upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
   const result: SvgRunResult = {
     runId: config.runId,
     status: state.stopReason === 'budget' ? 'budget_exhausted' : 'completed',
@@ -350,7 +375,44 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     rejectedByReason: state.rejected,
     tokens: state.tokens,
     costUsd: state.costUsd,
+    ledger: state.ledger,
   };
+  if (config.dataset.build) {
+    stage = 'building-dataset';
+    upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
+    const workflowId = `${workflowInfo().workflowId}-dataset`;
+    const built = await executeChild(buildDataset, {
+      workflowId,
+      staticSummary: `SFT dataset of run ${config.runId}`,
+      args: [
+        {
+          runId: config.runId,
+          ledger: state.ledger,
+          config: config.dataset,
+          runThreshold: config.threshold,
+          output: config.output,
+        },
+      ],
+    });
+    result.dataset = {
+      lines: built.lines,
+      tokens: built.tokens,
+      meanTruncationRatio: built.meanTruncationRatio,
+      problems: built.problems,
+      directory: built.directory,
+      artifact: built.dataset.id,
+      report: built.report.id,
+      workflowId,
+    };
+    upsertMemo({
+      dataset: `${built.lines} samples, ${built.tokens} tokens, mean truncation ratio ${built.meanTruncationRatio.toFixed(3)} (workflow ${workflowId})`,
+      datasetArtifact: built.dataset.id,
+      reportArtifact: built.report.id,
+      charts: built.charts,
+    });
+  }
+  stage = state.stopReason === 'budget' ? 'budget-exhausted' : 'done';
+  upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
   if (config.output) {
     result.manifest = await llm.writeRunManifest({
       output: config.output,

@@ -15,6 +15,7 @@ import {
   type PlannedSample,
 } from '../../core/function-sampling';
 import { softVerify, type SoftVerification } from '../../core/soft-verify';
+import type { LedgerEntry } from '../../core/sft/sample-record';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -130,6 +131,11 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
 
     async writeRecord(input: { record: unknown }): Promise<ArtifactRef> {
       return deps.artifacts.put(JSON.stringify(input.record, null, 2), 'application/json');
+    },
+
+    /** One continue-as-new segment's finished samples, for the dataset stage to read later. */
+    async writeLedgerChunk(input: { entries: LedgerEntry[] }): Promise<string> {
+      return (await deps.artifacts.put(JSON.stringify(input.entries), 'application/json')).id;
     },
 
     /** Writes `<output>/<runId>/manifest.json` and one file per accepted sample's record. */

@@ -1,4 +1,4 @@
-/** A plain SVG line chart, so benchmark figures can be looked at, not only read. No dependencies. */
+/** Plain SVG charts (line and bar), so figures and reports can be looked at, not only read. No dependencies. */
 export interface Series {
   label: string;
   points: Array<[number, number]>;
@@ -47,7 +47,49 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   return parts.join('\n');
 }
 
+export interface Bar {
+  label: string;
+  value: number;
+}
+
+/** A vertical bar chart; long category labels are written at an angle under their bars. */
+export function barChart(title: string, xLabel: string, yLabel: string, bars: Bar[]): string {
+  const longest = Math.max(0, ...bars.map((b) => b.label.length));
+  const width = Math.max(640, 90 + bars.length * 26);
+  const labelRoom = Math.min(160, 20 + longest * 6);
+  const height = 320 + labelRoom;
+  const pad = { left: 70, right: 20, top: 40, bottom: labelRoom + 30 };
+  const yMax = Math.max(...bars.map((b) => b.value), 1e-9) * 1.1;
+  const slot = (width - pad.left - pad.right) / Math.max(bars.length, 1);
+  const y = (v: number): number => height - pad.bottom - (v / yMax) * (height - pad.top - pad.bottom);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
+    `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="black"/>`,
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="black"/>`,
+    ...[0, 0.25, 0.5, 0.75, 1].map(
+      (t) => `<text x="${pad.left - 6}" y="${y(t * yMax) + 4}" text-anchor="end">${format(t * yMax)}</text>`,
+    ),
+    `<text x="${width / 2}" y="${height - 8}" text-anchor="middle">${escape(xLabel)}</text>`,
+    `<text transform="translate(16 ${height / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`,
+  ];
+  bars.forEach((bar, i) => {
+    const x0 = pad.left + i * slot + slot * 0.15;
+    const top = y(bar.value);
+    const cx = x0 + slot * 0.35;
+    parts.push(
+      `<rect x="${x0.toFixed(1)}" y="${top.toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${(height - pad.bottom - top).toFixed(1)}" fill="#1f77b4"/>`,
+      `<text x="${cx.toFixed(1)}" y="${(top - 4).toFixed(1)}" text-anchor="middle" font-size="10">${format(bar.value)}</text>`,
+      `<text transform="translate(${cx.toFixed(1)} ${height - pad.bottom + 14}) rotate(-40)" text-anchor="end" font-size="11">${escape(bar.label)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
 function format(v: number): string {
+  if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toFixed(3);
 }
 

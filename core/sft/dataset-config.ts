@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/**
+ * How a run's samples become SFT data (SERA's postprocessing). Every field has the paper's
+ * default; `threshold` defaults to the run's own soft-verification threshold.
+ */
+export const DatasetConfigSchema = z.object({
+  /** Build the dataset when the run's generation ends. */
+  build: z.boolean().default(true),
+  /** T2: verified rollout-2 trajectories; T1: rollout-1 trajectories (unverified); or both. */
+  trajectories: z.enum(['T2', 'T1', 'T1+T2']).default('T2'),
+  /** Recall a T2 trajectory needs. Default: the run's threshold. */
+  threshold: z.number().min(0).max(1).optional(),
+  /** Added + deleted lines of the trajectory's own patch. */
+  maxChangedLines: z.number().int().positive().default(40),
+  /** Optional: mean tokens of a tool response (the paper's optional filter used 600). */
+  maxAvgToolResponseTokens: z.number().int().positive().optional(),
+  /** Context of the student: conversations are cut to fit this many tokens of its chat template. */
+  maxTokens: z.number().int().min(512).max(1_048_576).default(32_768),
+  /** Keep at most this many samples, highest truncation ratio first. Default: all that pass. */
+  size: z.number().int().positive().optional(),
+  /** The student the trainer configs name (any Qwen3 checkpoint: a hub id or a local path). */
+  baseModel: z.string().min(1).default('Qwen/Qwen3-32B'),
+});
+
+export type DatasetConfigRequest = z.input<typeof DatasetConfigSchema>;
+export type DatasetConfig = z.output<typeof DatasetConfigSchema>;

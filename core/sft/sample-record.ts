@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+const ArtifactRefSchema = z.object({ id: z.string(), size: z.number(), mediaType: z.string() }).loose();
+
+const RolloutPartSchema = z
+  .object({
+    exitStatus: z.string(),
+    trajectory: ArtifactRefSchema,
+    patch: ArtifactRefSchema.optional(),
+  })
+  .loose();
+
+/**
+ * The part of an SVG sample record (written by the svgSample workflow) that the dataset stage
+ * reads. Anything else in the record is carried along untouched.
+ */
+export const SampleRecordSchema = z
+  .object({
+    runId: z.string(),
+    index: z.number().int().min(0),
+    plan: z
+      .object({
+        template: z.number().int().min(0),
+        function: z.object({ name: z.string(), file: z.string() }).loose(),
+      })
+      .loose(),
+    accepted: z.boolean(),
+    reason: z.string().optional(),
+    rollout1: RolloutPartSchema.optional(),
+    rollout2: RolloutPartSchema.optional(),
+    verification: z.object({ recall: z.number().optional() }).loose().optional(),
+  })
+  .loose();
+
+export type SampleRecord = z.output<typeof SampleRecordSchema>;
+
+/** One finished sample as the run saw it (after deduplication), kept in the run's ledger. */
+export interface LedgerEntry {
+  index: number;
+  /** The record artifact's id; absent when the sample workflow itself failed. */
+  record?: string;
+  accepted: boolean;
+  reason?: string;
+}
