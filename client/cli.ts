@@ -8,6 +8,7 @@ import { connectClient, temporalSettingsFromEnv, workflowUiUrl } from '../infra/
 import { ensureDevServer, stopDevServer } from '../infra/temporal-server';
 import type { WorkflowHandle } from '@temporalio/client';
 import { isGitUrl } from '../core/names';
+import { buildDatasetOfRun, describeDataset, type DatasetCommandOptions } from './dataset-command';
 import { runDemo } from './demo';
 import { startLocalStack } from './local-stack';
 import { progressLine } from './progress-bar';
@@ -224,6 +225,33 @@ program
   .description('cancel a run: running samples stop and their containers are removed')
   .argument('<run-id>')
   .action((runId: string) => withRun(runId, async (handle) => void (await handle.cancel())));
+program
+  .command('dataset')
+  .description(
+    "build a finished run's SFT dataset again, with its own or other dataset settings (filters, truncation, T1/T2 mix, size)",
+  )
+  .argument('<run-id>')
+  .option(
+    '--config <file>',
+    'dataset settings, JSON or YAML (the run config\'s "dataset" fields); default: the run\'s own',
+  )
+  .option(
+    '--out <dir>',
+    'also copy train.jsonl, report.json, plots and trainer configs into <dir>/<run-id>/dataset/',
+  )
+  .option('--local', 'run the workers in this process')
+  .action(async (runId: string, options: DatasetCommandOptions & { local?: boolean }) => {
+    const stack = options.local ? await startLocalStack(['orchestration', 'llm']) : undefined;
+    const settings = stack?.settings ?? temporalSettingsFromEnv();
+    const client = stack?.client ?? (await connectClient(settings));
+    try {
+      const result = await buildDatasetOfRun(client, settings, runId, options);
+      for (const line of describeDataset(result)) console.log(line);
+    } finally {
+      if (stack) await stack.stop();
+      else await client.connection.close();
+    }
+  });
 program
   .command('list')
   .description('recent runs')

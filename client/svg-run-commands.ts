@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import YAML from 'yaml';
 import { parseRunConfig, type RunConfig } from '../core/run-config';
+import { LocalArtifactStore } from '../infra/local-artifact-store';
+import { artifactsDir } from '../infra/paths';
 import { isGitUrl } from '../core/names';
 import { TaskQueues } from '../core/queues';
 import { portOpen } from '../infra/temporal-server';
@@ -81,6 +83,8 @@ export async function followRun(
 }
 
 export function describeRunResult(result: SvgRunResult): string[] {
+  // Where this machine's artifact store keeps the files (the workers' store, when they run here).
+  const localStore = new LocalArtifactStore(artifactsDir());
   const reasons = Object.entries(result.rejectedByReason)
     .sort((a, b) => b[1] - a[1])
     .map(([reason, n]) => `${reason} ${n}`)
@@ -90,5 +94,13 @@ export function describeRunResult(result: SvgRunResult): string[] {
     `  rejected: ${reasons || 'none'}`,
     `  tokens ${result.tokens}, cost $${result.costUsd.toFixed(4)}`,
     `  accepted sample records: ${result.accepted.map((a) => `#${a.index} ${a.record.slice(0, 19)}`).join(', ') || 'none'}`,
+    ...(result.dataset
+      ? [
+          `  dataset: ${result.dataset.lines} samples, ${result.dataset.tokens} tokens, mean truncation ratio ${result.dataset.meanTruncationRatio.toFixed(3)}, ${result.dataset.problems} unreadable records (${result.dataset.workflowId})`,
+          ...(result.dataset.directory ? [`  dataset files: ${result.dataset.directory}`] : []),
+          `  train.jsonl: ${localStore.pathOf(result.dataset.artifact)}`,
+          `  report.json: ${localStore.pathOf(result.dataset.report)} (plots: npm run cli -- dataset ${result.runId})`,
+        ]
+      : []),
   ];
 }

@@ -58,7 +58,8 @@ export function barChart(title: string, xLabel: string, yLabel: string, bars: Ba
   const width = Math.max(640, 90 + bars.length * 26);
   const labelRoom = Math.min(160, 20 + longest * 6);
   const height = 320 + labelRoom;
-  const pad = { left: 70, right: 20, top: 40, bottom: labelRoom + 30 };
+  // Room on the left for the first bar's slanted label.
+  const pad = { left: Math.max(70, Math.min(140, longest * 5)), right: 20, top: 40, bottom: labelRoom + 30 };
   const yMax = Math.max(...bars.map((b) => b.value), 1e-9) * 1.1;
   const slot = (width - pad.left - pad.right) / Math.max(bars.length, 1);
   const y = (v: number): number => height - pad.bottom - (v / yMax) * (height - pad.top - pad.bottom);

@@ -30,6 +30,13 @@ describe('run config', () => {
     expect(parsed.value.templates).toHaveLength(51);
     expect(parsed.value.teacher.temperature).toBe(0.6);
     expect(parsed.value.rolloutLimits.maxModelCalls).toBe(115);
+    expect(parsed.value.dataset).toEqual({
+      build: true,
+      trajectories: 'T2',
+      maxChangedLines: 40,
+      maxTokens: 32768,
+      baseModel: 'Qwen/Qwen3-32B',
+    });
   });
 
   it('names every bad field', () => {
@@ -39,10 +46,18 @@ describe('run config', () => {
       threshold: 2,
       templates: [51],
       language: 'cobol',
+      dataset: { trajectories: 'T3', maxTokens: 100 },
     });
     expect(parsed.ok).toBe(false);
     const message = parsed.ok ? '' : parsed.message;
-    for (const field of ['samples', 'threshold', 'templates.0', 'language'])
+    for (const field of [
+      'samples',
+      'threshold',
+      'templates.0',
+      'language',
+      'dataset.trajectories',
+      'dataset.maxTokens',
+    ])
       expect(message).toContain(`${field}:`);
   });
 
