@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import YAML from 'yaml';
+import { readConfigFile } from './config-file';
 import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import { TaskQueues } from '../core/queues';
 import { RunConfigSchema } from '../core/run-config';
@@ -21,13 +20,7 @@ export interface DatasetCommandOptions {
 }
 
 function readDatasetConfig(file: string): DatasetConfigRequest {
-  let raw: unknown;
-  try {
-    const text = readFileSync(file, 'utf8');
-    raw = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
-  } catch (error) {
-    throw new Error(`cannot read the dataset config ${file}: ${(error as Error).message}`);
-  }
+  const raw = readConfigFile(file, 'dataset config');
   const parsed = DatasetConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);

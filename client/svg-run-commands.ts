@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import YAML from 'yaml';
+import { readConfigFile } from './config-file';
 import { parseRunConfig, type RunConfig } from '../core/run-config';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir } from '../infra/paths';
@@ -19,14 +18,7 @@ export function runWorkflowId(runId: string): string {
 
 /** Reads a run config (JSON or YAML) and validates it; a relative repository path is taken from the current directory. */
 export function loadRunConfig(file: string): RunConfig {
-  let raw: unknown;
-  try {
-    const text = readFileSync(file, 'utf8');
-    raw = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
-  } catch (error) {
-    throw new Error(`cannot read the run config ${file}: ${(error as Error).message}`);
-  }
-  const parsed = parseRunConfig(raw);
+  const parsed = parseRunConfig(readConfigFile(file, 'run config'));
   if (!parsed.ok) throw new Error(`${file}: ${parsed.message}`);
   const config = parsed.value;
   if (!isGitUrl(config.repository.path)) {

@@ -16,11 +16,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
-    `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="black"/>`,
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="black"/>`,
+    ...frame(title, width, height, pad),
     ...ticks.map(
       (t) =>
         `<text x="${x(t * xMax)}" y="${height - pad.bottom + 16}" text-anchor="middle">${format(t * xMax)}</text>`,
@@ -64,11 +60,7 @@ export function barChart(title: string, xLabel: string, yLabel: string, bars: Ba
   const slot = (width - pad.left - pad.right) / Math.max(bars.length, 1);
   const y = (v: number): number => height - pad.bottom - (v / yMax) * (height - pad.top - pad.bottom);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
-    `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="black"/>`,
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="black"/>`,
+    ...frame(title, width, height, pad),
     ...[0, 0.25, 0.5, 0.75, 1].map(
       (t) => `<text x="${pad.left - 6}" y="${y(t * yMax) + 4}" text-anchor="end">${format(t * yMax)}</text>`,
     ),
@@ -87,6 +79,22 @@ export function barChart(title: string, xLabel: string, yLabel: string, bars: Ba
   });
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** The canvas, the title and the two axes. */
+function frame(
+  title: string,
+  width: number,
+  height: number,
+  pad: { left: number; right: number; top: number; bottom: number },
+): string[] {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
+    `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="black"/>`,
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="black"/>`,
+  ];
 }
 
 function format(v: number): string {

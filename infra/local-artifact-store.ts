@@ -23,13 +23,7 @@ export class LocalArtifactStore implements ArtifactStore {
   async put(content: Uint8Array | string, mediaType: string): Promise<ArtifactRef> {
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
     const hex = createHash('sha256').update(bytes).digest('hex');
-    const file = this.fileFor(hex);
-    if (!(await exists(file))) {
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${randomUUID()}.tmp`;
-      await writeFile(tmp, bytes);
-      await rename(tmp, file);
-    }
+    await this.place(hex, (tmp) => writeFile(tmp, bytes));
     return { id: `sha256:${hex}`, size: bytes.length, mediaType, preview: previewOf(bytes, mediaType) };
   }
 
@@ -41,20 +35,24 @@ export class LocalArtifactStore implements ArtifactStore {
       if (head.length < PREVIEW_CHARS * 4) head = Buffer.concat([head, chunk as Buffer]);
     }
     const hex = hash.digest('hex');
-    const file = this.fileFor(hex);
-    if (!(await exists(file))) {
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${randomUUID()}.tmp`;
-      await copyFile(source, tmp);
-      await rename(tmp, file);
-    }
-    const size = (await stat(file)).size;
+    await this.place(hex, (tmp) => copyFile(source, tmp));
+    const size = (await stat(this.fileFor(hex))).size;
     return {
       id: `sha256:${hex}`,
       size,
       mediaType,
       preview: previewOf(head.subarray(0, PREVIEW_CHARS * 4), mediaType),
     };
+  }
+
+  /** Writes a blob once: into a temporary file, then renamed under its id. */
+  private async place(hex: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    const file = this.fileFor(hex);
+    if (await exists(file)) return;
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${randomUUID()}.tmp`;
+    await write(tmp);
+    await rename(tmp, file);
   }
 
   /** Where an artifact's bytes lie on this host: what a memo links to. */
