@@ -1,3 +1,4 @@
+import { signedLines } from './soft-verify';
 import { parsePatch } from 'diff';
 
 export interface PatchStats {
@@ -28,11 +29,5 @@ export function patchStats(patch: string): PatchStats {
  * line by line, so a patch with wrong hunk counts is still counted rather than refused.
  */
 export function countChangedLines(patch: string): number {
-  return patch
-    .split('\n')
-    .filter(
-      (line) =>
-        (line.startsWith('+') && !line.startsWith('+++')) ||
-        (line.startsWith('-') && !line.startsWith('---')),
-    ).length;
+  return signedLines(patch).length;
 }

@@ -10,14 +10,18 @@
  * text starts with `--` reads as a file header and is left out.
  */
 export function changedLines(patch: string): string[] {
+  return signedLines(patch).filter((line) => line.slice(1).trim() !== '');
+}
+
+/** Every `+`/`-` line of a unified diff, file headers left out, blank ones kept. */
+export function signedLines(patch: string): string[] {
   return patch
     .split('\n')
     .map((line) => line.replace(/\r$/, ''))
     .filter(
       (line) =>
         (line.startsWith('+') || line.startsWith('-')) && !line.startsWith('+++') && !line.startsWith('---'),
-    )
-    .filter((line) => line.slice(1).trim() !== '');
+    );
 }
 
 export interface SoftVerification {
