@@ -172,6 +172,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         container: name,
         baseCommit: input.sandbox.baseCommit,
         key,
+        before: state.lastDiff,
         action,
         commandTimeoutSeconds: input.limits.commandTimeoutSeconds,
         observationCapBytes: input.limits.observationCapBytes,

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
-import { heartbeat } from '../common/activity-context';
+import { activityContext, heartbeat } from '../common/activity-context';
 import { bashObservation, observation } from '../../core/agent/observation';
 import type { ToolAction } from '../../core/agent/tool-call';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
@@ -15,6 +15,8 @@ export interface RunToolInput {
   baseCommit: string;
   /** Unique within the rollout (turn and call index): a retry finds the result of a finished run. */
   key: string;
+  /** The sandbox's diff before this call (absent: the base commit); a retry resets the repository to it. */
+  before?: ArtifactRef;
   action: ToolAction;
   commandTimeoutSeconds: number;
   observationCapBytes: number;
@@ -29,11 +31,20 @@ export interface ToolResult {
   diff: ArtifactRef;
 }
 
+/** The current activity's attempt; 1 outside Temporal (the benchmark calls tools directly). */
+const activityAttempt = (): number => activityContext()?.info.attempt ?? 1;
+
 const resultFile = (key: string): string => `/tmp/sera-tool-${key.replace(/[^\w.-]/g, '_')}.json`;
 
 /** The agent's tools against a sandbox, on the host's queue. */
-export function createAgentToolActivities(deps: { docker: Docker; artifacts: ArtifactStore }) {
+export function createAgentToolActivities(deps: {
+  docker: Docker;
+  artifacts: ArtifactStore;
+  /** Where the attempt number comes from; tests replace it to play a retry. */
+  attempt?: () => number;
+}) {
   const { docker, artifacts } = deps;
+  const attempt = deps.attempt ?? activityAttempt;
 
   async function diffOf(container: string, baseCommit: string): Promise<string> {
     const result = await execInSandbox(docker, {
@@ -96,6 +107,9 @@ export function createAgentToolActivities(deps: { docker: Docker; artifacts: Art
     async runTool(input: RunToolInput): Promise<ToolResult> {
       const cached = await readSandboxFile(docker, input.container, resultFile(input.key));
       if (cached) return JSON.parse(cached) as ToolResult;
+      // An earlier attempt may have died after changing files but before recording its result:
+      // put the repository back as it was before the call, so the call runs once, not on top of itself.
+      if (attempt() > 1) await resetRepository(input.container, input.baseCommit, input.before);
       const started = Date.now();
       const done = await perform(input);
       const diff = await diffOf(input.container, input.baseCommit);
@@ -114,19 +128,34 @@ export function createAgentToolActivities(deps: { docker: Docker; artifacts: Art
 
     /** Puts a recorded diff back into a fresh container (after the old one died). */
     async applyPatch(input: { container: string; patch: ArtifactRef }): Promise<void> {
-      const patch = (await artifacts.get(input.patch.id)).toString('utf8');
-      if (patch.trim() === '') return;
-      await writeSandboxFile(docker, input.container, '/tmp/sera-restore.patch', patch);
-      const result = await execInSandbox(docker, {
-        container: input.container,
-        command: 'git apply --whitespace=nowarn /tmp/sera-restore.patch',
-        timeoutSeconds: 60,
-        outputCapBytes: 64 * 1024,
-      });
-      if (result.exitCode !== 0)
-        throw new Error(`could not restore the diff in ${input.container}: ${result.output}`);
+      await applyDiff(input.container, input.patch);
     },
   };
+
+  async function resetRepository(container: string, baseCommit: string, diff?: ArtifactRef): Promise<void> {
+    const result = await execInSandbox(docker, {
+      container,
+      command: `git reset -q --hard ${baseCommit} && git clean -fdq`,
+      timeoutSeconds: 120,
+      outputCapBytes: 64 * 1024,
+    });
+    if (result.exitCode !== 0) throw new Error(`could not reset ${container}: ${result.output}`);
+    if (diff) await applyDiff(container, diff);
+  }
+
+  async function applyDiff(container: string, ref: ArtifactRef): Promise<void> {
+    const patch = (await artifacts.get(ref.id)).toString('utf8');
+    if (patch.trim() === '') return;
+    await writeSandboxFile(docker, container, '/tmp/sera-restore.patch', patch);
+    const result = await execInSandbox(docker, {
+      container,
+      command: 'git apply --whitespace=nowarn /tmp/sera-restore.patch',
+      timeoutSeconds: 60,
+      outputCapBytes: 64 * 1024,
+    });
+    if (result.exitCode !== 0)
+      throw new Error(`could not restore the diff in ${container}: ${result.output}`);
+  }
 }
 
 export type AgentToolActivities = ReturnType<typeof createAgentToolActivities>;

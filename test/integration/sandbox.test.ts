@@ -15,6 +15,7 @@ import { readSandboxFile, writeSandboxFile } from '../../activities/sandbox/file
 import { reapOrphans, workflowRunningOn } from '../../activities/sandbox/reaper';
 import { imageExists, prepareRepoImage, type RepoImage } from '../../activities/sandbox/repo-image';
 import { createSandboxActivities } from '../../activities/sandbox/activities';
+import { createAgentToolActivities } from '../../activities/agent/activities';
 import { connectClient } from '../../infra/temporal-connection';
 import { baseImageTag } from '../../infra/base-image';
 import { exampleRepository } from '../../infra/example-repo';
@@ -278,5 +279,44 @@ describe('files, diff and reset', () => {
     const clean = await activities.sandboxDiff({ container: box.name, baseCommit: box.baseCommit });
     expect(clean).toMatchObject({ filesChanged: 0, linesAdded: 0, linesDeleted: 0 });
     expect(await readSandboxFile(docker, box.name, 'new.txt')).toBeUndefined();
+  });
+});
+
+describe('a retried tool call', () => {
+  it('runs once on the repository as it was before the call, even if the first attempt changed it', async () => {
+    const box = await sandbox('retry');
+    const artifacts = new LocalArtifactStore(artifactsDir());
+    const tools = createAgentToolActivities({ docker, artifacts });
+    const before = await tools.runTool({
+      container: box.name,
+      baseCommit: box.baseCommit,
+      key: 'retry-t1',
+      action: { tool: 'bash', command: 'echo first >> README.rst' },
+      commandTimeoutSeconds: 30,
+      observationCapBytes: 4096,
+    });
+    // The first attempt of the next call appended its line, then its worker died before it recorded
+    // a result; the retry must not append a second line on top.
+    const append = { tool: 'bash' as const, command: 'echo second >> README.rst && tail -n 2 README.rst' };
+    await execInSandbox(docker, {
+      container: box.name,
+      command: 'echo second >> README.rst',
+      timeoutSeconds: 30,
+      outputCapBytes: 4096,
+    });
+    const retry = createAgentToolActivities({ docker, artifacts, attempt: () => 2 });
+    const result = await retry.runTool({
+      container: box.name,
+      baseCommit: box.baseCommit,
+      key: 'retry-t2',
+      before: before.diff,
+      action: append,
+      commandTimeoutSeconds: 30,
+      observationCapBytes: 4096,
+    });
+    expect((await artifacts.get(result.observation.id)).toString()).toContain('first\nsecond\n');
+    const readme = await readSandboxFile(docker, box.name, 'README.rst');
+    expect(readme?.endsWith('first\nsecond\n')).toBe(true);
+    expect(readme?.match(/second/g)).toHaveLength(1);
   });
 });

@@ -8,36 +8,45 @@ import { exampleRepository } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { connectClient, temporalSettingsFromEnv } from '../../infra/temporal-connection';
 import { ensureDevServer, freePort, stopDevServer } from '../../infra/temporal-server';
+import type { LedgerEntry } from '../../core/sft/sample-record';
 import type { SvgRunResult } from '../../workflows/svg-run';
 import { readArtifact } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, useTestServer } from '../support/temporal';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
 
-interface Accepted {
+/** One sample's fate as the ledger tells it, with its patches when it has a record. */
+interface Outcome {
   index: number;
-  patch1: string;
-  patch2: string;
-  recall: number;
+  accepted: boolean;
+  reason?: string;
+  patch1?: string;
+  patch2?: string;
+  recall?: number;
 }
 
-async function acceptedOf(result: SvgRunResult): Promise<Accepted[]> {
-  const out: Accepted[] = [];
-  for (const a of result.accepted) {
-    const record = JSON.parse(
-      await readArtifact({ id: a.record, size: 0, mediaType: 'application/json', preview: '' }),
-    ) as {
-      rollout1: { patch: { id: string } };
-      rollout2: { patch: { id: string } };
-      recall: number;
-    };
-    out.push({
-      index: a.index,
-      patch1: record.rollout1.patch.id,
-      patch2: record.rollout2.patch.id,
-      recall: record.recall,
-    });
+const ref = (id: string) => ({ id, size: 0, mediaType: 'application/json', preview: '' });
+
+/** Every finished sample's outcome, in index order: the whole run, not only what it accepted. */
+async function outcomesOf(result: SvgRunResult): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  for (const chunk of result.ledger) {
+    const entries = JSON.parse(await readArtifact(ref(chunk))) as LedgerEntry[];
+    for (const entry of entries) {
+      const outcome: Outcome = { index: entry.index, accepted: entry.accepted, reason: entry.reason };
+      if (entry.record) {
+        const record = JSON.parse(await readArtifact(ref(entry.record))) as {
+          rollout1?: { patch?: { id: string } };
+          rollout2?: { patch?: { id: string } };
+          recall?: number;
+        };
+        outcome.patch1 = record.rollout1?.patch?.id;
+        outcome.patch2 = record.rollout2?.patch?.id;
+        outcome.recall = record.recall;
+      }
+      out.push(outcome);
+    }
   }
-  return out;
+  return out.sort((a, b) => a.index - b.index);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,18 +83,18 @@ describe('an SVG run whose every worker is killed and whose server restarts', ()
     // The undisturbed run, on the shared test server with in-process workers.
     const calm = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'calm-host' });
     const calmId = uniqueRunId('calm');
-    let reference: Accepted[];
+    let reference: Outcome[];
     try {
       const result = (await calm.client.workflow.execute('svgRun', {
         taskQueue: TaskQueues.orchestration,
         workflowId: `sera-run-${calmId}`,
         args: [config(calmId)],
       })) as SvgRunResult;
-      reference = await acceptedOf(result);
+      reference = await outcomesOf(result);
     } finally {
       await calm.stop();
     }
-    expect(reference.length).toBeGreaterThan(0);
+    expect(reference.filter((o) => o.accepted).length).toBeGreaterThan(0);
 
     // The disturbed run: its own dev server (to restart), workers as processes (to kill -9).
     useTestServer();
@@ -139,7 +148,7 @@ describe('an SVG run whose every worker is killed and whose server restarts', ()
     await client.connection.close();
     await killAll(workers);
     expect(result.finished).toBe(8);
-    expect(await acceptedOf(result)).toEqual(reference);
+    expect(await outcomesOf(result)).toEqual(reference);
     expect(await containersOfRun(stormId)).toEqual([]);
   }, 900_000);
 });
