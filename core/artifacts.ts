@@ -16,6 +16,8 @@ export interface ArtifactStore {
   /** Stores a file's bytes without holding them in memory (large datasets, checkpoints). */
   putFile(file: string, mediaType: string): Promise<ArtifactRef>;
   get(id: string): Promise<Buffer>;
+  /** Writes an artifact's bytes to a file without holding them in memory (checkpoint weights). */
+  getFile(id: string, destination: string): Promise<void>;
   has(id: string): Promise<boolean>;
 }
 

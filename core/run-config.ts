@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from './agent/rollout-input';
 import { TEMPLATE_COUNT } from './agent/instructions';
 import { DatasetConfigSchema } from './sft/dataset-config';
+import { resolveTrainConfig, TrainConfigError, TrainConfigSchema } from './train/train-config';
 import { RunIdSchema, SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
 
 /**
@@ -56,6 +57,8 @@ export const RunConfigSchema = z.object({
   heartbeatTimeoutSeconds: z.number().int().min(2).default(30),
   /** The dataset stage that follows generation (SERA's filters, truncation and SFT export). */
   dataset: DatasetConfigSchema.prefault({}),
+  /** SFT of the student on the dataset (gpu-train workers). Absent: the run stops at the dataset. */
+  train: TrainConfigSchema.optional(),
 });
 
 export type RunConfigRequest = z.input<typeof RunConfigSchema>;
@@ -63,6 +66,18 @@ export type RunConfig = z.output<typeof RunConfigSchema>;
 
 export function parseRunConfig(raw: unknown): ParseResult<RunConfig> {
   const result = RunConfigSchema.safeParse(raw);
-  if (result.success) return { ok: true, value: result.data };
+  if (result.success) {
+    // The training preset with its changes is checked now, not hours later when training starts.
+    if (result.data.train) {
+      try {
+        resolveTrainConfig(result.data.train);
+      } catch (error) {
+        if (error instanceof TrainConfigError)
+          return { ok: false, message: `invalid run config: train: ${error.message}` };
+        throw error;
+      }
+    }
+    return { ok: true, value: result.data };
+  }
   return { ok: false, message: `invalid run config: ${describeIssues(result.error)}` };
 }

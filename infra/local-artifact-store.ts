@@ -73,6 +73,13 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
+  async getFile(id: string, destination: string): Promise<void> {
+    const file = this.fileFor(this.hexOf(id));
+    if (!(await exists(file))) await this.get(id); // throws ArtifactMissing with the store's path
+    await mkdir(path.dirname(destination), { recursive: true });
+    await copyFile(file, destination);
+  }
+
   async has(id: string): Promise<boolean> {
     return exists(this.fileFor(this.hexOf(id)));
   }

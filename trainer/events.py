@@ -5,6 +5,7 @@ goes wherever it goes; the reader only takes lines that carry the prefix.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -16,6 +17,9 @@ EXIT_ORPHANED = 4
 
 
 def emit(event: str, **fields) -> None:
+    # Under torchrun every process trains; only the first one reports.
+    if os.environ.get("RANK", "0") != "0":
+        return
     record = {"event": event, "time": round(time.time(), 3), **fields}
     sys.stdout.write(PREFIX + json.dumps(record) + "\n")
     sys.stdout.flush()

@@ -164,6 +164,8 @@ def train(job: dict) -> None:
         data_seed=recipe["seed"],
         include_num_input_tokens_seen="non_padding",
         deepspeed=job.get("deepspeed"),
+        fsdp="full_shard auto_wrap" if job.get("fsdp") else "",
+        fsdp_config={"transformer_layer_cls_to_wrap": ["Qwen3DecoderLayer"]} if job.get("fsdp") else None,
         report_to="none",
         disable_tqdm=True,
         remove_unused_columns=False,

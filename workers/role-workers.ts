@@ -7,6 +7,7 @@ import { indexFunctions, type IndexFunctionsInput } from '../activities/index/in
 import { createDatasetActivities } from '../activities/dataset/build-dataset';
 import { createLlmActivities } from '../activities/llm/activities';
 import { createSvgActivities } from '../activities/llm/svg-activities';
+import { createTrainActivities } from '../activities/train/train-student';
 import {
   createSandboxActivities,
   defaultSandboxHostId,
@@ -100,16 +101,24 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
         }),
       ];
     case 'gpu-train':
-    case 'gpu-serve': {
-      const queue = {
-        llm: TaskQueues.llm,
-        'gpu-train': TaskQueues.gpuTrain,
-        'gpu-serve': TaskQueues.gpuServe,
-      }[role];
       return [
         await Worker.create({
           ...base,
-          taskQueue: queue,
+          // A trainer asked to stop (cancel, worker shutdown) finishes its step and checkpoints first.
+          shutdownGraceTime: '0s',
+          taskQueue: TaskQueues.gpuTrain,
+          activities: {
+            ...createTrainActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            ...createDescribeWorkerActivity(role),
+          },
+          maxConcurrentActivityTaskExecutions: concurrency,
+        }),
+      ];
+    case 'gpu-serve': {
+      return [
+        await Worker.create({
+          ...base,
+          taskQueue: TaskQueues.gpuServe,
           activities: createDescribeWorkerActivity(role),
           maxConcurrentActivityTaskExecutions: concurrency,
         }),

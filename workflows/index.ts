@@ -5,3 +5,4 @@ export { rollout } from './rollout';
 export { svgSample } from './svg-sample';
 export { svgRun } from './svg-run';
 export { buildDataset } from './build-dataset';
+export { trainStudentModel } from './train-student';

@@ -28,7 +28,9 @@ import { parseRunConfig, type RunConfig, type RunConfigRequest } from '../core/r
 import { SearchAttributes } from '../core/search-attributes';
 import type { LedgerEntry } from '../core/sft/sample-record';
 import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
+import type { TrainStudentResult } from '../activities/train/train-student';
 import { buildDataset } from './build-dataset';
+import { trainStudentModel } from './train-student';
 import { svgSample, type SvgSampleSummary } from './svg-sample';
 
 /** Where the run is; carried across continue-as-new. */
@@ -91,6 +93,11 @@ export interface SvgRunResult {
     report: string;
     workflowId: string;
   };
+  /** The student trained on the dataset, when the config has `train`. */
+  training?: Pick<
+    TrainStudentResult,
+    'steps' | 'samples' | 'firstLoss' | 'lastLoss' | 'wallSeconds' | 'costUsd' | 'model' | 'directory'
+  > & { report: string; workflowId: string };
 }
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
@@ -410,6 +417,36 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       reportArtifact: built.report.id,
       charts: built.charts,
     });
+    if (config.train && built.lines > 0) {
+      stage = 'training';
+      upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
+      const trainId = `${workflowInfo().workflowId}-train`;
+      const trained = await executeChild(trainStudentModel, {
+        workflowId: trainId,
+        staticSummary: `SFT of the student on run ${config.runId}'s dataset`,
+        args: [
+          { runId: config.runId, dataset: built.dataset.id, config: config.train, output: config.output },
+        ],
+      });
+      result.training = {
+        steps: trained.steps,
+        samples: trained.samples,
+        firstLoss: trained.firstLoss,
+        lastLoss: trained.lastLoss,
+        wallSeconds: trained.wallSeconds,
+        costUsd: trained.costUsd,
+        model: trained.model,
+        directory: trained.directory,
+        report: trained.report.id,
+        workflowId: trainId,
+      };
+      upsertMemo({
+        training: `${trained.steps} steps, loss ${trained.firstLoss.toFixed(3)} → ${trained.lastLoss.toFixed(3)} (workflow ${trainId})`,
+        modelArtifact: trained.model,
+      });
+    } else if (config.train) {
+      upsertMemo({ training: 'skipped: the dataset has no lines' });
+    }
   }
   stage = state.stopReason === 'budget' ? 'budget-exhausted' : 'done';
   upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);

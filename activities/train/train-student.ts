@@ -1,0 +1,362 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
+import { ErrorTypes } from '../../core/errors';
+import {
+  resolveTrainConfig,
+  TrainConfigError,
+  type ResolvedTrainConfig,
+  type TrainConfigRequest,
+} from '../../core/train/train-config';
+import { parseTrainerLine, TrainerExit, type TrainerEvent } from '../../core/train/trainer-events';
+import { trainerJob } from '../../core/train/trainer-job';
+import { estimateCostUsd, trainCharts, type TrainReport } from '../../core/train/train-report';
+import { qwen3TokenizerDir, trainerDir, trainerPython, trainWorkDir } from '../../infra/paths';
+import { activityContext } from '../common/activity-context';
+import { getFolder, putFolder } from './folder-artifacts';
+
+export interface TrainStudentInput {
+  runId: string;
+  /** The exported dataset (JSONL) in the artifact store. */
+  dataset: string;
+  config: TrainConfigRequest;
+  /** A directory on this worker to copy the model and report into (`<output>/<runId>/model/`). */
+  output?: string;
+}
+
+export interface CheckpointRef {
+  step: number;
+  /** The checkpoint folder's manifest in the artifact store. */
+  manifest: string;
+}
+
+/** The activity's heartbeat: how far training got, and what a retry resumes from. */
+export interface TrainProgress {
+  phase: 'starting' | 'training' | 'saving' | 'stopping';
+  step: number;
+  plannedSteps?: number;
+  epoch?: number;
+  loss?: number;
+  learningRate?: number;
+  tokensPerSecond?: number;
+  tokensSeen?: number;
+  checkpoint?: CheckpointRef;
+  /** Wall seconds of this attempt so far, and of the earlier ones: the report's time and cost cover them all. */
+  elapsedSeconds: number;
+  earlierSeconds: number;
+  attempts: number;
+  resumedFrom: number[];
+}
+
+export interface TrainStudentResult {
+  runId: string;
+  /** The trained model's folder manifest (Hugging Face layout: safetensors, config, tokenizer, chat template). */
+  model: string;
+  report: ArtifactRef;
+  charts: Record<string, string>;
+  steps: number;
+  tokensSeen: number;
+  samples: number;
+  skippedTooLong: number;
+  firstLoss: number;
+  lastLoss: number;
+  wallSeconds: number;
+  costUsd: number;
+  resumedFrom: number[];
+  /** Where the model was copied, when an output directory was given. */
+  directory?: string;
+}
+
+/** The last thing a cancelled training left: its final checkpoint. Travels as CancelledFailure details. */
+export interface TrainStopped {
+  checkpoint?: CheckpointRef;
+  step: number;
+}
+
+/** How often a live trainer is heartbeated between its own events. */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: ErrorTypes.InvalidInput, message, nonRetryable: true });
+}
+
+/**
+ * SFT on the gpu-train queue: runs trainer/sft_train.py over the dataset, heartbeats its progress,
+ * stores every checkpoint, and on a retry resumes from the last stored one. Cancellation (or a
+ * worker shutting down) stops the trainer with a final checkpoint.
+ */
+export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
+  const { artifacts } = deps;
+
+  return {
+    async trainStudent(input: TrainStudentInput): Promise<TrainStudentResult> {
+      let config: ResolvedTrainConfig;
+      try {
+        config = resolveTrainConfig(input.config);
+      } catch (error) {
+        if (error instanceof TrainConfigError) throw invalid(error.message);
+        throw error;
+      }
+      const ctx = activityContext();
+      const log = ctx?.log;
+      const previous = ctx?.info.heartbeatDetails as TrainProgress | undefined;
+      const attemptStarted = Date.now();
+      const progress: TrainProgress = {
+        phase: 'starting',
+        step: previous?.checkpoint?.step ?? 0,
+        checkpoint: previous?.checkpoint,
+        elapsedSeconds: 0,
+        earlierSeconds: previous ? previous.earlierSeconds + previous.elapsedSeconds : 0,
+        attempts: (previous?.attempts ?? 0) + 1,
+        resumedFrom: previous?.resumedFrom ?? [],
+      };
+      const beat = (): void => {
+        progress.elapsedSeconds = (Date.now() - attemptStarted) / 1000;
+        ctx?.heartbeat({ ...progress });
+      };
+
+      // A fresh folder per attempt: whatever an earlier attempt left on this host is not trusted.
+      const label = `${ctx?.info.workflowExecution?.workflowId ?? input.runId}-${ctx?.info.activityId ?? 'direct'}`;
+      const work = path.join(trainWorkDir(), label.replace(/[^\w.-]/g, '_'));
+      await rm(work, { recursive: true, force: true });
+      await mkdir(path.join(work, 'checkpoints'), { recursive: true });
+      const datasetFile = path.join(work, 'dataset.jsonl');
+      await artifacts.getFile(input.dataset, datasetFile);
+
+      let resumeFrom: string | undefined;
+      if (progress.checkpoint) {
+        resumeFrom = path.join(work, 'checkpoints', `checkpoint-${progress.checkpoint.step}`);
+        await getFolder(artifacts, progress.checkpoint.manifest, resumeFrom);
+        progress.resumedFrom = [...progress.resumedFrom, progress.checkpoint.step];
+        log?.info(`resuming training from the checkpoint at step ${progress.checkpoint.step}`, {
+          step: progress.checkpoint.step,
+        });
+      }
+      const jobFile = path.join(work, 'job.json');
+      const job = trainerJob(config, {
+        dataset: datasetFile,
+        outputDir: work,
+        tokenizerDir: qwen3TokenizerDir,
+        resumeFrom,
+        deepspeedConfig: path.join(trainerDir, 'configs', 'deepspeed-zero3.json'),
+        fsdp: config.distributed === 'fsdp',
+      });
+      await writeFile(jobFile, JSON.stringify(job, null, 2));
+      beat();
+
+      const child = startTrainer(config, jobFile);
+      const stderrTail: string[] = [];
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderrTail.push(chunk.toString('utf8'));
+        while (stderrTail.join('').length > 8192 && stderrTail.length > 1) stderrTail.shift();
+      });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('exit', (code, signal) => resolve({ code, signal })),
+      );
+
+      let started: Extract<TrainerEvent, { event: 'start' }> | undefined;
+      let done: Extract<TrainerEvent, { event: 'done' }> | undefined;
+      let failure: Extract<TrainerEvent, { event: 'error' }> | undefined;
+      let stopped = false;
+      const skipped: Array<{ id: string; tokens: number }> = [];
+      const rates: number[] = [];
+      // Checkpoints are stored one after another, while training goes on.
+      let uploads: Promise<void> = Promise.resolve();
+      const storeCheckpoint = (step: number, folder: string): void => {
+        uploads = uploads.then(async () => {
+          const manifest = await putFolder(artifacts, folder, 'checkpoint', step);
+          progress.checkpoint = { step, manifest: manifest.id };
+          beat();
+          log?.info(`checkpoint at step ${step} stored`, { step, manifest: manifest.id });
+          await pruneCheckpoints(path.join(work, 'checkpoints'), step);
+        });
+      };
+
+      const onEvent = (event: TrainerEvent): void => {
+        switch (event.event) {
+          case 'start':
+            started = event;
+            progress.phase = 'training';
+            progress.plannedSteps = event.planned_steps;
+            log?.info(
+              event.resumed_from_step === null
+                ? `training started at step 0: ${event.samples} samples, ${event.planned_steps} steps`
+                : `training resumed at step ${event.resumed_from_step} of ${event.planned_steps}`,
+              { resumedFromStep: event.resumed_from_step, samples: event.samples },
+            );
+            break;
+          case 'log':
+            Object.assign(progress, {
+              step: event.step,
+              epoch: event.epoch,
+              loss: event.loss,
+              learningRate: event.learning_rate ?? undefined,
+              tokensPerSecond: event.tokens_per_s,
+              tokensSeen: event.tokens_seen,
+            });
+            rates.push(event.tokens_per_s);
+            break;
+          case 'checkpoint':
+            storeCheckpoint(event.step, event.dir);
+            break;
+          case 'skipped':
+            skipped.push({ id: event.id, tokens: event.tokens });
+            log?.warn(`dataset line ${event.id} skipped: ${event.tokens} tokens, ${event.reason}`);
+            break;
+          case 'stopped':
+            stopped = true;
+            break;
+          case 'done':
+            done = event;
+            break;
+          case 'error':
+            failure = event;
+            break;
+        }
+        beat();
+      };
+      const lines = createInterface({ input: child.stdout! });
+      const linesClosed = new Promise<void>((resolve) => lines.once('close', resolve));
+      lines.on('line', (line) => {
+        const event = parseTrainerLine(line);
+        if (event) onEvent(event);
+      });
+
+      const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+      const onCancel = (): void => {
+        progress.phase = 'stopping';
+        // The trainer finishes its step, writes a checkpoint and exits.
+        child.kill('SIGTERM');
+      };
+      ctx?.cancellationSignal.addEventListener('abort', onCancel);
+      let exit: { code: number | null; signal: NodeJS.Signals | null };
+      try {
+        exit = await exited;
+        await linesClosed;
+        await uploads;
+      } finally {
+        clearInterval(timer);
+        ctx?.cancellationSignal.removeEventListener('abort', onCancel);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+
+      if (ctx?.cancellationSignal.aborted || stopped) {
+        beat();
+        const details: TrainStopped = {
+          checkpoint: progress.checkpoint,
+          step: progress.checkpoint?.step ?? 0,
+        };
+        log?.info(`training stopped; last checkpoint at step ${details.step}`, { ...details });
+        throw new CancelledFailure('training cancelled; the last checkpoint is in the details', [details]);
+      }
+      if (exit.code === TrainerExit.badInput)
+        throw invalid(
+          failure?.message ?? `the trainer refused its input: ${stderrTail.join('').slice(-2000)}`,
+        );
+      if (exit.code !== 0 || !done || !started) {
+        throw ApplicationFailure.create({
+          type: 'TrainerFailed',
+          message: `the trainer exited with ${exit.signal ? `signal ${exit.signal}` : `status ${exit.code}`} at step ${progress.step}: ${stderrTail.join('').slice(-2000)}`,
+        });
+      }
+
+      progress.phase = 'saving';
+      beat();
+      const model = await putFolder(artifacts, done.model_dir, 'model', done.step);
+      const wallSeconds = progress.earlierSeconds + (Date.now() - attemptStarted) / 1000;
+      log?.info(`training done at step ${done.step}; model stored`, { model: model.id });
+      const history = done.history;
+      const report: TrainReport = {
+        runId: input.runId,
+        preset: config.preset,
+        model: config.model,
+        distributed: config.distributed,
+        recipe: config.recipe,
+        device: started.device,
+        gpus: config.gpus,
+        parameters: started.parameters,
+        lines: started.lines,
+        samples: started.samples,
+        tooLong: skipped,
+        untrained: started.untrained,
+        chatTemplateOverhead: started.chat_template_overhead,
+        steps: done.step,
+        tokensSeen: done.tokens_seen,
+        trainedTokensPerEpoch: started.trained_tokens,
+        wallSeconds,
+        attempts: progress.attempts,
+        resumedFrom: progress.resumedFrom,
+        meanTokensPerSecond: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0,
+        firstLoss: history[0]?.loss ?? done.train_loss,
+        lastLoss: history[history.length - 1]?.loss ?? done.train_loss,
+        gpuHourUsd: config.gpuHourUsd,
+        costUsd: estimateCostUsd(wallSeconds, config.gpus, config.gpuHourUsd),
+        history,
+      };
+      const charts = trainCharts(history);
+      const reportRef = await artifacts.put(JSON.stringify(report, null, 2), 'application/json');
+      const chartIds: Record<string, string> = {};
+      for (const [name, svg] of Object.entries(charts))
+        chartIds[name] = (await artifacts.put(svg, 'image/svg+xml')).id;
+
+      let directory: string | undefined;
+      if (input.output) {
+        directory = path.join(input.output, input.runId, 'model');
+        await rm(directory, { recursive: true, force: true });
+        await cp(done.model_dir, directory, { recursive: true });
+        await writeFile(path.join(directory, 'training-report.json'), JSON.stringify(report, null, 2));
+        for (const [name, svg] of Object.entries(charts))
+          await writeFile(path.join(directory, `training-${name}.svg`), svg);
+      }
+      await rm(work, { recursive: true, force: true });
+      return {
+        runId: input.runId,
+        model: model.id,
+        report: reportRef,
+        charts: chartIds,
+        steps: done.step,
+        tokensSeen: done.tokens_seen,
+        samples: started.samples,
+        skippedTooLong: skipped.length,
+        firstLoss: report.firstLoss,
+        lastLoss: report.lastLoss,
+        wallSeconds,
+        costUsd: report.costUsd,
+        resumedFrom: progress.resumedFrom,
+        ...(directory ? { directory } : {}),
+      };
+    },
+  };
+}
+
+export type TrainActivities = ReturnType<typeof createTrainActivities>;
+
+/** One process on one GPU (or the CPU); torchrun with a process per GPU otherwise. */
+function startTrainer(config: ResolvedTrainConfig, jobFile: string): ChildProcess {
+  const script = path.join(trainerDir, 'sft_train.py');
+  const args =
+    config.gpus === 1
+      ? [script, '--job', jobFile]
+      : ['-m', 'torch.distributed.run', '--nproc_per_node', String(config.gpus), script, '--job', jobFile];
+  return spawn(trainerPython(), args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PYTHONUNBUFFERED: '1',
+      SERA_EXIT_WITH_PARENT: '1',
+      TOKENIZERS_PARALLELISM: 'false',
+    },
+  });
+}
+
+/** Keeps only the newest local checkpoint once an older one is safely stored. */
+async function pruneCheckpoints(folder: string, keepStep: number): Promise<void> {
+  for (const name of await readdir(folder)) {
+    const step = Number(name.replace('checkpoint-', ''));
+    if (name.startsWith('checkpoint-') && step < keepStep)
+      await rm(path.join(folder, name), { recursive: true, force: true });
+  }
+}
