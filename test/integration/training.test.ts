@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { readFolderManifest } from '../../activities/train/folder-artifacts';
+import type { TrainStudentInput, TrainStudentResult } from '../../activities/train/train-student';
+import { TaskQueues } from '../../core/queues';
+import type { TrainConfigRequest } from '../../core/train/train-config';
+import type { TrainReport } from '../../core/train/train-report';
+import { exampleRepository } from '../../infra/example-repo';
+import { LocalArtifactStore } from '../../infra/local-artifact-store';
+import { artifactsDir, qwen3TokenizerDir } from '../../infra/paths';
+import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import type { SvgRunResult } from '../../workflows/svg-run';
+import { startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
+import { folderOnDisk, trainerProcesses, trainerTool, trainProgress } from '../support/trainer';
+import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
+
+const store = (): LocalArtifactStore => new LocalArtifactStore(artifactsDir());
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The tiny student, 12 steps, a checkpoint every 4: the same in every test, so weights compare. */
+const TRAIN: TrainConfigRequest = {
+  preset: 'tiny',
+  recipe: { maxSteps: 12, saveSteps: 4, seed: 3 },
+  heartbeatTimeoutSeconds: 8,
+};
+
+async function failureOf(promise: Promise<unknown>): Promise<WorkflowFailedError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) return error;
+    throw error;
+  }
+  throw new Error('the workflow did not fail');
+}
+
+describe('SFT of the tiny student on a real exported dataset', () => {
+  let workers: RunningWorkers;
+  let trainWorkers: RunningWorkers | undefined;
+  let teacher: TeacherServer;
+  let run: SvgRunResult;
+  let runId: string;
+  let dataset: string;
+  const processes: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    teacher = await startTeacherServer({ fidelity: 0.7 });
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'training-tests' });
+    trainWorkers = await startWorkers(['gpu-train']);
+    runId = uniqueRunId('train');
+    const example = exampleRepository();
+    run = (await workers.client.workflow.execute('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [
+        {
+          runId,
+          repository: { path: example.path, commit: example.commit },
+          teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+          samples: 8,
+          concurrency: 4,
+          seed: 11,
+          dataset: { trajectories: 'T1+T2' },
+          train: TRAIN,
+        },
+      ],
+    })) as SvgRunResult;
+    dataset = run.dataset!.artifact;
+    await trainWorkers.stop();
+    trainWorkers = undefined;
+  }, 900_000);
+
+  afterAll(async () => {
+    for (const p of processes) p.child.kill('SIGKILL');
+    await trainWorkers?.stop();
+    await workers?.stop();
+    await teacher?.close();
+  });
+
+  /** A gpu-train worker as its own process (what the kill test kills); started when none runs. */
+  let trainProcess: WorkerProcess | undefined;
+  async function trainWorkerProcess(): Promise<WorkerProcess> {
+    if (!trainProcess || trainProcess.child.exitCode !== null || trainProcess.child.signalCode !== null) {
+      useTestServer(); // sets the address and artifact directory the process inherits
+      trainProcess = await startWorkerProcess(['gpu-train'], {
+        ...workerProcessEnv('unused'),
+        SERA_LOG_LEVEL: 'INFO',
+      });
+      processes.push(trainProcess);
+    }
+    return trainProcess;
+  }
+
+  const start = (workflowId: string, input: Partial<TrainStudentInput> = {}) =>
+    workers.client.workflow.start('trainStudentModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId,
+      args: [{ runId, dataset, config: TRAIN, ...input }],
+    });
+
+  it('runs after the dataset stage and lowers the loss on the training data', async () => {
+    const training = run.training!;
+    expect(training.steps).toBe(12);
+    expect(training.samples).toBe(run.dataset!.lines);
+    expect(training.lastLoss).toBeLessThan(training.firstLoss - 0.5);
+    const report = JSON.parse((await store().get(training.report)).toString()) as TrainReport;
+    expect(report.history.map((h) => h.step)).toEqual([...Array(12).keys()].map((i) => i + 1));
+    expect(report.resumedFrom).toEqual([]);
+    expect(report.tooLong).toEqual([]);
+    // Warm-up then cosine decay: the peak is the configured rate, the last step far below it.
+    const rates = report.history.map((h) => h.learning_rate ?? 0);
+    expect(Math.max(...rates)).toBeCloseTo(1e-3, 6);
+    expect(rates[rates.length - 1]).toBeLessThan(2e-4);
+    const memo = (await workers.client.workflow.getHandle(training.workflowId).describe()).memo ?? {};
+    expect(memo.modelArtifact).toBe(training.model);
+    expect(Object.keys(memo.trainingCharts as object).sort()).toEqual(['learningRate', 'loss']);
+  });
+
+  it('stores a Hugging Face checkpoint that transformers loads and generates from with the chat template', async () => {
+    const manifest = await readFolderManifest(store(), run.training!.model);
+    const names = manifest.files.map((f) => f.path);
+    for (const file of [
+      'model.safetensors',
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'chat_template.jinja',
+    ])
+      expect(names).toContain(file);
+    const answer = trainerTool<{ prompt: string; generated_tokens: number; architecture: string[] }>(
+      'generate.py',
+      [await folderOnDisk(run.training!.model), '--max-new-tokens', '8'],
+    );
+    expect(answer.architecture).toEqual(['Qwen3ForCausalLM']);
+    expect(answer.prompt).toMatch(/<\|im_start\|>user\n.*<\|im_end\|>\n<\|im_start\|>assistant\n$/s);
+    expect(answer.generated_tokens).toBeGreaterThan(0);
+  });
+
+  it('trains on exactly the assistant turns of a line', async () => {
+    const file = `${await folderOnDisk(run.training!.model)}/../line.jsonl`;
+    const first = (await store().get(dataset)).toString().split('\n')[0]!;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, `${first}\n`);
+    const line = JSON.parse(first) as { messages: Array<{ role: string; content: string; train: boolean }> };
+    const shown = trainerTool<{ runs: string[] }>('show_trained.py', [qwen3TokenizerDir, file]);
+    const assistantTurns = line.messages
+      .filter((m) => m.role === 'assistant')
+      .map((m) => `${m.content}<|im_end|>`);
+    expect(assistantTurns.length).toBeGreaterThan(1);
+    expect(shown.runs).toEqual(assistantTurns);
+  });
+
+  it('resumes from the last checkpoint after its worker is killed, to the same weights', async () => {
+    const workflowId = `train-${uniqueRunId('kill')}`;
+    let worker = await trainWorkerProcess();
+    const handle = await start(workflowId);
+    let progress = await trainProgress(workers.client, workflowId);
+    for (let i = 0; i < 240 && !(progress?.checkpoint && progress.checkpoint.step >= 4); i += 1) {
+      await sleep(500);
+      progress = await trainProgress(workers.client, workflowId);
+    }
+    const killedAt = progress!.checkpoint!.step;
+    expect(killedAt).toBeGreaterThanOrEqual(4);
+    expect(killedAt).toBeLessThan(12);
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    // The trainer notices its worker is gone and stops on its own.
+    for (let i = 0; i < 20 && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
+    expect(trainerProcesses(workflowId)).toEqual([]);
+
+    worker = await trainWorkerProcess();
+    const result = (await handle.result()) as TrainStudentResult;
+    expect(worker.output()).toMatch(new RegExp(`training resumed at step ${killedAt} of 12`));
+    expect(worker.output()).not.toMatch(/training started at step 0/);
+    expect(result.resumedFrom).toEqual([killedAt]);
+    expect(result.steps).toBe(12);
+    const diff = trainerTool<{ max_abs_diff: number }>('compare_models.py', [
+      await folderOnDisk(result.model),
+      await folderOnDisk(run.training!.model),
+    ]);
+    console.info(`killed after the checkpoint at step ${killedAt}; weights differ by at most ${diff.max_abs_diff}`);
+    // Same seed, same data order, optimizer and scheduler state restored: equal to float rounding.
+    expect(diff.max_abs_diff).toBeLessThanOrEqual(1e-5);
+  }, 600_000);
+
+  it('stops cleanly when cancelled: a checkpoint is left and no trainer process', async () => {
+    const workflowId = `train-${uniqueRunId('cancel')}`;
+    await trainWorkerProcess();
+    const handle = await start(workflowId, {
+      config: { ...TRAIN, recipe: { ...TRAIN.recipe, saveSteps: 100 } },
+    });
+    let progress = await trainProgress(workers.client, workflowId);
+    for (let i = 0; i < 240 && !(progress && progress.step >= 2); i += 1) {
+      await sleep(500);
+      progress = await trainProgress(workers.client, workflowId);
+    }
+    expect(progress!.checkpoint).toBeUndefined(); // no periodic checkpoint yet: the one left is the stop's
+    await handle.cancel();
+    const failure = await failureOf(handle.result());
+    expect(failure.cause).toBeInstanceOf(CancelledFailure);
+    const memo = (await handle.describe()).memo ?? {};
+    expect(memo.stoppedAtStep).toBeGreaterThanOrEqual(2);
+    const checkpoint = await readFolderManifest(store(), memo.stoppedAtCheckpoint as string);
+    expect(checkpoint.step).toBe(memo.stoppedAtStep);
+    const names = checkpoint.files.map((f) => f.path);
+    for (const file of ['model.safetensors', 'optimizer.pt', 'scheduler.pt', 'trainer_state.json'])
+      expect(names).toContain(file);
+    expect(trainerProcesses(workflowId)).toEqual([]);
+  }, 300_000);
+
+  describe('bad input fails at once, naming what is wrong', () => {
+    async function refused(input: Partial<TrainStudentInput>): Promise<string> {
+      await trainWorkerProcess();
+      const failure = await failureOf(start(`train-${uniqueRunId('bad')}`, input).then((h) => h.result()));
+      const cause = failure.cause;
+      if (cause instanceof ActivityFailure) {
+        expect(cause.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+        expect(cause.cause).toBeInstanceOf(ApplicationFailure);
+        return cause.cause!.message;
+      }
+      expect(cause).toBeInstanceOf(ApplicationFailure);
+      return cause!.message;
+    }
+    const put = async (text: string): Promise<string> => (await store().put(text, 'application/x-ndjson')).id;
+
+    it('a dataset that is not in the store', async () => {
+      expect(await refused({ dataset: `sha256:${'0'.repeat(64)}` })).toMatch(
+        /artifact sha256:0+ is not in the store/,
+      );
+    });
+    it('an empty dataset', async () => {
+      expect(await refused({ dataset: await put('\n') })).toMatch(/has no lines/);
+    });
+    it('a line that is not the export format', async () => {
+      const bad = JSON.stringify({ messages: [{ role: 'robot', content: 'hi', train: true }] });
+      expect(await refused({ dataset: await put(`${bad}\n`) })).toMatch(
+        /dataset line 1 is not the export format: messages\[0\]\.role must be one of system, user, assistant/,
+      );
+    });
+    it('an unknown preset field', async () => {
+      const config = { preset: 'tiny', recipe: { learningRat: 0.1 } } as unknown as TrainConfigRequest;
+      expect(await refused({ config })).toMatch(/recipe.*learningRat/);
+    });
+    it('a sequence length below the chat template overhead', async () => {
+      const config = { ...TRAIN, recipe: { ...TRAIN.recipe, sequenceLength: 64 } };
+      expect(await refused({ config })).toMatch(
+        /sequence length 64 is smaller than the chat template's overhead/,
+      );
+    });
+  });
+});
