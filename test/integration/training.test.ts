@@ -179,7 +179,9 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       await folderOnDisk(result.model),
       await folderOnDisk(run.training!.model),
     ]);
-    console.info(`killed after the checkpoint at step ${killedAt}; weights differ by at most ${diff.max_abs_diff}`);
+    console.info(
+      `killed after the checkpoint at step ${killedAt}; weights differ by at most ${diff.max_abs_diff}`,
+    );
     // Same seed, same data order, optimizer and scheduler state restored: equal to float rounding.
     expect(diff.max_abs_diff).toBeLessThanOrEqual(1e-5);
   }, 600_000);
