@@ -10,6 +10,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { isGitUrl } from '../core/names';
 import { buildDatasetOfRun, describeDataset, type DatasetCommandOptions } from './dataset-command';
 import { runDemo } from './demo';
+import { describeTraining, trainOnDataset, type TrainCommandOptions } from './train-command';
 import { startLocalStack } from './local-stack';
 import { progressLine } from './progress-bar';
 import {
@@ -162,7 +163,9 @@ program
   .action(async (file: string, options: { wait: boolean; local?: boolean }) => {
     const config = loadRunConfig(file);
     const teacher = options.local ? await offlineTeacherFor(config) : undefined;
-    const stack = options.local ? await startLocalStack(['orchestration', 'sandbox', 'llm']) : undefined;
+    const stack = options.local
+      ? await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train'])
+      : undefined;
     const settings = stack?.settings ?? temporalSettingsFromEnv();
     const client = stack?.client ?? (await connectClient(settings));
     try {
@@ -247,6 +250,32 @@ program
     try {
       const result = await buildDatasetOfRun(client, settings, runId, options);
       for (const line of describeDataset(result)) console.log(line);
+    } finally {
+      if (stack) await stack.stop();
+      else await client.connection.close();
+    }
+  });
+program
+  .command('train')
+  .description("train the student on a finished run's dataset (or a given one) on the gpu-train workers")
+  .argument('<run-id>', 'the run the dataset (and the model) belong to')
+  .option(
+    '--dataset <file-or-artifact>',
+    "a dataset JSONL in the export format, or its artifact id; default: the run's",
+  )
+  .option(
+    '--config <file>',
+    'training settings, JSON or YAML (the run config\'s "train" fields); default: the tiny preset',
+  )
+  .option('--out <dir>', 'also copy the model, its report and plots into <dir>/<run-id>/model/')
+  .option('--local', 'run the workers in this process')
+  .action(async (runId: string, options: TrainCommandOptions & { local?: boolean }) => {
+    const stack = options.local ? await startLocalStack(['orchestration', 'gpu-train']) : undefined;
+    const settings = stack?.settings ?? temporalSettingsFromEnv();
+    const client = stack?.client ?? (await connectClient(settings));
+    try {
+      const result = await trainOnDataset(client, settings, runId, options);
+      for (const line of describeTraining(result)) console.log(line);
     } finally {
       if (stack) await stack.stop();
       else await client.connection.close();

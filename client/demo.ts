@@ -29,7 +29,7 @@ export async function runDemo(
   config.runId = options.runId ?? `demo-${stamp}`;
   config.repository.path = exampleRepository().path;
   const teacher = options.environmentOnly ? undefined : await offlineTeacherFor(config);
-  const stack = await startLocalStack(['orchestration', 'sandbox', 'llm']);
+  const stack = await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train']);
   try {
     const example = exampleRepository();
     const environment = await runEnvironment(stack.client, stack.settings, {

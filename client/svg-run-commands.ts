@@ -94,5 +94,13 @@ export function describeRunResult(result: SvgRunResult): string[] {
           `  report.json: ${localStore.pathOf(result.dataset.report)} (plots: npm run cli -- dataset ${result.runId})`,
         ]
       : []),
+    ...(result.training
+      ? [
+          `  student: ${result.training.steps} steps on ${result.training.samples} samples, loss ${result.training.firstLoss.toFixed(3)} → ${result.training.lastLoss.toFixed(3)}, ${Math.round(result.training.wallSeconds)} s, about $${result.training.costUsd.toFixed(2)} (${result.training.workflowId})`,
+          ...(result.training.directory ? [`  model folder: ${result.training.directory}`] : []),
+          `  model manifest: ${localStore.pathOf(result.training.model)}`,
+          `  training report: ${localStore.pathOf(result.training.report)}`,
+        ]
+      : []),
   ];
 }
