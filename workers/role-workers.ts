@@ -106,6 +106,8 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
           ...base,
           // A trainer asked to stop (cancel, worker shutdown) finishes its step and checkpoints first.
           shutdownGraceTime: '0s',
+          // Progress reaches the server (UI, CLI) within seconds, not the default 0.8 x heartbeat timeout.
+          maxHeartbeatThrottleInterval: '3s',
           taskQueue: TaskQueues.gpuTrain,
           activities: {
             ...createTrainActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
