@@ -96,6 +96,13 @@ def make_callback(started: float):
     return Progress()
 
 
+def peak_rss_mb() -> float:
+    import resource
+
+    # Linux reports kilobytes.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def resumed_step(checkpoint: str) -> int:
     try:
         with open(os.path.join(checkpoint, "trainer_state.json"), encoding="utf-8") as handle:
@@ -194,6 +201,8 @@ def train(job: dict) -> None:
         train_loss=result.training_loss,
         tokens_seen=trainer.state.num_input_tokens_seen,
         wall_s=round(time.time() - started, 3),
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        peak_gpu_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1) if torch.cuda.is_available() else None,
         # The whole run's logs, those before a resume included (they travel in the checkpoint).
         history=[
             {key: entry[key] for key in ("step", "loss", "learning_rate", "epoch") if key in entry}

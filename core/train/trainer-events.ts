@@ -53,6 +53,8 @@ export const TrainerEventSchema = z.discriminatedUnion('event', [
     train_loss: num,
     tokens_seen: num,
     wall_s: num,
+    peak_rss_mb: num.optional(),
+    peak_gpu_mb: num.nullable().optional(),
     history: z.array(HistoryEntry),
   }),
   z.object({ event: z.literal('error'), kind: z.string(), message: z.string() }),
