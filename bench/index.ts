@@ -12,7 +12,8 @@ import { ensureWorkflowBundle } from '../infra/workflow-bundle';
 import { startInProcessWorkers } from '../workers/in-process';
 import { benchRolloutOverhead } from './rollout-overhead';
 import { benchSandboxExec } from './sandbox-exec';
-import { lineChart } from '../core/charts';
+import { barChart, lineChart } from '../core/charts';
+import { benchTraining, type TrainBenchRow } from './train-throughput';
 import { benchSvgRun, type ThroughputRow } from './svg-throughput';
 import type { Stats } from './stats';
 
@@ -27,7 +28,9 @@ const options = new Command('bench')
     (v) => Number(v),
     1000,
   )
-  .option('--only <name>', 'run one benchmark: exec, rollout or svg')
+  .option('--only <name>', 'run one benchmark: exec, rollout, svg or train')
+  .option('--train-rounds <n>', 'interleaved rounds of the training benchmark', (v) => Number(v), 2)
+  .option('--train-steps <n>', 'optimizer steps per training run', (v) => Number(v), 18)
   .option('--svg-samples <n>', 'samples per SVG run in the throughput benchmark', (v) => Number(v), 12)
   .option('--concurrencies <list>', 'SVG run concurrencies', (v) => v.split(',').map(Number), [1, 2, 4])
   .option(
@@ -47,6 +50,8 @@ const options = new Command('bench')
     svgSamples: number;
     concurrencies: number[];
     memorySamples: number;
+    trainRounds: number;
+    trainSteps: number;
   }>();
 
 installWorkerRuntime('ERROR');
@@ -63,7 +68,7 @@ const server = await ensureDevServer({
 process.env.TEMPORAL_ADDRESS = server.address;
 const settings = temporalSettingsFromEnv();
 const hostId = `bench-${os.hostname()}`;
-const local = await startInProcessWorkers(['orchestration', 'sandbox', 'llm'], settings, {
+const local = await startInProcessWorkers(['orchestration', 'sandbox', 'llm', 'gpu-train'], settings, {
   sandboxHostId: hostId,
 });
 const client = local.client;
@@ -198,6 +203,60 @@ try {
       JSON.stringify({ machine, run: memoryRow, memory }, null, 2),
     );
     console.log(`plot: ${memoryPlot}`);
+  }
+  if (!options.only || options.only === 'train') {
+    const rows = await benchTraining(
+      client,
+      { rounds: options.trainRounds, steps: options.trainSteps, tag: stamp.slice(11, 19).replace(/-/g, '') },
+      (line) => console.error(`[bench] ${line}`),
+    );
+    const mean = (way: string, pick: (r: TrainBenchRow) => number): number => {
+      const picked = rows.filter((r) => r.way === way).map(pick);
+      return picked.reduce((a, b) => a + b, 0) / picked.length;
+    };
+    console.log(
+      `SFT of the tiny Qwen3 on the CPU, ${options.trainSteps} steps on examples/sft-dataset.jsonl, ${options.trainRounds} interleaved rounds`,
+    );
+    console.log(
+      `${'way'.padEnd(24)} ${'loop tok/s'.padStart(11)} ${'end-to-end tok/s'.padStart(17)} ${'wall s'.padStart(8)} ${'peak RSS MiB'.padStart(13)}`,
+    );
+    for (const way of ['direct', 'activity']) {
+      const label = way === 'direct' ? 'trainer run directly' : 'trainStudent activity';
+      console.log(
+        `${label.padEnd(24)} ${mean(way, (r) => r.meanTokensPerSecond)
+          .toFixed(0)
+          .padStart(11)} ${mean(way, (r) => r.endToEndTokensPerSecond)
+          .toFixed(0)
+          .padStart(17)} ${mean(way, (r) => r.wallSeconds)
+          .toFixed(1)
+          .padStart(8)} ${mean(way, (r) => r.peakRssMb ?? 0)
+          .toFixed(0)
+          .padStart(13)}`,
+      );
+    }
+    const loopCost =
+      1 - mean('activity', (r) => r.meanTokensPerSecond) / mean('direct', (r) => r.meanTokensPerSecond);
+    const endCost =
+      1 -
+      mean('activity', (r) => r.endToEndTokensPerSecond) / mean('direct', (r) => r.endToEndTokensPerSecond);
+    console.log(
+      `Temporal wrapper cost: ${(loopCost * 100).toFixed(1)} % of training-loop tokens/s (${loopCost <= 0.02 ? 'meets' : 'misses'} the ≤ 2 % goal), ${(endCost * 100).toFixed(1)} % end to end`,
+    );
+    writeFileSync(
+      path.join(outDir, `train-throughput-${stamp}.json`),
+      JSON.stringify({ machine, rows }, null, 2),
+    );
+    const plot = path.join(outDir, `train-throughput-${stamp}.svg`);
+    writeFileSync(
+      plot,
+      barChart('Tiny Qwen3 SFT on the CPU: tokens/s', 'way', 'tokens/s', [
+        { label: 'direct, loop', value: mean('direct', (r) => r.meanTokensPerSecond) },
+        { label: 'activity, loop', value: mean('activity', (r) => r.meanTokensPerSecond) },
+        { label: 'direct, end to end', value: mean('direct', (r) => r.endToEndTokensPerSecond) },
+        { label: 'activity, end to end', value: mean('activity', (r) => r.endToEndTokensPerSecond) },
+      ]),
+    );
+    console.log(`plot: ${plot}`);
   }
 } finally {
   await local.stop();

@@ -81,7 +81,8 @@ def main() -> None:
         sys.stderr.write(proc.stderr[-4000:])
         sys.exit(proc.returncode or 1)
     start = next(e for e in events if e["event"] == "start")
-    rates = [e["tokens_per_s"] for e in events if e["event"] == "log"][1:]
+    all_rates = [e["tokens_per_s"] for e in events if e["event"] == "log"]
+    rates = all_rates[1:]
     print(
         json.dumps(
             {
@@ -92,6 +93,7 @@ def main() -> None:
                 "steps": done["step"],
                 "tokens_seen": done["tokens_seen"],
                 "steady_tokens_per_s": round(sum(rates) / max(len(rates), 1), 1),
+                "mean_tokens_per_s": round(sum(all_rates) / max(len(all_rates), 1), 1),
                 "end_to_end_tokens_per_s": round(done["tokens_seen"] / wall, 1),
                 "wall_s": round(wall, 2),
                 "peak_rss_mb": done.get("peak_rss_mb"),

@@ -290,6 +290,8 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
         attempts: progress.attempts,
         resumedFrom: progress.resumedFrom,
         meanTokensPerSecond: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0,
+        ...(done.peak_rss_mb !== undefined ? { peakRssMb: done.peak_rss_mb } : {}),
+        ...(typeof done.peak_gpu_mb === 'number' ? { peakGpuMb: done.peak_gpu_mb } : {}),
         firstLoss: history[0]?.loss ?? done.train_loss,
         lastLoss: history[history.length - 1]?.loss ?? done.train_loss,
         gpuHourUsd: config.gpuHourUsd,

@@ -28,7 +28,11 @@ export interface TrainReport {
   attempts: number;
   /** Steps a retry resumed from, in order: empty when the run was never interrupted. */
   resumedFrom: number[];
+  /** Mean of the trainer's per-log rates (tokens since the last log / seconds since it). */
   meanTokensPerSecond: number;
+  /** Peak resident memory of the trainer process and, on CUDA, peak GPU memory allocated (MiB). */
+  peakRssMb?: number;
+  peakGpuMb?: number;
   firstLoss: number;
   lastLoss: number;
   gpuHourUsd: number;
