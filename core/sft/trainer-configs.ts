@@ -1,20 +1,13 @@
 import { stringify } from 'yaml';
 import type { DatasetConfig } from './dataset-config';
+import { PRESETS } from '../train/train-config';
 
 /**
- * Trainer configurations that go with an exported dataset, holding the paper's recipe (Qwen3,
- * chatml, 3 epochs, learning rate 1e-5 cosine, AdamW betas 0.9/0.95, weight decay 0.01, warmup
- * ratio 0.19, DeepSpeed ZeRO-3) and the context the dataset was cut to.
+ * Trainer configurations that go with an exported dataset, holding the paper's recipe (the
+ * `paper` training preset: Qwen3, chatml, 3 epochs, learning rate 1e-5 cosine, AdamW betas
+ * 0.9/0.95, weight decay 0.01, warmup ratio 0.19, DeepSpeed ZeRO-3) and the dataset's context.
  */
-export const PAPER_RECIPE = {
-  epochs: 3,
-  learningRate: 1e-5,
-  scheduler: 'cosine',
-  adamBeta1: 0.9,
-  adamBeta2: 0.95,
-  weightDecay: 0.01,
-  warmupRatio: 0.19,
-} as const;
+export const PAPER_RECIPE = PRESETS.paper.recipe;
 
 /**
  * A chatml template that renders the dataset's messages exactly as `renderChatml` does and marks
@@ -58,8 +51,8 @@ export function axolotlConfig(config: DatasetConfig, datasetFile: string): strin
     adam_beta1: PAPER_RECIPE.adamBeta1,
     adam_beta2: PAPER_RECIPE.adamBeta2,
     weight_decay: PAPER_RECIPE.weightDecay,
-    micro_batch_size: 1,
-    gradient_accumulation_steps: 8,
+    micro_batch_size: PAPER_RECIPE.perDeviceBatchSize,
+    gradient_accumulation_steps: PAPER_RECIPE.gradientAccumulationSteps,
     bf16: true,
     gradient_checkpointing: true,
     flash_attention: true,
@@ -84,8 +77,8 @@ export function trlConfig(config: DatasetConfig, datasetFile: string, templateFi
     adam_beta1: PAPER_RECIPE.adamBeta1,
     adam_beta2: PAPER_RECIPE.adamBeta2,
     weight_decay: PAPER_RECIPE.weightDecay,
-    per_device_train_batch_size: 1,
-    gradient_accumulation_steps: 8,
+    per_device_train_batch_size: PAPER_RECIPE.perDeviceBatchSize,
+    gradient_accumulation_steps: PAPER_RECIPE.gradientAccumulationSteps,
     bf16: true,
     gradient_checkpointing: true,
     output_dir: './outputs/sera-student',
