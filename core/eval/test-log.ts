@@ -18,6 +18,9 @@ const SUMMARY_LINE = new RegExp(`^(${STATUS_WORD}) (\\S+::\\S+)`);
 /** `-v` lines: `tests/a.py::test_x PASSED  [ 10%]`. */
 const VERBOSE_LINE = new RegExp(`^(\\S+::\\S+) (${STATUS_WORD})(?:\\s|$)`);
 
+// eslint-disable-next-line no-control-regex -- terminal colour codes start with the ESC character
+const ANSI_COLOR = /\x1b\[[0-9;]*m/g;
+
 /** pytest with `-rA`: the short summary names every test; `-v` lines are read as well. */
 export const pytestParser: TestLogParser = {
   name: 'pytest',
@@ -25,7 +28,7 @@ export const pytestParser: TestLogParser = {
   parse(log) {
     const results = new Map<string, TestStatus>();
     for (const raw of log.split('\n')) {
-      const line = raw.replace(/\x1b\[[0-9;]*m/g, '').trimEnd();
+      const line = raw.replace(ANSI_COLOR, '').trimEnd();
       const summary = SUMMARY_LINE.exec(line);
       if (summary?.[1] && summary[2]) {
         results.set(summary[2], summary[1] as TestStatus);
