@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.venv/', '.sera/', 'build/'] },
+  { ignores: ['node_modules/', '.venv/', '.venv-serve/', '.sera/', 'build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,6 +10,16 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { isGitUrl } from '../core/names';
 import { buildDatasetOfRun, describeDataset, type DatasetCommandOptions } from './dataset-command';
 import { runDemo } from './demo';
+import {
+  describeEvalOutputs,
+  describeEvalSet,
+  followWorkflow,
+  gradeProgressLine,
+  readEvalConfig,
+  startFromConfig,
+} from './eval-commands';
+import type { GradePredictionsResult } from '../workflows/grade-predictions';
+import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { describeTraining, trainOnDataset, type TrainCommandOptions } from './train-command';
 import { startLocalStack } from './local-stack';
 import { progressLine } from './progress-bar';
@@ -281,6 +291,60 @@ program
       else await client.connection.close();
     }
   });
+const evalCommand = program.command('eval').description('evaluation: build instance sets, grade predictions');
+evalCommand
+  .command('build-set')
+  .description(
+    'build a SWE-bench-format instances file from changes of a git repository, keeping the instances that validate',
+  )
+  .argument('<config>', 'JSON or YAML: runId, repository {path, name}, pairs [{base, commit}], environment')
+  .option('--out <file>', 'write the accepted instances (JSONL) here')
+  .option('--local', 'run the workers in this process')
+  .action(async (file: string, options: { out?: string; local?: boolean }) => {
+    const config = readEvalConfig(file, 'evaluation-set config');
+    const stack = options.local ? await startLocalStack(['orchestration', 'sandbox']) : undefined;
+    const settings = stack?.settings ?? temporalSettingsFromEnv();
+    const client = stack?.client ?? (await connectClient(settings));
+    try {
+      const handle = await startFromConfig(client, settings, 'buildEvalSet', 'evalset', config);
+      const result = await followWorkflow<BuildEvalSetResult>(
+        handle,
+        (p) => `${String(p.stage)}: ${String(p.checked)}/${String(p.drafted)} changes checked`,
+      );
+      for (const line of describeEvalSet(result, options.out)) console.log(line);
+      if (result.accepted.length === 0) process.exitCode = 1;
+    } finally {
+      if (stack) await stack.stop();
+      else await client.connection.close();
+    }
+  });
+
+evalCommand
+  .command('grade')
+  .description('grade predictions files (or the gold or empty patches) on an instances file, without solving')
+  .argument(
+    '<config>',
+    'JSON or YAML: runId, instances {path}, environments {<repo>: {path, testCommand, ...}}, predictions [{name, source}]',
+  )
+  .option('--local', 'run the workers in this process')
+  .action(async (file: string, options: { local?: boolean }) => {
+    const config = readEvalConfig(file, 'grading config');
+    const stack = options.local ? await startLocalStack(['orchestration', 'sandbox', 'llm']) : undefined;
+    const settings = stack?.settings ?? temporalSettingsFromEnv();
+    const client = stack?.client ?? (await connectClient(settings));
+    try {
+      const handle = await startFromConfig(client, settings, 'gradePredictions', 'grade', config);
+      const result = await followWorkflow<GradePredictionsResult>(handle, gradeProgressLine);
+      for (const line of describeEvalOutputs(result)) console.log(line);
+      for (const [name, ids] of Object.entries(result.unknownIds))
+        if (ids.length)
+          console.log(`  ${name}: ${ids.length} prediction(s) for unknown instances: ${ids.join(', ')}`);
+    } finally {
+      if (stack) await stack.stop();
+      else await client.connection.close();
+    }
+  });
+
 program
   .command('list')
   .description('recent runs')

@@ -28,3 +28,26 @@ export function exampleRepository(): ExampleRepository {
     testCommand: 'python3 -m pytest -q -p no:cacheprovider tests',
   };
 }
+
+/** The evaluation set built from the example library's releases (examples/eval/, docs/evaluation.md). */
+export interface ExampleEvalSet {
+  instancesFile: string;
+  repo: string;
+  /** The release history the instances' base commits are in (infra/example-history.sh). */
+  historyPath: string;
+  environment: { path: string; testCommand: string; testTimeoutSeconds: number };
+}
+
+export function exampleEvalSet(): ExampleEvalSet {
+  const historyPath = path.join(stateDir(), 'repos', `${exampleRepository().name}-history`);
+  return {
+    instancesFile: path.join(repoRoot, 'examples', 'eval', 'more-itertools.jsonl'),
+    repo: 'more-itertools/more-itertools',
+    historyPath,
+    environment: {
+      path: historyPath,
+      testCommand: 'python3 -m pytest -p no:cacheprovider',
+      testTimeoutSeconds: 300,
+    },
+  };
+}

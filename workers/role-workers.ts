@@ -4,6 +4,9 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createAgentToolActivities } from '../activities/agent/activities';
 import { createDescribeWorkerActivity } from '../activities/common/describe-worker';
 import { indexFunctions, type IndexFunctionsInput } from '../activities/index/index-functions';
+import { createEvalFileActivities, createGradeActivities } from '../activities/eval/activities';
+import { createEvalReportActivities } from '../activities/eval/report';
+import { createBuildInstanceActivities } from '../activities/eval/build-instances';
 import { createDatasetActivities } from '../activities/dataset/build-dataset';
 import { createLlmActivities } from '../activities/llm/activities';
 import { createSvgActivities } from '../activities/llm/svg-activities';
@@ -78,6 +81,10 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
           activities: {
             ...activities,
             ...createAgentToolActivities({ docker, artifacts }),
+            // Evaluation: instances and predictions are read, built and graded where the repos are.
+            ...createEvalFileActivities({ artifacts }),
+            ...createGradeActivities({ docker, artifacts }),
+            ...createBuildInstanceActivities({ docker, artifacts }),
             // The repository path is on this host, so the index is made here too.
             indexFunctions: (input: IndexFunctionsInput) => indexFunctions(artifacts, input),
           },
@@ -95,6 +102,8 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
             ...createSvgActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             // Dataset building is CPU work on the run's artifacts, which these workers hold.
             ...createDatasetActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            // So is writing an evaluation's report from its graded predictions.
+            ...createEvalReportActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createDescribeWorkerActivity(role),
           },
           maxConcurrentActivityTaskExecutions: concurrency,

@@ -6,3 +6,5 @@ export { svgSample } from './svg-sample';
 export { svgRun } from './svg-run';
 export { buildDataset } from './build-dataset';
 export { trainStudentModel } from './train-student';
+export { buildEvalSet } from './build-eval-set';
+export { gradePredictions } from './grade-predictions';

@@ -53,6 +53,8 @@ export interface RolloutResult {
   costUsd: number;
   trajectory: ArtifactRef;
   patch?: ArtifactRef & PatchStats;
+  /** The sandbox's diff after the last tool call, submitted or not (an evaluation grades it). */
+  lastDiff?: ArtifactRef;
   wallMs: number;
   modelMs: number;
   toolMs: number;
@@ -64,6 +66,8 @@ export type RolloutProgress = Omit<RolloutState, 'pending' | 'trajectory' | 'las
 export const rolloutProgressQuery = defineQuery<RolloutProgress>('progress');
 
 const MAX_RECOVERIES = 3;
+
+const STAGE_OF_KIND = { change: 'rollout-1', reproduce: 'rollout-2', solve: 'solving' } as const;
 
 function freshState(): RolloutState {
   return {
@@ -105,7 +109,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
   const state = carried ?? freshState();
   upsertSearchAttributes([
     { key: SearchAttributes.runId, value: input.runId },
-    { key: SearchAttributes.stage, value: input.kind === 'change' ? 'rollout-1' : 'rollout-2' },
+    { key: SearchAttributes.stage, value: STAGE_OF_KIND[input.kind] },
   ]);
   let status = carried ? 'continued' : 'starting';
   setHandler(rolloutProgressQuery, () => {
@@ -215,6 +219,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         costUsd: state.costUsd,
         trajectory,
         patch,
+        lastDiff: state.lastDiff,
         wallMs: Date.now() - state.startedAt,
         modelMs: state.modelMs,
         toolMs: state.toolMs,

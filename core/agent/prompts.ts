@@ -4,7 +4,7 @@
  */
 export const REPO_DIR = '/repo';
 
-export type TaskKind = 'change' | 'reproduce';
+export type TaskKind = 'change' | 'reproduce' | 'solve';
 
 export function systemPrompt(): string {
   return [
@@ -15,7 +15,10 @@ export function systemPrompt(): string {
   ].join(' ');
 }
 
-/** Rollout 1 gets a vague instruction; rollout 2 gets a PR description. */
+/**
+ * Rollout 1 gets a vague instruction; rollout 2 gets a PR description. An evaluation task gets
+ * rollout 2's words: SERA's point is that rollout 2 looks like the task the student is tested on.
+ */
 export function taskMessage(kind: TaskKind, text: string): string {
   const intro =
     kind === 'change'

@@ -37,7 +37,8 @@ export const RolloutInputSchema = z.object({
   runId: z.string().min(1),
   /** Unique within the run, e.g. `s0007-r1`. Names the container. */
   rolloutId: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/),
-  kind: z.enum(['change', 'reproduce']),
+  /** change: rollout 1; reproduce: rollout 2; solve: an evaluation task (rollout 2's prompt). */
+  kind: z.enum(['change', 'reproduce', 'solve']),
   task: z.string().min(1),
   sandbox: z.object({
     /** The sandbox host queue that holds the image (from claimSandboxHost). */

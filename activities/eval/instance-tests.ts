@@ -1,0 +1,139 @@
+import type Docker from 'dockerode';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../../core/errors';
+import type { RepoEnvironment } from '../../core/eval/eval-input';
+import { testLogParser, type TestStatus } from '../../core/eval/test-log';
+import { createSandbox, destroySandbox } from '../sandbox/containers';
+import { execInSandbox } from '../sandbox/exec';
+import { writeSandboxFile } from '../sandbox/files';
+import type { SandboxLimits } from '../../core/environment-input';
+
+export interface InstanceTestInput {
+  container: string;
+  image: string;
+  baseCommit: string;
+  runId: string;
+  workflowId: string;
+  limits: SandboxLimits;
+  environment: RepoEnvironment;
+  /** Applied first; empty for none. */
+  modelPatch: string;
+  testPatch: string;
+  testFiles: string[];
+}
+
+export type InstanceTestOutcome =
+  | { kind: 'ran'; results: Record<string, TestStatus>; exitCode: number }
+  | { kind: 'patch_failed' | 'test_patch_failed' | 'timed_out' | 'install_failed'; reason: string };
+
+export interface InstanceTestRun {
+  outcome: InstanceTestOutcome;
+  /** Everything that ran, in order, with its output: the per-instance log. */
+  log: string;
+}
+
+const OUTPUT_CAP = 8 * 1024 * 1024;
+const PATCH_TIMEOUT_S = 120;
+
+/**
+ * One grading pass in a fresh container: the model patch (git apply, then patch with fuzz as the
+ * harnesses do), the test patch, the install command, the test files. A patch that does not
+ * apply or a test run that times out is an outcome, not an error; a container that dies is an
+ * error (ContainerGone), so the activity is retried in a new container.
+ */
+export async function runInstanceTests(
+  docker: Docker,
+  input: InstanceTestInput,
+  heartbeat: () => void,
+): Promise<InstanceTestRun> {
+  const log: string[] = [];
+  const exec = async (title: string, command: string, timeoutSeconds: number) => {
+    const result = await execInSandbox(
+      docker,
+      { container: input.container, command, timeoutSeconds, outputCapBytes: OUTPUT_CAP },
+      heartbeat,
+    );
+    log.push(
+      `$ ${title}\n${result.output}${result.output.endsWith('\n') ? '' : '\n'}[exit ${result.exitCode}]\n`,
+    );
+    return result;
+  };
+  // A retried attempt never inherits the half-patched container of the attempt before.
+  await destroySandbox(docker, input.container);
+  await createSandbox(docker, {
+    name: input.container,
+    image: input.image,
+    baseCommit: input.baseCommit,
+    runId: input.runId,
+    workflowId: input.workflowId,
+    limits: input.limits,
+  });
+  try {
+    if (input.modelPatch.trim() !== '') {
+      await writeSandboxFile(docker, input.container, '/tmp/model.patch', input.modelPatch);
+      const applied = await exec(
+        'apply the model patch',
+        'git apply --verbose /tmp/model.patch || patch --batch --fuzz=5 -p1 -i /tmp/model.patch',
+        PATCH_TIMEOUT_S,
+      );
+      if (applied.exitCode !== 0)
+        return done(log, {
+          kind: 'patch_failed',
+          reason: `the model patch does not apply: ${tail(applied.output)}`,
+        });
+    }
+    await writeSandboxFile(docker, input.container, '/tmp/test.patch', input.testPatch);
+    const tests = await exec('apply the test patch', 'git apply --verbose /tmp/test.patch', PATCH_TIMEOUT_S);
+    if (tests.exitCode !== 0)
+      return done(log, {
+        kind: 'test_patch_failed',
+        reason: `the test patch does not apply: ${tail(tests.output)}`,
+      });
+    const { environment } = input;
+    if (environment.installCommand.trim() !== '') {
+      const install = await exec('install', environment.installCommand, environment.testTimeoutSeconds);
+      if (install.exitCode !== 0)
+        return done(log, {
+          kind: 'install_failed',
+          reason: `the install command failed: ${tail(install.output)}`,
+        });
+    }
+    const parser = testLogParser(environment.testRunner);
+    const command = [environment.testCommand, parser.reportFlags, ...input.testFiles.map(shellQuote)].join(
+      ' ',
+    );
+    try {
+      const run = await exec('run the tests', command, environment.testTimeoutSeconds);
+      return done(log, {
+        kind: 'ran',
+        results: Object.fromEntries(parser.parse(run.output)),
+        exitCode: run.exitCode,
+      });
+    } catch (error) {
+      if (error instanceof ApplicationFailure && error.type === ErrorTypes.CommandTimedOut) {
+        const output = (error.details?.[0] as { output?: string } | undefined)?.output ?? '';
+        log.push(`$ run the tests\n${output}\n[timed out after ${environment.testTimeoutSeconds} s]\n`);
+        return done(log, {
+          kind: 'timed_out',
+          reason: `the tests ran past ${environment.testTimeoutSeconds} s`,
+        });
+      }
+      throw error;
+    }
+  } finally {
+    await destroySandbox(docker, input.container).catch(() => undefined);
+  }
+}
+
+function done(log: string[], outcome: InstanceTestOutcome): InstanceTestRun {
+  return { outcome, log: log.join('\n') };
+}
+
+function tail(output: string): string {
+  const text = output.trim();
+  return text.length <= 400 ? text : `…${text.slice(-400)}`;
+}
+
+function shellQuote(word: string): string {
+  return /^[\w./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,144 @@
+import { barChart, lineChart } from '../charts';
+import type { GradeRecord, GradeStatus } from './grading';
+import {
+  comparePaired,
+  fitScaling,
+  predictScaling,
+  summarizeSeeds,
+  type PairedComparison,
+  type ScalingFit,
+  type SeedSummary,
+} from './stats';
+
+/** One solving (or grading) pass over the instances: a seed of the model, or a predictions file. */
+export interface EvalPass {
+  name: string;
+  seed?: number;
+  records: GradeRecord[];
+}
+
+export interface PassSummary {
+  name: string;
+  seed?: number;
+  resolved: number;
+  total: number;
+  rate: number;
+  statuses: Partial<Record<GradeStatus, number>>;
+}
+
+/** What an evaluation found, for people and for comparisons: report.json. */
+export interface EvalReport {
+  runId: string;
+  modelName: string;
+  instances: string[];
+  passes: PassSummary[];
+  /** Over the passes: mean, std, stderr, SNR of the resolve rate. */
+  summary: SeedSummary;
+  /** Per instance: which passes resolved it, and the share of passes that did. */
+  perInstance: Array<{ instanceId: string; resolvedBy: string[]; rate: number }>;
+}
+
+export function buildEvalReport(
+  runId: string,
+  modelName: string,
+  instances: string[],
+  passes: EvalPass[],
+): EvalReport {
+  if (passes.length === 0) throw new Error('an evaluation report needs at least one pass');
+  const summaries = passes.map((pass): PassSummary => {
+    const statuses: Partial<Record<GradeStatus, number>> = {};
+    for (const r of pass.records) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    const resolved = pass.records.filter((r) => r.resolved).length;
+    // An instance without a record (no prediction) counts as unresolved.
+    const total = instances.length;
+    return {
+      name: pass.name,
+      seed: pass.seed,
+      resolved,
+      total,
+      rate: total ? resolved / total : 0,
+      statuses,
+    };
+  });
+  const perInstance = instances.map((instanceId) => {
+    const resolvedBy = passes
+      .filter((p) => p.records.some((r) => r.instanceId === instanceId && r.resolved))
+      .map((p) => p.name);
+    return { instanceId, resolvedBy, rate: resolvedBy.length / passes.length };
+  });
+  return {
+    runId,
+    modelName,
+    instances,
+    passes: summaries,
+    summary: summarizeSeeds(summaries.map((s) => s.rate)),
+    perInstance,
+  };
+}
+
+/** Base (a) against specialized (b) on the instances both evaluated. */
+export function compareReports(a: EvalReport, b: EvalReport): PairedComparison & { a: string; b: string } {
+  const rates = (r: EvalReport): Map<string, number> =>
+    new Map(r.perInstance.map((i) => [i.instanceId, i.rate]));
+  return { a: a.modelName, b: b.modelName, ...comparePaired(rates(a), rates(b), a.summary, b.summary) };
+}
+
+const percent = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+export function describeSummary(s: SeedSummary): string {
+  const snr = s.snr === null ? 'no spread' : `SNR ${s.snr.toFixed(2)}`;
+  return `${percent(s.mean)} ± ${percent(s.std)} (std over ${s.seeds}, stderr ${percent(s.stderr)}, ${snr}${s.reliable ? '' : ', not reliable: SNR < 2'})`;
+}
+
+export function describeComparison(c: PairedComparison & { a: string; b: string }): string {
+  const snr = c.snr === null ? 'no spread' : `SNR ${c.snr.toFixed(2)}`;
+  return `${c.b} − ${c.a}: ${c.difference >= 0 ? '+' : ''}${percent(c.difference)} (95 % CI ${percent(c.ci95[0])} … ${percent(c.ci95[1])}, paired over ${c.instances} instances; ${c.bBetter} better, ${c.aBetter} worse; ${snr}${c.reliable ? '' : ', not reliable: SNR < 2'})`;
+}
+
+/** Resolve rate per pass and per instance, as SVG. */
+export function evalCharts(report: EvalReport): Record<'perSeed' | 'perInstance', string> {
+  return {
+    perSeed: barChart(
+      `${report.modelName}: resolve rate per seed (mean ${percent(report.summary.mean)} ± ${percent(report.summary.std)})`,
+      'seed',
+      'resolved share',
+      report.passes.map((p) => ({ label: p.name, value: p.rate })),
+    ),
+    perInstance: barChart(
+      `${report.modelName}: share of seeds that resolve each instance`,
+      'instance',
+      'share of seeds',
+      report.perInstance.map((i) => ({ label: i.instanceId, value: i.rate })),
+    ),
+  };
+}
+
+export interface ScalingPoint {
+  label?: string;
+  x: number;
+  y: number;
+}
+
+/** The fit y = c − a·x^(−b) over runs and its plot (points and the fitted curve). */
+export function scalingReport(points: ScalingPoint[], xLabel: string): { fit: ScalingFit; chart: string } {
+  const fit = fitScaling(
+    points.map((p) => p.x),
+    points.map((p) => p.y),
+  );
+  const xMax = Math.max(...points.map((p) => p.x));
+  const xMin = Math.min(...points.map((p) => p.x));
+  const curve = Array.from({ length: 50 }, (_, i) => {
+    const x = xMin + ((xMax - xMin) * i) / 49;
+    return [x, Math.max(0, predictScaling(fit, x))] as [number, number];
+  });
+  const chart = lineChart(
+    `y = ${fit.c.toFixed(3)} − ${fit.a.toFixed(3)}·x^(−${fit.b.toFixed(3)}), R² = ${fit.r2.toFixed(3)}`,
+    xLabel,
+    'resolve rate',
+    [
+      { label: 'runs', points: points.map((p) => [p.x, p.y] as [number, number]) },
+      { label: 'fit', points: curve },
+    ],
+  );
+  return { fit, chart };
+}

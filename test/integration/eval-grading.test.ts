@@ -1,0 +1,193 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import type { EvalReport } from '../../core/eval/eval-report';
+import { parseInstances } from '../../core/eval/instances';
+import type { GradePredictionsRequest } from '../../core/eval/eval-input';
+import { TaskQueues } from '../../core/queues';
+import { exampleEvalSet } from '../../infra/example-repo';
+import type { BuildEvalSetResult } from '../../workflows/build-eval-set';
+import type { GradePredictionsResult } from '../../workflows/grade-predictions';
+import { readArtifact } from '../support/rollout';
+import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
+
+interface LogLine {
+  pass: string;
+  instanceId: string;
+  status: string;
+  resolved: boolean;
+  reason?: string;
+}
+
+/** The innermost failure with a type: the activity's own error under the activity failure. */
+function applicationCause(error: unknown): ApplicationFailure {
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  let cause = (error as WorkflowFailedError).cause as Error | undefined;
+  while (cause && cause.cause && !('type' in cause && cause.type)) cause = cause.cause as Error;
+  return cause as ApplicationFailure;
+}
+
+describe('evaluation sets and grading on the example library’s releases', () => {
+  let workers: RunningWorkers;
+  let scratch: string;
+  const set = exampleEvalSet();
+  const instances = parseInstances(readFileSync(set.instancesFile, 'utf8'));
+  const small = instances.find((i) => i.instance_id.endsWith('v10.1.0'));
+  if (!small) throw new Error('the example set has no v10.1.0 instance');
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'sera-eval-'));
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'eval-tests' });
+  });
+  afterAll(async () => {
+    await workers?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  async function grade(
+    runId: string,
+    overrides: Partial<GradePredictionsRequest>,
+  ): Promise<GradePredictionsResult> {
+    const request: GradePredictionsRequest = {
+      runId,
+      instances: { path: set.instancesFile },
+      environments: { [set.repo]: set.environment },
+      predictions: [{ name: 'gold', source: 'gold' }],
+      concurrency: 2,
+      ...overrides,
+    };
+    return (await workers.client.workflow.execute('gradePredictions', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `grade-${runId}`,
+      args: [request],
+    })) as GradePredictionsResult;
+  }
+
+  async function logOf(result: GradePredictionsResult): Promise<LogLine[]> {
+    return (await readArtifact(result.log))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as LogLine);
+  }
+
+  it('builds instances from commits: the same instance as the checked-in set, and says why a change is left out', async () => {
+    const runId = uniqueRunId('evalset');
+    const result = (await workers.client.workflow.execute('buildEvalSet', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `evalset-${runId}`,
+      args: [
+        {
+          runId,
+          repository: { path: set.historyPath, name: set.repo },
+          pairs: [
+            { base: 'v10.0.0', commit: 'v10.1.0' },
+            { base: 'v10.4.0', commit: 'v10.5.0' },
+          ],
+          environment: { testCommand: set.environment.testCommand, testTimeoutSeconds: 300 },
+        },
+      ],
+    })) as BuildEvalSetResult;
+    expect(result.accepted.map((a) => a.instanceId)).toEqual([small.instance_id]);
+    expect(result.rejected).toEqual([
+      {
+        instanceId: 'more-itertools__more-itertools-v10.5.0',
+        reason: 'no test fails before the change and passes after it',
+      },
+    ]);
+    const built = parseInstances(await readArtifact(result.instances!));
+    expect(built).toEqual([small]);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('gold patches resolve every instance, empty ones none', async () => {
+    const runId = uniqueRunId('gold');
+    const result = await grade(runId, {
+      predictions: [
+        { name: 'gold', source: 'gold' },
+        { name: 'empty', source: 'empty' },
+      ],
+    });
+    const report = JSON.parse(await readArtifact(result.report)) as EvalReport;
+    expect(report.passes.map((p) => [p.name, p.resolved, p.total])).toEqual([
+      ['gold', instances.length, instances.length],
+      ['empty', 0, instances.length],
+    ]);
+    const log = await logOf(result);
+    expect(log.filter((l) => l.pass === 'empty').every((l) => l.status === 'empty_patch')).toBe(true);
+    // The predictions files are SWE-bench's format, and the gold one holds the instances' patches.
+    const gold = (
+      await readArtifact({ id: result.predictions.gold ?? '', size: 0, mediaType: '', preview: '' })
+    )
+      .trim()
+      .split('\n');
+    expect(gold.map((l) => (JSON.parse(l) as { model_patch: string }).model_patch)).toEqual(
+      instances.map((i) => i.patch),
+    );
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('a patch that breaks a PASS_TO_PASS test is not resolved; a malformed one is recorded as not applying', async () => {
+    // The gold patch plus a change to `take`, which many existing tests use.
+    const clone = path.join(scratch, 'clone');
+    execFileSync('git', ['clone', '-q', set.historyPath, clone]);
+    execFileSync('git', ['checkout', '-q', small.base_commit], { cwd: clone });
+    writeFileSync(path.join(scratch, 'gold.patch'), small.patch);
+    execFileSync('git', ['apply', path.join(scratch, 'gold.patch')], { cwd: clone });
+    const recipes = path.join(clone, 'more_itertools', 'recipes.py');
+    const source = readFileSync(recipes, 'utf8');
+    expect(source).toContain('    return list(islice(iterable, n))\n');
+    writeFileSync(
+      recipes,
+      source.replace('    return list(islice(iterable, n))\n', '    return list(islice(iterable, n))[1:]\n'),
+    );
+    const breaking = execFileSync('git', ['diff'], { cwd: clone, encoding: 'utf8', maxBuffer: 1 << 26 });
+    const malformed =
+      'diff --git a/more_itertools/more.py b/more_itertools/more.py\n--- a/more_itertools/more.py\n+++ b/more_itertools/more.py\n@@ -1,3 +1,3 @@\n-this line is not there\n+nor is this one\n';
+    const predictions = path.join(scratch, 'predictions.jsonl');
+    writeFileSync(
+      predictions,
+      [{ instance_id: small.instance_id, model_name_or_path: 'breaks-take', model_patch: breaking }]
+        .map((p) => JSON.stringify(p))
+        .join('\n'),
+    );
+    const malformedFile = path.join(scratch, 'malformed.json');
+    writeFileSync(
+      malformedFile,
+      JSON.stringify([{ instance_id: small.instance_id, model_name_or_path: 'x', model_patch: malformed }]),
+    );
+
+    const runId = uniqueRunId('break');
+    const result = await grade(runId, {
+      instanceIds: [small.instance_id],
+      predictions: [
+        { name: 'breaks', source: { path: predictions } },
+        { name: 'malformed', source: { path: malformedFile } },
+      ],
+    });
+    const [broken, notApplied] = await logOf(result);
+    expect(broken).toMatchObject({ pass: 'breaks', status: 'unresolved', resolved: false });
+    expect(broken?.reason).toMatch(/^\d+ of \d+ PASS_TO_PASS tests broke$/);
+    expect(notApplied).toMatchObject({ pass: 'malformed', status: 'patch_failed', resolved: false });
+    expect(notApplied?.reason).toMatch(/the model patch does not apply/);
+  });
+
+  it('an instances file with a missing field, or a repo without an environment, fails at once naming it', async () => {
+    const { FAIL_TO_PASS: _dropped, ...withoutF2p } = small;
+    const bad = path.join(scratch, 'bad.jsonl');
+    writeFileSync(bad, `${JSON.stringify(instances[0])}\n${JSON.stringify(withoutF2p)}\n`);
+    const failure = await grade(uniqueRunId('bad'), { instances: { path: bad } }).catch((e: unknown) => e);
+    expect(applicationCause(failure).type).toBe('InvalidInput');
+    expect(applicationCause(failure).message).toContain(`line 2 (${small.instance_id}): FAIL_TO_PASS`);
+
+    const noEnv = await grade(uniqueRunId('noenv'), {
+      environments: { 'other/repo': set.environment },
+    }).catch((e: unknown) => e);
+    expect(applicationCause(noEnv).message).toContain(
+      'no environment for repo "more-itertools/more-itertools"',
+    );
+  });
+});

@@ -1,0 +1,93 @@
+import {
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BuildInstanceActivities, DeriveResult, Rejected } from '../activities/eval/build-instances';
+import type { SandboxActivities } from '../activities/sandbox/activities';
+import type { ArtifactRef } from '../core/artifacts';
+import { BuildEvalSetInputSchema, type BuildEvalSetRequest } from '../core/eval/eval-input';
+import { mapBounded } from '../core/map-bounded';
+import { SearchAttributes } from '../core/search-attributes';
+import { claimHostQueue, evalRetry, parseOrFail } from './eval-common';
+
+export interface BuildEvalSetResult {
+  /** The accepted instances as JSONL; absent when none was accepted. */
+  instances?: ArtifactRef;
+  accepted: Array<{ instanceId: string; failToPass: number; passToPass: number }>;
+  rejected: Rejected[];
+}
+
+export interface BuildEvalSetProgress {
+  stage: 'drafting' | 'testing' | 'done';
+  drafted: number;
+  checked: number;
+}
+
+export const buildEvalSetProgressQuery = defineQuery<BuildEvalSetProgress>('progress');
+
+/**
+ * Builds a SWE-bench-format instances file from changes of a git repository, keeping only
+ * instances that validate: some test fails before the change and passes after it, the gold patch
+ * resolves the instance and an empty patch does not. Every rejected change is reported with why.
+ */
+export async function buildEvalSet(request: BuildEvalSetRequest): Promise<BuildEvalSetResult> {
+  const input = parseOrFail(BuildEvalSetInputSchema, request, 'evaluation-set input');
+  const progress: BuildEvalSetProgress = { stage: 'drafting', drafted: 0, checked: 0 };
+  setHandler(buildEvalSetProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: SearchAttributes.runId, value: input.runId },
+    { key: SearchAttributes.repository, value: input.repository.path },
+    { key: SearchAttributes.stage, value: 'building-eval-set' },
+  ]);
+  const hostQueue = await claimHostQueue();
+  const host = proxyActivities<BuildInstanceActivities & Pick<SandboxActivities, 'prepareRepoImage'>>({
+    taskQueue: hostQueue,
+    startToCloseTimeout: `${4 * input.environment.testTimeoutSeconds + 600}s`,
+    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
+    retry: evalRetry,
+  });
+  const drafted = await host.draftInstances({
+    repository: input.repository.path,
+    repo: input.repository.name,
+    pairs: input.pairs,
+  });
+  progress.drafted = drafted.heads.length;
+  progress.stage = 'testing';
+  const { workflowId } = workflowInfo();
+  const derived: DeriveResult[] = await mapBounded(drafted.heads, input.concurrency, async (head) => {
+    const image = await host.prepareRepoImage({ repository: input.repository.path, commit: head.baseCommit });
+    const result = await host.deriveInstance({
+      runId: input.runId,
+      workflowId,
+      drafts: drafted.drafts,
+      instanceId: head.instanceId,
+      image: image.image,
+      environment: { ...input.environment, path: input.repository.path },
+      limits: input.limits,
+    });
+    progress.checked += 1;
+    return result;
+  });
+  const accepted = derived.flatMap((d) => (d.accepted ? [d] : []));
+  const rejected = [
+    ...drafted.rejected,
+    ...derived.flatMap((d) => (d.accepted ? [] : [{ instanceId: d.instanceId, reason: d.reason }])),
+  ];
+  const instances =
+    accepted.length > 0 ? await host.joinInstances({ parts: accepted.map((a) => a.instance.id) }) : undefined;
+  progress.stage = 'done';
+  upsertMemo({ instances: instances?.id ?? null, accepted: accepted.length, rejected: rejected.length });
+  return {
+    instances,
+    accepted: accepted.map(({ instanceId, failToPass, passToPass }) => ({
+      instanceId,
+      failToPass,
+      passToPass,
+    })),
+    rejected,
+  };
+}
