@@ -14,11 +14,13 @@ import {
   describeEvalOutputs,
   describeEvalSet,
   followWorkflow,
+  evaluateProgressLine,
   gradeProgressLine,
   readEvalConfig,
   startFromConfig,
 } from './eval-commands';
 import type { GradePredictionsResult } from '../workflows/grade-predictions';
+import type { EvaluateModelResult } from '../workflows/evaluate-model';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { describeTraining, trainOnDataset, type TrainCommandOptions } from './train-command';
 import { startLocalStack } from './local-stack';
@@ -339,6 +341,33 @@ evalCommand
       for (const [name, ids] of Object.entries(result.unknownIds))
         if (ids.length)
           console.log(`  ${name}: ${ids.length} prediction(s) for unknown instances: ${ids.join(', ')}`);
+    } finally {
+      if (stack) await stack.stop();
+      else await client.connection.close();
+    }
+  });
+
+evalCommand
+  .command('run')
+  .description(
+    'evaluate a model over several seeds: solve each instance with the agent, grade the patches, report mean ± std and SNR',
+  )
+  .argument(
+    '<config>',
+    'JSON or YAML: runId, modelName, model {endpoint} or {serve: {checkpoint}}, instances, environments, seeds (≥ 3)',
+  )
+  .option('--local', 'run the workers in this process (gpu-serve included)')
+  .action(async (file: string, options: { local?: boolean }) => {
+    const config = readEvalConfig(file, 'evaluation config');
+    const stack = options.local
+      ? await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-serve'])
+      : undefined;
+    const settings = stack?.settings ?? temporalSettingsFromEnv();
+    const client = stack?.client ?? (await connectClient(settings));
+    try {
+      const handle = await startFromConfig(client, settings, 'evaluateModel', 'eval', config);
+      const result = await followWorkflow<EvaluateModelResult>(handle, evaluateProgressLine);
+      for (const line of describeEvalOutputs(result)) console.log(line);
     } finally {
       if (stack) await stack.stop();
       else await client.connection.close();

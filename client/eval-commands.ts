@@ -130,3 +130,9 @@ export function describeEvalOutputs(outputs: EvalOutputs): string[] {
 export function gradeProgressLine(p: Record<string, unknown>): string {
   return `${String(p.stage)}: ${String(p.graded)}/${String(p.total)} graded, ${String(p.resolved)} resolved`;
 }
+
+export function evaluateProgressLine(p: Record<string, unknown>): string {
+  const server = p.server as { baseUrl?: string } | undefined;
+  const where = server?.baseUrl ? ` (model served at ${server.baseUrl})` : '';
+  return `${String(p.stage)}: ${String(p.solved)}/${String(p.total)} solved and graded, ${String(p.resolved)} resolved${where}`;
+}

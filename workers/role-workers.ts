@@ -6,6 +6,7 @@ import { createDescribeWorkerActivity } from '../activities/common/describe-work
 import { indexFunctions, type IndexFunctionsInput } from '../activities/index/index-functions';
 import { createEvalFileActivities, createGradeActivities } from '../activities/eval/activities';
 import { createEvalReportActivities } from '../activities/eval/report';
+import { createServeActivities } from '../activities/serve/serve-model';
 import { createBuildInstanceActivities } from '../activities/eval/build-instances';
 import { createDatasetActivities } from '../activities/dataset/build-dataset';
 import { createLlmActivities } from '../activities/llm/activities';
@@ -19,7 +20,7 @@ import {
 import { sandboxHostQueue, TaskQueues, type WorkerRole } from '../core/queues';
 import { baseImageTag } from '../infra/base-image';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
-import { artifactsDir } from '../infra/paths';
+import { artifactsDir, servePython, serveWorkDir } from '../infra/paths';
 import { prebuiltBundle } from '../infra/workflow-bundle';
 import { concurrencyFor } from './concurrency';
 
@@ -130,7 +131,17 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
         await Worker.create({
           ...base,
           taskQueue: TaskQueues.gpuServe,
-          activities: createDescribeWorkerActivity(role),
+          maxHeartbeatThrottleInterval: '3s',
+          activities: {
+            ...createServeActivities({
+              artifacts: new LocalArtifactStore(artifactsDir()),
+              python: servePython(),
+              workDir: serveWorkDir(),
+              host: process.env.SERA_SERVE_HOST ?? '127.0.0.1',
+              port: Number(process.env.SERA_SERVE_PORT ?? 8500),
+            }),
+            ...createDescribeWorkerActivity(role),
+          },
           maxConcurrentActivityTaskExecutions: concurrency,
         }),
       ];

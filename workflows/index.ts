@@ -8,3 +8,5 @@ export { buildDataset } from './build-dataset';
 export { trainStudentModel } from './train-student';
 export { buildEvalSet } from './build-eval-set';
 export { gradePredictions } from './grade-predictions';
+export { solveInstance } from './solve-instance';
+export { evaluateModel } from './evaluate-model';

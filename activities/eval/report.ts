@@ -7,7 +7,13 @@ export interface GradedPass {
   name: string;
   seed?: number;
   /** Graded predictions; a record without a patch (the agent changed nothing) counts as empty. */
-  results: Array<GradeRecord & Partial<Pick<GradeResult, 'patch' | 'log' | 'droppedTestFiles'>>>;
+  results: Array<
+    GradeRecord &
+      Partial<Pick<GradeResult, 'patch' | 'log' | 'droppedTestFiles'>> & {
+        /** How the agent's run ended, when the patch came from solving. */
+        agent?: { exitStatus: string; detail?: string; turns: number; trajectory?: string };
+      }
+  >;
 }
 
 export interface EvalOutputs {

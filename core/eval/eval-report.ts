@@ -86,8 +86,9 @@ export function compareReports(a: EvalReport, b: EvalReport): PairedComparison &
 const percent = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
 export function describeSummary(s: SeedSummary): string {
-  const snr = s.snr === null ? 'no spread' : `SNR ${s.snr.toFixed(2)}`;
-  return `${percent(s.mean)} ± ${percent(s.std)} (std over ${s.seeds}, stderr ${percent(s.stderr)}, ${snr}${s.reliable ? '' : ', not reliable: SNR < 2'})`;
+  const snr = s.snr === null ? 'no spread between seeds' : `SNR ${s.snr.toFixed(2)}`;
+  const verdict = s.reliable ? '' : s.snr === null ? ', nothing resolved' : ', not reliable: SNR < 2';
+  return `${percent(s.mean)} ± ${percent(s.std)} (std over ${s.seeds} seeds, stderr ${percent(s.stderr)}, ${snr}${verdict})`;
 }
 
 export function describeComparison(c: PairedComparison & { a: string; b: string }): string {
