@@ -14,6 +14,7 @@ import { benchRolloutOverhead } from './rollout-overhead';
 import { benchSandboxExec } from './sandbox-exec';
 import { barChart, lineChart } from '../core/charts';
 import { benchTraining, type TrainBenchRow } from './train-throughput';
+import { benchGrading } from './eval-grading';
 import { benchSvgRun, type ThroughputRow } from './svg-throughput';
 import type { Stats } from './stats';
 
@@ -28,7 +29,8 @@ const options = new Command('bench')
     (v) => Number(v),
     1000,
   )
-  .option('--only <name>', 'run one benchmark: exec, rollout, svg or train')
+  .option('--only <name>', 'run one benchmark: exec, rollout, svg, train or grade')
+  .option('--grade-concurrencies <list>', 'grading concurrencies', (v) => v.split(',').map(Number), [1, 2])
   .option('--train-rounds <n>', 'interleaved rounds of the training benchmark', (v) => Number(v), 2)
   .option('--train-steps <n>', 'optimizer steps per training run', (v) => Number(v), 18)
   .option('--svg-samples <n>', 'samples per SVG run in the throughput benchmark', (v) => Number(v), 12)
@@ -52,6 +54,7 @@ const options = new Command('bench')
     memorySamples: number;
     trainRounds: number;
     trainSteps: number;
+    gradeConcurrencies: number[];
   }>();
 
 installWorkerRuntime('ERROR');
@@ -203,6 +206,39 @@ try {
       JSON.stringify({ machine, run: memoryRow, memory }, null, 2),
     );
     console.log(`plot: ${memoryPlot}`);
+  }
+  if (!options.only || options.only === 'grade') {
+    const rows = await benchGrading(
+      client,
+      { concurrencies: options.gradeConcurrencies, tag: stamp.slice(11, 19).replace(/-/g, '') },
+      (line) => console.error(`[bench] ${line}`),
+    );
+    console.log(
+      "grading throughput: the example set's gold patches (fresh container, both patches, the test files)",
+    );
+    console.log(
+      `${'concurrency'.padEnd(12)} ${'graded/min'.padStart(10)} ${'resolved'.padStart(9)} ${'container'.padStart(10)} ${'patches'.padStart(8)} ${'tests'.padStart(8)}  (ms per instance)`,
+    );
+    for (const r of rows)
+      console.log(
+        `${String(r.concurrency).padEnd(12)} ${r.instancesPerMinute.toFixed(1).padStart(10)} ${`${r.resolved}/${r.instances}`.padStart(9)} ${r.meanTimings.container.toFixed(0).padStart(10)} ${r.meanTimings.patches.toFixed(0).padStart(8)} ${r.meanTimings.tests.toFixed(0).padStart(8)}`,
+      );
+    writeFileSync(path.join(outDir, `grading-${stamp}.json`), JSON.stringify({ machine, rows }, null, 2));
+    const plot = path.join(outDir, `grading-time-split-${stamp}.svg`);
+    writeFileSync(
+      plot,
+      barChart(
+        'Grading: mean time per instance (ms)',
+        'concurrency / phase',
+        'ms',
+        rows.flatMap((r) => [
+          { label: `c${r.concurrency} container`, value: r.meanTimings.container },
+          { label: `c${r.concurrency} patches`, value: r.meanTimings.patches },
+          { label: `c${r.concurrency} tests`, value: r.meanTimings.tests },
+        ]),
+      ),
+    );
+    console.log(`plot: ${plot}\n`);
   }
   if (!options.only || options.only === 'train') {
     const rows = await benchTraining(

@@ -1,4 +1,5 @@
 // The sera-flow command line: `npm run cli -- <command>` (`npm run demo` runs `demo`).
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { Command, InvalidArgumentError } from 'commander';
@@ -17,10 +18,13 @@ import {
   evaluateProgressLine,
   gradeProgressLine,
   readEvalConfig,
+  readReport,
+  readScalingPoints,
   startFromConfig,
 } from './eval-commands';
 import type { GradePredictionsResult } from '../workflows/grade-predictions';
 import type { EvaluateModelResult } from '../workflows/evaluate-model';
+import { compareReports, describeComparison, scalingReport } from '../core/eval/eval-report';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { describeTraining, trainOnDataset, type TrainCommandOptions } from './train-command';
 import { startLocalStack } from './local-stack';
@@ -372,6 +376,34 @@ evalCommand
       if (stack) await stack.stop();
       else await client.connection.close();
     }
+  });
+
+evalCommand
+  .command('compare')
+  .description('paired comparison of two evaluations on the instances both ran (base against specialized)')
+  .argument('<base>', "the first evaluation's report.json (a path or an artifact id)")
+  .argument('<other>', "the second evaluation's report.json")
+  .option('--out <file>', 'also write the comparison as JSON')
+  .action((base: string, other: string, options: { out?: string }) => {
+    const comparison = compareReports(readReport(base), readReport(other));
+    console.log(describeComparison(comparison));
+    if (options.out) writeFileSync(options.out, JSON.stringify(comparison, null, 2));
+  });
+evalCommand
+  .command('scaling')
+  .description(
+    'fit y = c − a·x^(−b) to (samples or cost, resolve rate) over several runs, with R² and a plot',
+  )
+  .argument('<points>', 'JSON or YAML list of {x, y, label?}; y is a resolve rate from 0 to 1')
+  .option('--x-label <text>', 'what x is', 'samples')
+  .option('--plot <file>', 'write the plot (SVG) here', 'scaling.svg')
+  .action((file: string, options: { xLabel: string; plot: string }) => {
+    const { fit, chart } = scalingReport(readScalingPoints(file), options.xLabel);
+    writeFileSync(options.plot, chart);
+    console.log(
+      `y = ${fit.c.toFixed(4)} − ${fit.a.toFixed(4)}·x^(−${fit.b.toFixed(4)}), R² = ${fit.r2.toFixed(4)} over ${fit.points} points${fit.r2 < 0.95 ? ' (R² < 0.95: a poor fit)' : ''}`,
+    );
+    console.log(`plot: ${path.resolve(options.plot)}`);
   });
 
 program

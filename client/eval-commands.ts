@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { isArtifactId } from '../core/artifacts';
+import type { EvalReport, ScalingPoint } from '../core/eval/eval-report';
 import { TaskQueues } from '../core/queues';
 import { isGitUrl } from '../core/names';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
@@ -135,4 +137,26 @@ export function evaluateProgressLine(p: Record<string, unknown>): string {
   const server = p.server as { baseUrl?: string } | undefined;
   const where = server?.baseUrl ? ` (model served at ${server.baseUrl})` : '';
   return `${String(p.stage)}: ${String(p.solved)}/${String(p.total)} solved and graded, ${String(p.resolved)} resolved${where}`;
+}
+
+/** A report.json by path, or by artifact id. */
+export function readReport(ref: string): EvalReport {
+  const file = isArtifactId(ref) ? new LocalArtifactStore(artifactsDir()).pathOf(ref) : ref;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as EvalReport;
+  } catch (error) {
+    throw new Error(`cannot read the evaluation report ${ref}: ${(error as Error).message}`);
+  }
+}
+
+/** Points for a scaling fit: a JSON or YAML list of {x, y, label?} (y: resolve rate, 0 to 1). */
+export function readScalingPoints(file: string): ScalingPoint[] {
+  const raw = readConfigFile(file, 'scaling points');
+  if (!Array.isArray(raw)) throw new Error(`${file}: expected a list of {x, y, label?}`);
+  return raw.map((p: unknown, i) => {
+    const point = p as Partial<ScalingPoint>;
+    if (typeof point.x !== 'number' || typeof point.y !== 'number')
+      throw new Error(`${file}: point ${i + 1} needs numbers x and y`);
+    return { x: point.x, y: point.y, label: point.label };
+  });
 }

@@ -54,21 +54,22 @@ export interface EvaluateProgress {
 export const evaluateProgressQuery = defineQuery<EvaluateProgress>('progress');
 export const modelServerReadySignal = defineSignal<[ServerReady]>(MODEL_SERVER_READY_SIGNAL);
 
-const serving = proxyActivities<ServeActivities>({
-  taskQueue: TaskQueues.gpuServe,
-  startToCloseTimeout: '30d',
-  heartbeatTimeout: '1m',
-  // The evaluation ends only once the engine has stopped.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  // A lost server is started again; one that cannot start at all fails after a few tries.
-  retry: {
-    initialInterval: '5s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['InvalidInput'],
-  },
-});
+const servingActivities = (heartbeatTimeoutSeconds: number) =>
+  proxyActivities<ServeActivities>({
+    taskQueue: TaskQueues.gpuServe,
+    startToCloseTimeout: '30d',
+    heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
+    // The evaluation ends only once the engine has stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    // A lost server is started again; one that cannot start at all fails after a few tries.
+    retry: {
+      initialInterval: '5s',
+      backoffCoefficient: 2,
+      maximumInterval: '1m',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['InvalidInput'],
+    },
+  });
 
 /**
  * Evaluates a model over several seeds: per seed × instance a child workflow solves the instance
@@ -105,6 +106,7 @@ export async function evaluateModel(request: EvaluateModelRequest): Promise<Eval
   } else {
     const serve = input.model.serve;
     progress.stage = 'serving';
+    const serving = servingActivities(serve.heartbeatTimeoutSeconds);
     served = serveScope
       .run(() =>
         serving.serveModel({

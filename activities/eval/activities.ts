@@ -15,7 +15,7 @@ import {
 import { withoutTestFiles } from '../../core/eval/patch-files';
 import type { SandboxLimits } from '../../core/environment-input';
 import { heartbeat } from '../common/activity-context';
-import { runInstanceTests } from './instance-tests';
+import { runInstanceTests, type GradeTimings } from './instance-tests';
 
 /** What a workflow keeps of an instance: enough to schedule it, nothing large. */
 export interface InstanceHead {
@@ -49,6 +49,8 @@ export interface GradeResult extends GradeRecord {
   patch: ArtifactRef;
   droppedTestFiles: string[];
   log: ArtifactRef;
+  /** Where grading spent its time; absent when no container was needed (an empty patch). */
+  timings?: GradeTimings;
 }
 
 function invalid(message: string): ApplicationFailure {
@@ -172,11 +174,16 @@ export function createGradeActivities(deps: { docker: Docker; artifacts: Artifac
       const raw = await patchOf(artifacts, input.patch, input.instanceId);
       const { patch, dropped } = withoutTestFiles(raw);
       const patchRef = await artifacts.put(patch, 'text/x-diff');
-      const record = async (grade: GradeRecord, log: string): Promise<GradeResult> => ({
+      const record = async (
+        grade: GradeRecord,
+        log: string,
+        timings?: GradeTimings,
+      ): Promise<GradeResult> => ({
         ...grade,
         patch: patchRef,
         droppedTestFiles: dropped,
         log: await artifacts.put(log, 'text/plain'),
+        timings,
       });
       if (patch.trim() === '')
         return record(
@@ -208,7 +215,7 @@ export function createGradeActivities(deps: { docker: Docker; artifacts: Artifac
         );
       }
       const status = outcome.kind === 'install_failed' ? 'error' : outcome.kind;
-      return record(gradeWithoutTests(input.instanceId, status, outcome.reason), run.log);
+      return record(gradeWithoutTests(input.instanceId, status, outcome.reason), run.log, run.timings);
     },
   };
 }

@@ -26,8 +26,17 @@ export type InstanceTestOutcome =
   | { kind: 'ran'; results: Record<string, TestStatus>; exitCode: number }
   | { kind: 'patch_failed' | 'test_patch_failed' | 'timed_out' | 'install_failed'; reason: string };
 
+/** Where a grading pass spent its time (milliseconds). */
+export interface GradeTimings {
+  container: number;
+  patches: number;
+  install: number;
+  tests: number;
+}
+
 export interface InstanceTestRun {
   outcome: InstanceTestOutcome;
+  timings: GradeTimings;
   /** Everything that ran, in order, with its output: the per-instance log. */
   log: string;
 }
@@ -47,6 +56,16 @@ export async function runInstanceTests(
   heartbeat: () => void,
 ): Promise<InstanceTestRun> {
   const log: string[] = [];
+  const timings: GradeTimings = { container: 0, patches: 0, install: 0, tests: 0 };
+  const timed = async <T>(phase: keyof GradeTimings, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      timings[phase] += Date.now() - started;
+    }
+  };
+  const done = (outcome: InstanceTestOutcome): InstanceTestRun => ({ outcome, timings, log: log.join('\n') });
   const exec = async (title: string, command: string, timeoutSeconds: number) => {
     const result = await execInSandbox(
       docker,
@@ -59,41 +78,49 @@ export async function runInstanceTests(
     return result;
   };
   // A retried attempt never inherits the half-patched container of the attempt before.
-  await destroySandbox(docker, input.container);
-  await createSandbox(docker, {
-    name: input.container,
-    image: input.image,
-    baseCommit: input.baseCommit,
-    runId: input.runId,
-    workflowId: input.workflowId,
-    limits: input.limits,
+  await timed('container', async () => {
+    await destroySandbox(docker, input.container);
+    await createSandbox(docker, {
+      name: input.container,
+      image: input.image,
+      baseCommit: input.baseCommit,
+      runId: input.runId,
+      workflowId: input.workflowId,
+      limits: input.limits,
+    });
   });
   try {
     if (input.modelPatch.trim() !== '') {
-      await writeSandboxFile(docker, input.container, '/tmp/model.patch', input.modelPatch);
-      const applied = await exec(
-        'apply the model patch',
-        'git apply --verbose /tmp/model.patch || patch --batch --fuzz=5 -p1 -i /tmp/model.patch',
-        PATCH_TIMEOUT_S,
-      );
+      const applied = await timed('patches', async () => {
+        await writeSandboxFile(docker, input.container, '/tmp/model.patch', input.modelPatch);
+        return exec(
+          'apply the model patch',
+          'git apply --verbose /tmp/model.patch || patch --batch --fuzz=5 -p1 -i /tmp/model.patch',
+          PATCH_TIMEOUT_S,
+        );
+      });
       if (applied.exitCode !== 0)
-        return done(log, {
+        return done({
           kind: 'patch_failed',
           reason: `the model patch does not apply: ${tail(applied.output)}`,
         });
     }
-    await writeSandboxFile(docker, input.container, '/tmp/test.patch', input.testPatch);
-    const tests = await exec('apply the test patch', 'git apply --verbose /tmp/test.patch', PATCH_TIMEOUT_S);
+    const tests = await timed('patches', async () => {
+      await writeSandboxFile(docker, input.container, '/tmp/test.patch', input.testPatch);
+      return exec('apply the test patch', 'git apply --verbose /tmp/test.patch', PATCH_TIMEOUT_S);
+    });
     if (tests.exitCode !== 0)
-      return done(log, {
+      return done({
         kind: 'test_patch_failed',
         reason: `the test patch does not apply: ${tail(tests.output)}`,
       });
     const { environment } = input;
     if (environment.installCommand.trim() !== '') {
-      const install = await exec('install', environment.installCommand, environment.testTimeoutSeconds);
+      const install = await timed('install', () =>
+        exec('install', environment.installCommand, environment.testTimeoutSeconds),
+      );
       if (install.exitCode !== 0)
-        return done(log, {
+        return done({
           kind: 'install_failed',
           reason: `the install command failed: ${tail(install.output)}`,
         });
@@ -103,8 +130,8 @@ export async function runInstanceTests(
       ' ',
     );
     try {
-      const run = await exec('run the tests', command, environment.testTimeoutSeconds);
-      return done(log, {
+      const run = await timed('tests', () => exec('run the tests', command, environment.testTimeoutSeconds));
+      return done({
         kind: 'ran',
         results: Object.fromEntries(parser.parse(run.output)),
         exitCode: run.exitCode,
@@ -113,7 +140,7 @@ export async function runInstanceTests(
       if (error instanceof ApplicationFailure && error.type === ErrorTypes.CommandTimedOut) {
         const output = (error.details?.[0] as { output?: string } | undefined)?.output ?? '';
         log.push(`$ run the tests\n${output}\n[timed out after ${environment.testTimeoutSeconds} s]\n`);
-        return done(log, {
+        return done({
           kind: 'timed_out',
           reason: `the tests ran past ${environment.testTimeoutSeconds} s`,
         });
@@ -123,10 +150,6 @@ export async function runInstanceTests(
   } finally {
     await destroySandbox(docker, input.container).catch(() => undefined);
   }
-}
-
-function done(log: string[], outcome: InstanceTestOutcome): InstanceTestRun {
-  return { outcome, log: log.join('\n') };
 }
 
 function tail(output: string): string {

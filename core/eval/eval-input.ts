@@ -67,6 +67,8 @@ export const ServedCheckpointSchema = z.object({
   extraArgs: z.array(z.string()).default([]),
   /** How long the engine may take to answer its first health check. */
   startupTimeoutSeconds: z.number().int().positive().default(900),
+  /** How soon a silent server (its worker gone) is started again elsewhere. */
+  heartbeatTimeoutSeconds: z.number().int().min(5).max(600).default(60),
 });
 export type ServedCheckpoint = z.output<typeof ServedCheckpointSchema>;
 

@@ -1,0 +1,297 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import type { TrainStudentResult } from '../../activities/train/train-student';
+import type { Trajectory } from '../../core/agent/trajectory';
+import type { EvaluateModelRequest } from '../../core/eval/eval-input';
+import type { EvalReport } from '../../core/eval/eval-report';
+import { parseInstances } from '../../core/eval/instances';
+import { TaskQueues } from '../../core/queues';
+import { exampleEvalSet } from '../../infra/example-repo';
+import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import { freePort } from '../../infra/temporal-server';
+import type { EvaluateModelResult, EvaluateProgress } from '../../workflows/evaluate-model';
+import { readArtifact, readTrajectory } from '../support/rollout';
+import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
+import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
+
+const set = exampleEvalSet();
+const instances = parseInstances(readFileSync(set.instancesFile, 'utf8'));
+const SMALL = instances.slice(0, 2).map((i) => i.instance_id);
+
+function request(
+  runId: string,
+  model: EvaluateModelRequest['model'],
+  extra: Partial<EvaluateModelRequest> = {},
+) {
+  return {
+    runId,
+    modelName: runId,
+    model,
+    instances: { path: set.instancesFile },
+    environments: { [set.repo]: set.environment },
+    seeds: [0, 1, 2],
+    solve: { maxModelCalls: 12, wallClockSeconds: 600, contextCapTokens: 4096 },
+    concurrency: 2,
+    heartbeatTimeoutSeconds: 5,
+    ...extra,
+  } satisfies EvaluateModelRequest;
+}
+
+async function lines<T>(id: string): Promise<T[]> {
+  return (await readArtifact({ id, size: 0, mediaType: '', preview: '' }))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
+}
+
+function applicationCause(error: unknown): ApplicationFailure {
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  let cause = (error as WorkflowFailedError).cause as Error | undefined;
+  while (cause && cause.cause && !('type' in cause && cause.type)) cause = cause.cause as Error;
+  return cause as ApplicationFailure;
+}
+
+/** Checks what every evaluation must hold, whatever its score: every record, file and figure. */
+async function checkOutputs(result: EvaluateModelResult, ids: string[]): Promise<void> {
+  expect(Object.keys(result.predictions)).toEqual(['seed-0', 'seed-1', 'seed-2']);
+  for (const id of Object.values(result.predictions)) {
+    const predictions = await lines<{ instance_id: string; model_name_or_path: string; model_patch: string }>(
+      id,
+    );
+    expect(predictions.map((p) => p.instance_id)).toEqual(ids);
+    expect(
+      predictions.every(
+        (p) => p.model_name_or_path === result.modelName && typeof p.model_patch === 'string',
+      ),
+    ).toBe(true);
+  }
+  const log = await lines<{
+    seed: number;
+    instanceId: string;
+    status: string;
+    agent?: { exitStatus: string; trajectory?: string };
+  }>(result.log.id);
+  expect(log).toHaveLength(3 * ids.length);
+  expect(log.every((l) => l.agent && l.agent.trajectory && typeof l.status === 'string')).toBe(true);
+  const report = JSON.parse(await readArtifact(result.report)) as EvalReport;
+  expect(report.passes.map((p) => [p.name, p.total])).toEqual([
+    ['seed-0', ids.length],
+    ['seed-1', ids.length],
+    ['seed-2', ids.length],
+  ]);
+  expect(report.perInstance.map((i) => i.instanceId)).toEqual(ids);
+  expect(report.summary.seeds).toBe(3);
+  for (const id of Object.values(result.charts))
+    expect(await readArtifact({ id, size: 0, mediaType: '', preview: '' })).toMatch(/^<svg/);
+}
+
+describe('multi-seed evaluation on the example set', () => {
+  let workers: RunningWorkers;
+  let teacher: TeacherServer;
+  beforeAll(async () => {
+    teacher = await startTeacherServer();
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm', 'gpu-serve'], {
+      sandboxHostId: 'eval-run-tests',
+    });
+  });
+  afterAll(async () => {
+    await workers?.stop();
+    await teacher?.close();
+  });
+
+  it('runs the offline teacher over 3 seeds: a record, a prediction and a trajectory for every seed and instance', async () => {
+    const runId = uniqueRunId('evteacher');
+    const result = (await workers.client.workflow.execute('evaluateModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `eval-${runId}`,
+      args: [request(runId, { endpoint: { baseUrl: teacher.url, model: TEACHER_MODEL } })],
+    })) as EvaluateModelResult;
+    const ids = instances.map((i) => i.instance_id);
+    await checkOutputs(result, ids);
+    expect(result.solved).toHaveLength(3 * ids.length);
+    // The teacher cannot place a release's worth of changes: it looks, then submits nothing.
+    const first = result.solved[0]!;
+    expect(first).toMatchObject({ exitStatus: 'submitted', status: 'empty_patch' });
+    const log = await lines<{ agent: { trajectory: string } }>(result.log.id);
+    const trajectory = await readTrajectory({
+      id: log[0]!.agent.trajectory,
+      size: 0,
+      mediaType: '',
+      preview: '',
+    });
+    // The agent got the instance's problem statement in rollout 2's words.
+    expect(trajectory.messages[1]?.content).toContain('Consider the following pull request description');
+    expect(trajectory.messages[1]?.content).toContain(instances[0]!.problem_statement.split('\n')[0]);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('refuses fewer than 3 seeds and a checkpoint that is not a model folder, naming them', async () => {
+    const runId = uniqueRunId('evbad');
+    const seeds = await workers.client.workflow
+      .execute('evaluateModel', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `eval-${runId}-seeds`,
+        args: [
+          request(runId, { endpoint: { baseUrl: teacher.url, model: TEACHER_MODEL } }, { seeds: [0, 1] }),
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(applicationCause(seeds).message).toContain('seeds: at least 3 seeds');
+
+    const notModel = mkdtempSync(path.join(os.tmpdir(), 'sera-not-a-model-'));
+    const checkpoint = await workers.client.workflow
+      .execute('evaluateModel', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `eval-${runId}-checkpoint`,
+        args: [request(runId, { serve: { checkpoint: { path: notModel } } })],
+      })
+      .catch((e: unknown) => e);
+    rmSync(notModel, { recursive: true, force: true });
+    expect(applicationCause(checkpoint).type).toBe('InvalidInput');
+    expect(applicationCause(checkpoint).message).toContain(
+      `checkpoint folder ${notModel} has no config.json`,
+    );
+  });
+});
+
+/** Processes of the serving engine listening on `port`. */
+function engineProcesses(port: number): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((l) => l.includes('vllm.entrypoints') && l.includes(`--port ${port}`));
+}
+
+async function waitFor(
+  client: Client,
+  workflowId: string,
+  until: (p: EvaluateProgress) => boolean,
+  what: string,
+): Promise<EvaluateProgress> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const p = await client.workflow
+      .getHandle(workflowId)
+      .query<EvaluateProgress>('progress')
+      .catch(() => undefined);
+    if (p && until(p)) return p;
+    if (Date.now() > deadline) throw new Error(`evaluation never reached: ${what} (${JSON.stringify(p)})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('evaluating the tiny student served by vLLM (CPU build)', () => {
+  let workers: RunningWorkers;
+  let sandbox: WorkerProcess | undefined;
+  let serve: WorkerProcess | undefined;
+  let serveDir: string;
+  let port: number;
+  let checkpoint: string;
+  let undisturbed: EvaluateModelResult;
+  const HOST = 'eval-serve-tests';
+
+  const serveEnv = (): NodeJS.ProcessEnv => ({
+    ...workerProcessEnv(HOST),
+    SERA_SERVE_PORT: String(port),
+    SERA_SERVE_DIR: serveDir,
+  });
+
+  beforeAll(async () => {
+    serveDir = mkdtempSync(path.join(os.tmpdir(), 'sera-serve-'));
+    port = await freePort();
+    workers = await startWorkers(['orchestration', 'llm', 'gpu-train']);
+    // The student of the SFT stage: two steps on the example dataset are enough to serve it.
+    const dataset = readFileSync(path.join(set.instancesFile, '..', '..', 'sft-dataset.jsonl'));
+    const { LocalArtifactStore } = await import('../../infra/local-artifact-store');
+    const { artifactsDir } = await import('../../infra/paths');
+    const stored = await new LocalArtifactStore(artifactsDir()).put(dataset, 'application/x-ndjson');
+    const trained = (await workers.client.workflow.execute('trainStudentModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `train-${uniqueRunId('evstudent')}`,
+      args: [
+        { runId: 'eval-student', dataset: stored.id, config: { preset: 'tiny', recipe: { maxSteps: 2 } } },
+      ],
+    })) as TrainStudentResult;
+    checkpoint = trained.model;
+    sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
+    serve = await startWorkerProcess(['gpu-serve'], serveEnv());
+  });
+  afterAll(async () => {
+    sandbox?.child.kill('SIGKILL');
+    serve?.child.kill('SIGTERM');
+    await serve?.exited;
+    await workers?.stop();
+    rmSync(serveDir, { recursive: true, force: true });
+  });
+
+  const studentRequest = (runId: string) =>
+    request(
+      runId,
+      {
+        serve: {
+          checkpoint: { artifact: checkpoint },
+          maxModelLen: 4096,
+          extraArgs: ['--dtype', 'float32'],
+          heartbeatTimeoutSeconds: 10,
+        },
+        settings: { maxTokens: 128, temperature: 0 },
+      },
+      { instanceIds: SMALL, modelName: 'tiny-student' },
+    );
+
+  it('serves the checkpoint, evaluates it over 3 seeds and stops the server', async () => {
+    const runId = uniqueRunId('evstudent');
+    undisturbed = (await workers.client.workflow.execute('evaluateModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `eval-${runId}`,
+      args: [studentRequest(runId)],
+    })) as EvaluateModelResult;
+    await checkOutputs(undisturbed, SMALL);
+    expect(undisturbed.servedBy).toMatchObject({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'student' });
+    // The model answered: every run has turns, and the trajectory holds the student's replies.
+    expect(undisturbed.solved.every((s) => s.turns > 0)).toBe(true);
+    const log = await lines<{ agent: { trajectory: string } }>(undisturbed.log.id);
+    const trajectory: Trajectory = await readTrajectory({
+      id: log[0]!.agent.trajectory,
+      size: 0,
+      mediaType: '',
+      preview: '',
+    });
+    expect(trajectory.messages.some((m) => m.role === 'assistant')).toBe(true);
+    expect(engineProcesses(port)).toEqual([]);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('finishes with the same predictions when the serving and the sandbox workers are killed mid-evaluation', async () => {
+    const runId = uniqueRunId('evkill');
+    const workflowId = `eval-${runId}`;
+    const handle = await workers.client.workflow.start('evaluateModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId,
+      args: [studentRequest(runId)],
+    });
+    const before = await waitFor(workers.client, workflowId, (p) => p.stage === 'solving', 'serving');
+    serve!.child.kill('SIGKILL');
+    await serve!.exited;
+    sandbox!.child.kill('SIGKILL');
+    await sandbox!.exited;
+    await new Promise((r) => setTimeout(r, 2000));
+    sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
+    serve = await startWorkerProcess(['gpu-serve'], serveEnv());
+    const result = (await handle.result()) as EvaluateModelResult;
+    // The server was started again by the new worker (a later generation), the orphan stopped.
+    expect(result.servedBy!.generation).toBeGreaterThan(before.server!.generation);
+    for (const [seed, id] of Object.entries(result.predictions)) {
+      const expected = await lines<{ model_patch: string }>(undisturbed.predictions[seed]!);
+      expect((await lines<{ model_patch: string }>(id)).map((p) => p.model_patch)).toEqual(
+        expected.map((p) => p.model_patch),
+      );
+    }
+    await checkOutputs(result, SMALL);
+    expect(engineProcesses(port)).toEqual([]);
+    expect(await containersOfRun(runId)).toEqual([]);
+  }, 600_000);
+});
