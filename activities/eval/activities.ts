@@ -212,6 +212,7 @@ export function createGradeActivities(deps: { docker: Docker; artifacts: Artifac
         return record(
           gradeFromResults(input.instanceId, instance.FAIL_TO_PASS, instance.PASS_TO_PASS, results),
           run.log,
+          run.timings,
         );
       }
       const status = outcome.kind === 'install_failed' ? 'error' : outcome.kind;
