@@ -1,11 +1,14 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { z } from 'zod';
+import type { EvalFileActivities, GradeActivities, InstanceHead } from '../activities/eval/activities';
+import type { EvalReportActivities } from '../activities/eval/report';
 import type { SandboxActivities } from '../activities/sandbox/activities';
+import type { RepoEnvironment } from '../core/eval/eval-input';
 import { describeIssues } from '../core/environment-input';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { TaskQueues } from '../core/queues';
 
-/** What the evaluation workflows share: input checking and the sandbox-host claim. */
+/** What the evaluation workflows share: input checking, the sandbox-host claim, activity proxies, the image cache. */
 export const evalRetry = {
   initialInterval: '2s',
   backoffCoefficient: 2,
@@ -32,4 +35,42 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
 
 export async function claimHostQueue(): Promise<string> {
   return (await shared.claimSandboxHost()).taskQueue;
+}
+
+/** The host-queue activities the evaluation workflows use, with timeouts fit for test runs. */
+export function hostActivities(
+  hostQueue: string,
+  testTimeoutSeconds: number,
+  heartbeatTimeoutSeconds: number,
+) {
+  return proxyActivities<EvalFileActivities & GradeActivities & Pick<SandboxActivities, 'prepareRepoImage'>>({
+    taskQueue: hostQueue,
+    startToCloseTimeout: `${testTimeoutSeconds + 900}s`,
+    heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
+    retry: evalRetry,
+  });
+}
+
+export const reportActivities = proxyActivities<EvalReportActivities>({
+  taskQueue: TaskQueues.llm,
+  startToCloseTimeout: '10m',
+  retry: evalRetry,
+});
+
+/** Builds each (repo, base commit) image once; later calls wait for the first. */
+export function imageCache(
+  host: ReturnType<typeof hostActivities>,
+  environments: Record<string, RepoEnvironment>,
+): (head: InstanceHead) => Promise<string> {
+  const images = new Map<string, Promise<string>>();
+  return (head) => {
+    const key = `${head.repo}@${head.baseCommit}`;
+    let image = images.get(key);
+    if (!image) {
+      const path = environments[head.repo]?.path ?? '';
+      image = host.prepareRepoImage({ repository: path, commit: head.baseCommit }).then((i) => i.image);
+      images.set(key, image);
+    }
+    return image;
+  };
 }

@@ -26,8 +26,7 @@ import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
 import { MODEL_SERVER_READY_SIGNAL, type ServerReady } from '../core/serve/engine-command';
 import type { EvalOutputs } from '../activities/eval/report';
-import { claimHostQueue, parseOrFail } from './eval-common';
-import { hostActivities, imageCache, reportActivities } from './grade-predictions';
+import { claimHostQueue, hostActivities, imageCache, parseOrFail, reportActivities } from './eval-common';
 import { solveInstance, solveKey, type SolveInstanceResult } from './solve-instance';
 
 export interface EvaluateModelResult extends EvalOutputs {

@@ -1,19 +1,12 @@
 import {
   defineQuery,
-  proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  EvalFileActivities,
-  GradeActivities,
-  GradeResult,
-  InstanceHead,
-} from '../activities/eval/activities';
-import type { EvalOutputs, EvalReportActivities } from '../activities/eval/report';
-import type { SandboxActivities } from '../activities/sandbox/activities';
+import type { GradeResult, InstanceHead } from '../activities/eval/activities';
+import type { EvalOutputs } from '../activities/eval/report';
 import type { ArtifactRef } from '../core/artifacts';
 import {
   GradePredictionsInputSchema,
@@ -23,9 +16,8 @@ import {
 import type { SandboxLimits } from '../core/environment-input';
 import { mapBounded } from '../core/map-bounded';
 import { containerName } from '../core/names';
-import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
-import { claimHostQueue, evalRetry, parseOrFail } from './eval-common';
+import { claimHostQueue, hostActivities, imageCache, parseOrFail, reportActivities } from './eval-common';
 
 export interface GradePredictionsResult extends EvalOutputs {
   unknownIds: Record<string, string[]>;
@@ -40,45 +32,7 @@ export interface GradeProgress {
 
 export const gradeProgressQuery = defineQuery<GradeProgress>('progress');
 
-/** The host-queue activities the evaluation workflows use, with timeouts fit for test runs. */
-export function hostActivities(
-  hostQueue: string,
-  testTimeoutSeconds: number,
-  heartbeatTimeoutSeconds: number,
-) {
-  return proxyActivities<EvalFileActivities & GradeActivities & Pick<SandboxActivities, 'prepareRepoImage'>>({
-    taskQueue: hostQueue,
-    startToCloseTimeout: `${testTimeoutSeconds + 900}s`,
-    heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
-    retry: evalRetry,
-  });
-}
-
-export const reportActivities = proxyActivities<EvalReportActivities>({
-  taskQueue: TaskQueues.llm,
-  startToCloseTimeout: '10m',
-  retry: evalRetry,
-});
-
-/** Builds each (repo, base commit) image once; later calls wait for the first. */
-export function imageCache(
-  host: ReturnType<typeof hostActivities>,
-  environments: Record<string, RepoEnvironment>,
-): (head: InstanceHead) => Promise<string> {
-  const images = new Map<string, Promise<string>>();
-  return (head) => {
-    const key = `${head.repo}@${head.baseCommit}`;
-    let image = images.get(key);
-    if (!image) {
-      const path = environments[head.repo]?.path ?? '';
-      image = host.prepareRepoImage({ repository: path, commit: head.baseCommit }).then((i) => i.image);
-      images.set(key, image);
-    }
-    return image;
-  };
-}
-
-export function gradeOne(
+function gradeOne(
   host: ReturnType<typeof hostActivities>,
   imageOf: (head: InstanceHead) => Promise<string>,
   common: {

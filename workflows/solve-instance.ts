@@ -7,7 +7,7 @@ import type { RepoEnvironment } from '../core/eval/eval-input';
 import { containerName } from '../core/names';
 import { gradeWithoutTests, type GradeRecord } from '../core/eval/grading';
 import { rollout, type RolloutResult } from './rollout';
-import { hostActivities } from './grade-predictions';
+import { hostActivities } from './eval-common';
 
 export interface SolveInstanceInput {
   runId: string;

@@ -265,7 +265,7 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     expect(await containersOfRun(runId)).toEqual([]);
   });
 
-  it('finishes with the same predictions when the serving and the sandbox workers are killed mid-evaluation', async () => {
+  it('restarts an engine that dies, and finishes with the same predictions when the serving and sandbox workers are killed', async () => {
     const runId = uniqueRunId('evkill');
     const workflowId = `eval-${runId}`;
     const handle = await workers.client.workflow.start('evaluateModel', {
@@ -273,7 +273,24 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
       workflowId,
       args: [studentRequest(runId)],
     });
-    const before = await waitFor(workers.client, workflowId, (p) => p.stage === 'solving', 'serving');
+    const first = await waitFor(workers.client, workflowId, (p) => p.stage === 'solving', 'serving');
+    // The engine dies under a live worker: the same activity starts it again on the same URL.
+    const [engine] = engineProcesses(port);
+    expect(engine).toBeDefined();
+    process.kill(Number(engine!.trim().split(/\s+/)[0]), 'SIGKILL');
+    const restarted = await waitFor(
+      workers.client,
+      workflowId,
+      (p) => (p.server?.generation ?? 0) > first.server!.generation,
+      'the engine restarted',
+    );
+    expect(restarted.server).toMatchObject({
+      baseUrl: first.server!.baseUrl,
+      generation: first.server!.generation + 1,
+    });
+    expect(restarted.stage).toBe('solving');
+
+    // Then both workers die outright and come back.
     serve!.child.kill('SIGKILL');
     await serve!.exited;
     sandbox!.child.kill('SIGKILL');
@@ -282,8 +299,8 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
     serve = await startWorkerProcess(['gpu-serve'], serveEnv());
     const result = (await handle.result()) as EvaluateModelResult;
-    // The server was started again by the new worker (a later generation), the orphan stopped.
-    expect(result.servedBy!.generation).toBeGreaterThan(before.server!.generation);
+    // The new worker's attempt stopped the orphaned engine and started its own (a later generation).
+    expect(result.servedBy!.generation).toBeGreaterThan(restarted.server!.generation);
     for (const [seed, id] of Object.entries(result.predictions)) {
       const expected = await lines<{ model_patch: string }>(undisturbed.predictions[seed]!);
       expect((await lines<{ model_patch: string }>(id)).map((p) => p.model_patch)).toEqual(
@@ -293,5 +310,5 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     await checkOutputs(result, SMALL);
     expect(engineProcesses(port)).toEqual([]);
     expect(await containersOfRun(runId)).toEqual([]);
-  }, 600_000);
+  }, 900_000);
 });
