@@ -215,7 +215,7 @@ export function createGradeActivities(deps: { docker: Docker; artifacts: Artifac
           run.timings,
         );
       }
-      const status = outcome.kind === 'install_failed' ? 'error' : outcome.kind;
+      const status = outcome.kind === 'install_failed' || outcome.kind === 'crashed' ? 'error' : outcome.kind;
       return record(gradeWithoutTests(input.instanceId, status, outcome.reason), run.log, run.timings);
     },
   };

@@ -24,7 +24,10 @@ export interface InstanceTestInput {
 
 export type InstanceTestOutcome =
   | { kind: 'ran'; results: Record<string, TestStatus>; exitCode: number }
-  | { kind: 'patch_failed' | 'test_patch_failed' | 'timed_out' | 'install_failed'; reason: string };
+  | {
+      kind: 'patch_failed' | 'test_patch_failed' | 'timed_out' | 'install_failed' | 'crashed';
+      reason: string;
+    };
 
 /** Where a grading pass spent its time (milliseconds). */
 export interface GradeTimings {
@@ -144,6 +147,27 @@ export async function runInstanceTests(
           kind: 'timed_out',
           reason: `the tests ran past ${environment.testTimeoutSeconds} s`,
         });
+      }
+      if (error instanceof ApplicationFailure && error.type === ErrorTypes.ContainerGone) {
+        // Still there but stopped: the patched code brought it down (memory, processes). Gone
+        // altogether: the engine lost it, and the activity is retried in a new container.
+        const state = await docker
+          .getContainer(input.container)
+          .inspect()
+          .then((info) => info.State)
+          .catch(() => undefined);
+        if (state && !state.Running) {
+          log.push(
+            `$ run the tests\n[the container stopped: exit ${state.ExitCode}, out of memory: ${state.OOMKilled}]\n`,
+          );
+          return done({
+            kind: 'crashed',
+            reason: state.OOMKilled
+              ? `the tests ran out of memory (limit ${input.limits.memoryMb} MB) and the container was killed`
+              : `the container stopped while the tests ran (exit ${state.ExitCode})`,
+          });
+        }
+        throw new Error(`${error.message}: grading again in a new container`);
       }
       throw error;
     }

@@ -100,19 +100,23 @@ function taskText(user: string): string {
 export function changePlan(task: string, seed: number): Plan | undefined {
   const parsed = parseBugInstruction(task);
   if (!parsed) return undefined;
-  const random = new SeededRandom(seed, task);
-  const kinds = editKindsFor(parsed.category);
+  return editPlan(parsed.functionName, parsed.file, parsed.category, new SeededRandom(seed, task));
+}
+
+/** Edits of the kinds that fit a bug category, in an order the seed shuffles. */
+function editPlan(functionName: string, file: string, category: string, random: SeededRandom): Plan {
+  const kinds = editKindsFor(category);
   // The seed picks among the category's kinds; the others stay as fallbacks.
   const preferred = kinds.slice(0, 3);
   const first = random.pick(preferred) ?? preferred[0];
   const order = [first, ...kinds.filter((k) => k !== first)].filter((k): k is EditKind => Boolean(k));
   const offset = Math.floor(random.next() * 1000);
   return {
-    functionName: parsed.functionName,
-    file: parsed.file,
+    functionName,
+    file,
     choose(source, attempt) {
       for (const kind of order) {
-        const candidates = editCandidates(source, parsed.functionName, [kind]);
+        const candidates = editCandidates(source, functionName, [kind]);
         if (candidates.length === 0) continue;
         if (attempt < candidates.length) return candidates[(offset + attempt) % candidates.length];
         attempt -= candidates.length;
@@ -120,6 +124,37 @@ export function changePlan(task: string, seed: number): Plan | undefined {
       return undefined;
     },
   };
+}
+
+/** Functions an issue text names, as Sphinx roles (:func:`x`) or in backquotes, in order. */
+export function namedFunctions(task: string): string[] {
+  const names = [...task.matchAll(/:(?:func|meth|class):`~?([\w.]+)`|``?([A-Za-z_]\w*)\(\)?``?/g)]
+    .map((m) => (m[1] ?? m[2] ?? '').split('.').pop() ?? '')
+    .filter((n) => /^[A-Za-z_]\w*$/.test(n));
+  return [...new Set(names)];
+}
+
+const MAX_SOLVE_LOOKUPS = 4;
+const locateCommand = (name: string): string =>
+  `grep -rn "def ${name}(" --include=*.py --exclude-dir=tests . | head -5`;
+
+/**
+ * An evaluation task (an issue, no bug instruction): the teacher looks for the functions the text
+ * names, in an order the seed decides, and changes the first one it finds as it would in
+ * rollout 1. It cannot read an issue for meaning; its patches are wrong, but real and seeded.
+ */
+function solveStep(task: string, seed: number, calls: PastCall[], random: SeededRandom): Plan | TeacherReply {
+  const names = random.shuffle(namedFunctions(task)).slice(0, MAX_SOLVE_LOOKUPS);
+  for (const name of names) {
+    const lookup = calls.find((c) => c.name === 'bash' && c.args.command === locateCommand(name));
+    if (!lookup) return say(`The issue mentions \`${name}\`; let me find it.`, bash(locateCommand(name)));
+    const file = /^(?:\.\/)?([^:\n]+\.py):\d+:/m.exec(lookup.observation.replace(/^OBSERVATION:\n/, ''))?.[1];
+    if (file) return editPlan(name, file, '', new SeededRandom(seed, task, name));
+  }
+  return say('I found nothing I could change for this issue, so I submit as it is.', {
+    name: 'submit',
+    arguments: {},
+  });
 }
 
 const PR_LOCATION = /`([\w.]+)` in `([^`]+)` /;
@@ -179,16 +214,14 @@ function rolloutStep(
 ): TeacherReply {
   const task = taskText(user);
   const reproducing = PR_LOCATION.test(task) && !parseBugInstruction(task);
-  const plan = reproducing ? reproducePlan(task, seed, settings) : changePlan(task, seed);
   const calls = pastCalls(messages);
   const random = new SeededRandom(seed, task, calls.length);
+  let plan = reproducing ? reproducePlan(task, seed, settings) : changePlan(task, seed);
   if (!plan) {
     if (calls.some((c) => c.name === 'submit')) return say('Submitting.', { name: 'submit', arguments: {} });
-    if (calls.length === 0) return say('Let me look at the repository first.', bash('ls'));
-    return say('I cannot tell which function this is about, so I submit without a change.', {
-      name: 'submit',
-      arguments: {},
-    });
+    const step = solveStep(task, seed, calls, new SeededRandom(seed, task, 'solve'));
+    if (!('functionName' in step)) return step;
+    plan = step;
   }
   const { file, functionName } = plan;
 

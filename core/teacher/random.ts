@@ -30,4 +30,14 @@ export class SeededRandom {
   pick<T>(items: readonly T[]): T | undefined {
     return items.length === 0 ? undefined : items[Math.floor(this.next() * items.length)];
   }
+
+  /** A copy in an order the seed decides (Fisher-Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i -= 1) {
+      const j = Math.floor(this.next() * (i + 1));
+      [out[i], out[j]] = [out[j] as T, out[i] as T];
+    }
+    return out;
+  }
 }

@@ -90,34 +90,73 @@ async function checkOutputs(result: EvaluateModelResult, ids: string[]): Promise
     expect(await readArtifact({ id, size: 0, mediaType: '', preview: '' })).toMatch(/^<svg/);
 }
 
+async function waitFor(
+  client: Client,
+  workflowId: string,
+  until: (p: EvaluateProgress) => boolean,
+  what: string,
+): Promise<EvaluateProgress> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const p = await client.workflow
+      .getHandle(workflowId)
+      .query<EvaluateProgress>('progress')
+      .catch(() => undefined);
+    if (p && until(p)) return p;
+    if (Date.now() > deadline) throw new Error(`evaluation never reached: ${what} (${JSON.stringify(p)})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 describe('multi-seed evaluation on the example set', () => {
   let workers: RunningWorkers;
   let teacher: TeacherServer;
+  let sandbox: WorkerProcess | undefined;
+  let reference: EvaluateModelResult;
+  const HOST = 'eval-run-tests';
+  const teacherModel = (): EvaluateModelRequest['model'] => ({
+    endpoint: { baseUrl: teacher.url, model: TEACHER_MODEL },
+  });
   beforeAll(async () => {
     teacher = await startTeacherServer();
-    workers = await startWorkers(['orchestration', 'sandbox', 'llm', 'gpu-serve'], {
-      sandboxHostId: 'eval-run-tests',
-    });
+    workers = await startWorkers(['orchestration', 'llm', 'gpu-serve']);
+    // The sandbox worker is a process of its own, so a test can kill it.
+    sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
   });
   afterAll(async () => {
+    sandbox?.child.kill('SIGKILL');
     await workers?.stop();
     await teacher?.close();
   });
 
   it('runs the offline teacher over 3 seeds: a record, a prediction and a trajectory for every seed and instance', async () => {
     const runId = uniqueRunId('evteacher');
-    const result = (await workers.client.workflow.execute('evaluateModel', {
+    reference = (await workers.client.workflow.execute('evaluateModel', {
       taskQueue: TaskQueues.orchestration,
       workflowId: `eval-${runId}`,
-      args: [request(runId, { endpoint: { baseUrl: teacher.url, model: TEACHER_MODEL } })],
+      args: [request(runId, teacherModel())],
     })) as EvaluateModelResult;
     const ids = instances.map((i) => i.instance_id);
-    await checkOutputs(result, ids);
-    expect(result.solved).toHaveLength(3 * ids.length);
-    // The teacher cannot place a release's worth of changes: it looks, then submits nothing.
-    const first = result.solved[0]!;
-    expect(first).toMatchObject({ exitStatus: 'submitted', status: 'empty_patch' });
-    const log = await lines<{ agent: { trajectory: string } }>(result.log.id);
+    await checkOutputs(reference, ids);
+    expect(reference.solved).toHaveLength(3 * ids.length);
+    // The teacher edits a function the issue names (it cannot implement a release): every run
+    // submits a real patch, graded by the instance's tests, and none resolves its instance.
+    expect(reference.solved.every((s) => s.exitStatus === 'submitted')).toBe(true);
+    const log = await lines<{
+      status: string;
+      failToPass?: { passed: number; total: number };
+      agent: { trajectory: string };
+    }>(reference.log.id);
+    expect(log.every((l) => l.status === 'unresolved' || l.status === 'error')).toBe(true);
+    expect(log.some((l) => l.failToPass && l.failToPass.total > 0)).toBe(true);
+    const patches = await Promise.all(
+      Object.values(reference.predictions).map(async (id) =>
+        (await lines<{ model_patch: string }>(id)).map((p) => p.model_patch),
+      ),
+    );
+    expect(patches.flat().every((p) => p.startsWith('diff --git a/more_itertools/'))).toBe(true);
+    // Seeds matter: the three seeds did not all make the same patches.
+    expect(new Set(patches.map((p) => JSON.stringify(p))).size).toBeGreaterThan(1);
     const trajectory = await readTrajectory({
       id: log[0]!.agent.trajectory,
       size: 0,
@@ -129,6 +168,31 @@ describe('multi-seed evaluation on the example set', () => {
     expect(trajectory.messages[1]?.content).toContain(instances[0]!.problem_statement.split('\n')[0]);
     expect(await containersOfRun(runId)).toEqual([]);
   });
+
+  it('finishes with the same predictions when the sandbox worker is killed twice mid-evaluation', async () => {
+    const runId = uniqueRunId('evsandbox');
+    const workflowId = `eval-${runId}`;
+    const handle = await workers.client.workflow.start('evaluateModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId,
+      args: [request(runId, teacherModel())],
+    });
+    for (const solved of [2, 8]) {
+      await waitFor(workers.client, workflowId, (p) => p.solved >= solved, `${solved} solved`);
+      sandbox!.child.kill('SIGKILL');
+      await sandbox!.exited;
+      sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
+    }
+    const result = (await handle.result()) as EvaluateModelResult;
+    for (const [seed, id] of Object.entries(result.predictions)) {
+      const expected = await lines<{ model_patch: string }>(reference.predictions[seed]!);
+      expect((await lines<{ model_patch: string }>(id)).map((p) => p.model_patch)).toEqual(
+        expected.map((p) => p.model_patch),
+      );
+    }
+    expect(result.summary).toEqual(reference.summary);
+    expect(await containersOfRun(runId)).toEqual([]);
+  }, 600_000);
 
   it('refuses fewer than 3 seeds and a checkpoint that is not a model folder, naming them', async () => {
     const runId = uniqueRunId('evbad');
@@ -163,24 +227,6 @@ describe('multi-seed evaluation on the example set', () => {
 function engineProcesses(port: number): string[] {
   const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return ps.stdout.split('\n').filter((l) => l.includes('vllm.entrypoints') && l.includes(`--port ${port}`));
-}
-
-async function waitFor(
-  client: Client,
-  workflowId: string,
-  until: (p: EvaluateProgress) => boolean,
-  what: string,
-): Promise<EvaluateProgress> {
-  const deadline = Date.now() + 600_000;
-  for (;;) {
-    const p = await client.workflow
-      .getHandle(workflowId)
-      .query<EvaluateProgress>('progress')
-      .catch(() => undefined);
-    if (p && until(p)) return p;
-    if (Date.now() > deadline) throw new Error(`evaluation never reached: ${what} (${JSON.stringify(p)})`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 describe('evaluating the tiny student served by vLLM (CPU build)', () => {

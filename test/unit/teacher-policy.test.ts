@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bugInstruction } from '../../core/agent/instructions';
 import { SYMPTOMS } from '../../core/teacher/categories';
-import { changePlan, reproducePlan } from '../../core/teacher/policy';
+import type { ChatMessage } from '../../core/agent/trajectory';
+import { changePlan, namedFunctions, reproducePlan, teacherReply } from '../../core/teacher/policy';
 import { editCandidates, findFunction } from '../../core/teacher/python-edits';
 import { SeededRandom } from '../../core/teacher/random';
 
@@ -80,5 +81,83 @@ describe('SeededRandom', () => {
     expect(draws(b)).toEqual(da);
     expect(draws(c)).not.toEqual(da);
     expect(da.every((d) => d >= 0 && d < 1)).toBe(true);
+  });
+});
+
+describe('the teacher on an evaluation task (an issue, no bug instruction)', () => {
+  const issue = '<task>\n* :func:`window` now accepts a ``step``\n* :func:`missing_one` was added\n</task>';
+  const user = `The repository is uploaded at /repo. Consider the following pull request description:\n\n${issue}`;
+  const messages = (...calls: Array<{ command: string; observation: string }>): ChatMessage[] => [
+    { role: 'system', content: 'system' },
+    { role: 'user', content: user },
+    ...calls.flatMap((c, i): ChatMessage[] => [
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [
+          {
+            id: `c${i}`,
+            type: 'function',
+            function: { name: 'bash', arguments: JSON.stringify({ command: c.command }) },
+          },
+        ],
+      },
+      { role: 'tool', tool_call_id: `c${i}`, content: `OBSERVATION:\n${c.observation}` },
+    ]),
+  ];
+
+  it('reads the function names an issue mentions', () => {
+    expect(
+      namedFunctions('* :func:`window` and :class:`~pkg.Thing`, also ``other()``; not ``step``'),
+    ).toEqual(['window', 'Thing', 'other']);
+  });
+
+  it('looks for a named function, then changes the one it found, the same way for the same seed', () => {
+    const seedWith = (first: string): number => {
+      for (let seed = 0; seed < 50; seed += 1) {
+        const reply = teacherReply(messages(), seed, true, { fidelity: 1 });
+        if (String(reply.toolCalls[0]?.arguments.command).includes(`def ${first}(`)) return seed;
+      }
+      throw new Error(`no seed looks for ${first} first`);
+    };
+    const seed = seedWith('missing_one');
+    const lookFor = (name: string): string =>
+      `grep -rn "def ${name}(" --include=*.py --exclude-dir=tests . | head -5`;
+    // Not found: it looks for the next name; found: it reads the file there.
+    const second = teacherReply(messages({ command: lookFor('missing_one'), observation: '' }), seed, true, {
+      fidelity: 1,
+    });
+    expect(second.toolCalls[0]?.arguments).toEqual({ command: lookFor('window') });
+    const third = teacherReply(
+      messages(
+        { command: lookFor('missing_one'), observation: '' },
+        { command: lookFor('window'), observation: './pkg/mod.py:1:def window(items, n, step=1):' },
+      ),
+      seed,
+      true,
+      { fidelity: 1 },
+    );
+    expect(third.toolCalls[0]).toEqual({
+      name: 'str_replace_editor',
+      arguments: { command: 'view', path: 'pkg/mod.py', view_range: [1, 151] },
+    });
+    expect(teacherReply(messages(), seed, true, { fidelity: 1 })).toEqual(
+      teacherReply(messages(), seed, true, { fidelity: 1 }),
+    );
+  });
+
+  it('submits without a change when no named function exists', () => {
+    const lookFor = (name: string): string =>
+      `grep -rn "def ${name}(" --include=*.py --exclude-dir=tests . | head -5`;
+    const reply = teacherReply(
+      messages(
+        { command: lookFor('window'), observation: '' },
+        { command: lookFor('missing_one'), observation: '' },
+      ),
+      3,
+      true,
+      { fidelity: 1 },
+    );
+    expect(reply.toolCalls[0]?.name).toBe('submit');
   });
 });
