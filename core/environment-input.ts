@@ -15,6 +15,14 @@ export const RunIdSchema = z
     'letters, digits, "_", "." and "-" only, starting with a letter or digit',
   );
 
+/** How long a test command may run, in seconds: up to a day. */
+export const TestTimeoutSecondsSchema = z
+  .number()
+  .int()
+  .positive()
+  .max(24 * 3600)
+  .default(900);
+
 export const SandboxLimitsSchema = z.object({
   cpus: z.number().positive().max(64).default(1),
   memoryMb: z.number().int().min(128).max(262_144).default(2048),
@@ -31,12 +39,7 @@ export const PrepareEnvironmentInputSchema = z.object({
     commit: z.string().min(1),
   }),
   testCommand: z.string().min(1),
-  testTimeoutSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(24 * 3600)
-    .default(900),
+  testTimeoutSeconds: TestTimeoutSecondsSchema,
   outputCapBytes: z
     .number()
     .int()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from '../agent/rollout-input';
-import { RunIdSchema, SandboxLimitsSchema } from '../environment-input';
+import { RunIdSchema, SandboxLimitsSchema, TestTimeoutSecondsSchema } from '../environment-input';
 import { TEST_LOG_PARSERS } from './test-log';
 
 /** How to build and test one repository of the instances file (SWE-bench's per-repo "specs"). */
@@ -12,12 +12,7 @@ export const RepoEnvironmentSchema = z.object({
   /** The test command; the runner's report flags and the test patch's files are appended. */
   testCommand: z.string().min(1),
   testRunner: z.enum(TEST_LOG_PARSERS as [string, ...string[]]).default('pytest'),
-  testTimeoutSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(24 * 3600)
-    .default(900),
+  testTimeoutSeconds: TestTimeoutSecondsSchema,
 });
 export type RepoEnvironment = z.output<typeof RepoEnvironmentSchema>;
 
