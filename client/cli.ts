@@ -180,7 +180,7 @@ program
     const config = loadRunConfig(file);
     const teacher = options.local ? await offlineTeacherFor(config) : undefined;
     const stack = options.local
-      ? await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train'])
+      ? await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve'])
       : undefined;
     const settings = stack?.settings ?? temporalSettingsFromEnv();
     const client = stack?.client ?? (await connectClient(settings));

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { exampleRepository } from '../infra/example-repo';
+import { exampleEvalSet, exampleRepository } from '../infra/example-repo';
 import { repoRoot } from '../infra/paths';
 import { startLocalStack } from './local-stack';
 import { describeOutcome, runEnvironment, type EnvironmentOutcome } from './run-environment';
@@ -28,8 +28,16 @@ export async function runDemo(
     .slice(0, 14);
   config.runId = options.runId ?? `demo-${stamp}`;
   config.repository.path = exampleRepository().path;
+  if (config.evaluate) {
+    // The example evaluation set and the release history it was built from, wherever the state lives.
+    const set = exampleEvalSet();
+    config.evaluate.instances = { path: set.instancesFile };
+    config.evaluate.environments = {
+      [set.repo]: { installCommand: '', testRunner: 'pytest', ...set.environment },
+    };
+  }
   const teacher = options.environmentOnly ? undefined : await offlineTeacherFor(config);
-  const stack = await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train']);
+  const stack = await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve']);
   try {
     const example = exampleRepository();
     const environment = await runEnvironment(stack.client, stack.settings, {

@@ -24,6 +24,12 @@ export function loadRunConfig(file: string): RunConfig {
   if (!isGitUrl(config.repository.path)) {
     config.repository.path = path.resolve(config.repository.path);
   }
+  const evaluation = config.evaluate;
+  if (evaluation) {
+    if ('path' in evaluation.instances) evaluation.instances.path = path.resolve(evaluation.instances.path);
+    for (const env of Object.values(evaluation.environments))
+      if (!isGitUrl(env.path)) env.path = path.resolve(env.path);
+  }
   return config;
 }
 
@@ -100,6 +106,14 @@ export function describeRunResult(result: SvgRunResult): string[] {
           ...(result.training.directory ? [`  model folder: ${result.training.directory}`] : []),
           `  model manifest: ${localStore.pathOf(result.training.model)}`,
           `  training report: ${localStore.pathOf(result.training.report)}`,
+        ]
+      : []),
+    ...(result.evaluation
+      ? [
+          ...(result.evaluation.base ? [`  base model: ${result.evaluation.base.headline}`] : []),
+          `  student: ${result.evaluation.student.headline}`,
+          ...(result.evaluation.comparison ? [`  comparison: ${result.evaluation.comparison.headline}`] : []),
+          `  evaluation report: ${localStore.pathOf(result.evaluation.student.report)}`,
         ]
       : []),
   ];

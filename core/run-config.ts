@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from './agent/rollout-input';
 import { TEMPLATE_COUNT } from './agent/instructions';
 import { DatasetConfigSchema } from './sft/dataset-config';
+import { RunEvaluationSchema } from './eval/eval-input';
 import { resolveTrainConfig, TrainConfigError, TrainConfigSchema } from './train/train-config';
 import { RunIdSchema, SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
 
@@ -59,6 +60,8 @@ export const RunConfigSchema = z.object({
   dataset: DatasetConfigSchema.prefault({}),
   /** SFT of the student on the dataset (gpu-train workers). Absent: the run stops at the dataset. */
   train: TrainConfigSchema.optional(),
+  /** Evaluation of the trained student, and of the base model for comparison. Needs `train`. */
+  evaluate: RunEvaluationSchema.optional(),
 });
 
 export type RunConfigRequest = z.input<typeof RunConfigSchema>;
@@ -67,6 +70,8 @@ export type RunConfig = z.output<typeof RunConfigSchema>;
 export function parseRunConfig(raw: unknown): ParseResult<RunConfig> {
   const result = RunConfigSchema.safeParse(raw);
   if (result.success) {
+    if (result.data.evaluate && !result.data.train)
+      return { ok: false, message: 'invalid run config: evaluate: needs train (the student to evaluate)' };
     // The training preset with its changes is checked now, not hours later when training starts.
     if (result.data.train) {
       try {

@@ -31,6 +31,7 @@ import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import type { TrainStudentResult } from '../activities/train/train-student';
 import { buildDataset } from './build-dataset';
 import { trainStudentModel } from './train-student';
+import { evaluateRunModels, type RunEvaluationResult } from './run-evaluation';
 import { svgSample, type SvgSampleSummary } from './svg-sample';
 
 /** Where the run is; carried across continue-as-new. */
@@ -98,6 +99,8 @@ export interface SvgRunResult {
     TrainStudentResult,
     'steps' | 'samples' | 'firstLoss' | 'lastLoss' | 'wallSeconds' | 'costUsd' | 'model' | 'directory'
   > & { report: string; workflowId: string };
+  /** The student (and base model) evaluated, when the config has `evaluate`. */
+  evaluation?: RunEvaluationResult;
 }
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
@@ -444,6 +447,16 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
         training: `${trained.steps} steps, loss ${trained.firstLoss.toFixed(3)} → ${trained.lastLoss.toFixed(3)} (workflow ${trainId})`,
         modelArtifact: trained.model,
       });
+      if (config.evaluate) {
+        stage = 'evaluating';
+        upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
+        result.evaluation = await evaluateRunModels(
+          config.runId,
+          workflowInfo().workflowId,
+          config.evaluate,
+          trained.model,
+        );
+      }
     } else if (config.train) {
       upsertMemo({ training: 'skipped: the dataset has no lines' });
     }

@@ -1,5 +1,12 @@
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
-import { buildEvalReport, evalCharts, describeSummary, type EvalReport } from '../../core/eval/eval-report';
+import {
+  buildEvalReport,
+  compareReports,
+  describeComparison,
+  describeSummary,
+  evalCharts,
+  type EvalReport,
+} from '../../core/eval/eval-report';
 import type { GradeRecord } from '../../core/eval/grading';
 import type { GradeResult } from './activities';
 
@@ -82,6 +89,20 @@ export function createEvalReportActivities(deps: { artifacts: ArtifactStore }) {
           input.passKind === 'seeds'
             ? `${input.modelName}: ${describeSummary(report.summary)} over ${input.instanceIds.length} instances`
             : report.passes.map((p) => `${p.name}: ${p.resolved}/${p.total} resolved`).join('; '),
+      };
+    },
+
+    /** The paired comparison of two evaluations (base, then the other), stored and described. */
+    async compareEvalReports(input: {
+      base: string;
+      other: string;
+    }): Promise<{ comparison: ArtifactRef; headline: string }> {
+      const read = async (id: string): Promise<EvalReport> =>
+        JSON.parse((await artifacts.get(id)).toString('utf8')) as EvalReport;
+      const comparison = compareReports(await read(input.base), await read(input.other));
+      return {
+        comparison: await artifacts.put(JSON.stringify(comparison, null, 2), 'application/json'),
+        headline: describeComparison(comparison),
       };
     },
   };

@@ -106,3 +106,20 @@ export const BuildEvalSetInputSchema = z.object({
 });
 export type BuildEvalSetRequest = z.input<typeof BuildEvalSetInputSchema>;
 export type BuildEvalSetInput = z.output<typeof BuildEvalSetInputSchema>;
+
+/**
+ * `evaluate` in a run config: after training, the student (served on gpu-serve) and, when given,
+ * the base model (an endpoint) are evaluated on the same instances and seeds, then compared.
+ */
+export const RunEvaluationSchema = z.object({
+  ...Common,
+  runId: RunIdSchema.optional(),
+  seeds: EvaluateModelInputSchema.shape.seeds.default([0, 1, 2]),
+  solve: RolloutLimitsSchema.prefault({ maxModelCalls: 40, wallClockSeconds: 1800 }),
+  /** The model the student started from, as an OpenAI-compatible endpoint. */
+  base: ModelSettingsSchema.optional(),
+  /** How the student is served: everything but the checkpoint, which the training stage gives. */
+  serve: ServedCheckpointSchema.omit({ checkpoint: true }).prefault({}),
+  settings: ModelSettingsSchema.partial().prefault({}),
+});
+export type RunEvaluation = z.output<typeof RunEvaluationSchema>;

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -6,7 +9,8 @@ import type { TrainStudentInput, TrainStudentResult } from '../../activities/tra
 import { TaskQueues } from '../../core/queues';
 import type { TrainConfigRequest } from '../../core/train/train-config';
 import type { TrainReport } from '../../core/train/train-report';
-import { exampleRepository } from '../../infra/example-repo';
+import { exampleEvalSet, exampleRepository } from '../../infra/example-repo';
+import { freePort } from '../../infra/temporal-server';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir, qwen3TokenizerDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
@@ -14,6 +18,9 @@ import type { SvgRunResult } from '../../workflows/svg-run';
 import { startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
 import { folderOnDisk, trainerProcesses, trainerTool, trainProgress } from '../support/trainer';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
+
+const evalSet = exampleEvalSet();
+const EVAL_INSTANCE = 'more-itertools__more-itertools-v10.1.0';
 
 const store = (): LocalArtifactStore => new LocalArtifactStore(artifactsDir());
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -46,7 +53,12 @@ describe('SFT of the tiny student on a real exported dataset', () => {
 
   beforeAll(async () => {
     teacher = await startTeacherServer({ fidelity: 0.7 });
-    workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'training-tests' });
+    // The run also evaluates its student: a gpu-serve worker with a port and directory of its own.
+    process.env.SERA_SERVE_PORT = String(await freePort());
+    process.env.SERA_SERVE_DIR = mkdtempSync(path.join(os.tmpdir(), 'sera-serve-'));
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm', 'gpu-serve'], {
+      sandboxHostId: 'training-tests',
+    });
     trainWorkers = await startWorkers(['gpu-train']);
     runId = uniqueRunId('train');
     const example = exampleRepository();
@@ -63,6 +75,15 @@ describe('SFT of the tiny student on a real exported dataset', () => {
           seed: 11,
           dataset: { trajectories: 'T1+T2' },
           train: TRAIN,
+          evaluate: {
+            instances: { path: evalSet.instancesFile },
+            environments: { [evalSet.repo]: evalSet.environment },
+            instanceIds: [EVAL_INSTANCE],
+            base: { baseUrl: teacher.url, model: TEACHER_MODEL },
+            serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32'] },
+            settings: { maxTokens: 64 },
+            solve: { maxModelCalls: 12, contextCapTokens: 4096 },
+          },
         },
       ],
     })) as SvgRunResult;
@@ -72,6 +93,8 @@ describe('SFT of the tiny student on a real exported dataset', () => {
   }, 900_000);
 
   afterAll(async () => {
+    delete process.env.SERA_SERVE_PORT;
+    delete process.env.SERA_SERVE_DIR;
     for (const p of processes) p.child.kill('SIGKILL');
     await trainWorkers?.stop();
     await workers?.stop();
@@ -115,6 +138,23 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     const memo = (await workers.client.workflow.getHandle(training.workflowId).describe()).memo ?? {};
     expect(memo.modelArtifact).toBe(training.model);
     expect(Object.keys(memo.trainingCharts as object).sort()).toEqual(['learningRate', 'loss']);
+  });
+
+  it('then evaluates the student (served by vLLM) and the base model over 3 seeds, and compares them', async () => {
+    const evaluation = run.evaluation!;
+    expect(evaluation.base).toMatchObject({ modelName: TEACHER_MODEL, summary: { seeds: 3 } });
+    expect(evaluation.student).toMatchObject({ modelName: `${runId}-student`, summary: { seeds: 3 } });
+    expect(Object.keys(evaluation.student.predictions)).toEqual(['seed-0', 'seed-1', 'seed-2']);
+    expect(evaluation.comparison?.headline).toMatch(
+      /^[\w-]+-student − sera-offline-teacher: .*paired over 1 instances/,
+    );
+    const comparison = JSON.parse((await store().get(evaluation.comparison!.artifact)).toString('utf8')) as {
+      instances: number;
+    };
+    expect(comparison.instances).toBe(1);
+    const memo = (await workers.client.workflow.getHandle(`sera-run-${runId}`).describe()).memo ?? {};
+    expect(memo.evaluationStudent).toBe(evaluation.student.headline);
+    expect(memo.comparison).toBe(evaluation.comparison!.headline);
   });
 
   it('stores a Hugging Face checkpoint that transformers loads and generates from with the chat template', async () => {
