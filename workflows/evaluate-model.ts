@@ -1,6 +1,8 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
   CancellationScope,
   condition,
   defineQuery,
@@ -13,6 +15,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SvgActivities } from '../activities/llm/svg-activities';
 import type { ServeActivities } from '../activities/serve/serve-model';
 import { ModelSettingsSchema, type ModelSettings } from '../core/agent/rollout-input';
 import {
@@ -21,6 +24,7 @@ import {
   type EvaluateModelRequest,
   type RepoEnvironment,
 } from '../core/eval/eval-input';
+import { gradeWithoutTests } from '../core/eval/grading';
 import { mapBounded } from '../core/map-bounded';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
@@ -70,6 +74,36 @@ const servingActivities = (heartbeatTimeoutSeconds: number) =>
     },
   });
 
+const modelCheck = proxyActivities<Pick<SvgActivities, 'checkTeacher'>>({
+  taskQueue: TaskQueues.llm,
+  startToCloseTimeout: '1m',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/** A solving child that fails (after its own retries) is one instance's error, not a failed evaluation. */
+async function solveOrRecord(
+  seed: number,
+  instanceId: string,
+  solve: () => Promise<SolveInstanceResult>,
+): Promise<SolveInstanceResult> {
+  try {
+    return await solve();
+  } catch (error) {
+    if (!(error instanceof ChildWorkflowFailure) || isCancellation(error)) throw error;
+    const reason = `solving failed: ${error.cause?.message ?? error.message}`;
+    return {
+      seed,
+      instanceId,
+      exitStatus: 'failed',
+      detail: reason,
+      turns: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      grade: gradeWithoutTests(instanceId, 'error', reason),
+    };
+  }
+}
+
 /**
  * Evaluates a model over several seeds: per seed × instance a child workflow solves the instance
  * with the agent loop and grades its patch; then predictions files (one per seed), the
@@ -102,6 +136,8 @@ export async function evaluateModel(request: EvaluateModelRequest): Promise<Eval
   let model: ModelSettings;
   if ('endpoint' in input.model) {
     model = input.model.endpoint;
+    // A wrong URL or model name stops the evaluation here, not once per seed and instance.
+    await modelCheck.checkTeacher({ model, role: 'evaluated model' });
   } else {
     const serve = input.model.serve;
     progress.stage = 'serving';
@@ -139,24 +175,28 @@ export async function evaluateModel(request: EvaluateModelRequest): Promise<Eval
     progress.total = jobs.length;
     const results = await mapBounded(jobs, input.concurrency, async ({ seed, head }) => {
       const image = await imageOf(head);
-      const result = await executeChild(solveInstance, {
-        workflowId: `${workflowInfo().workflowId}-${solveKey(seed, head.instanceId)}`,
-        args: [
-          {
-            runId: input.runId,
-            seed,
-            head,
-            instances: loaded.instances,
-            hostQueue,
-            image,
-            environment: input.environments[head.repo] as RepoEnvironment,
-            model,
-            solve: input.solve,
-            limits: input.limits,
-            heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds,
-          },
-        ],
-      });
+      const result = await solveOrRecord(seed, head.instanceId, () =>
+        executeChild(solveInstance, {
+          workflowId: `${workflowInfo().workflowId}-${solveKey(seed, head.instanceId)}`,
+          // A failed or cancelled evaluation cancels its children, so they remove their containers.
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          args: [
+            {
+              runId: input.runId,
+              seed,
+              head,
+              instances: loaded.instances,
+              hostQueue,
+              image,
+              environment: input.environments[head.repo] as RepoEnvironment,
+              model,
+              solve: input.solve,
+              limits: input.limits,
+              heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds,
+            },
+          ],
+        }),
+      );
       progress.solved += 1;
       if (result.grade.resolved) progress.resolved += 1;
       return result;

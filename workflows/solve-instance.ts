@@ -1,4 +1,11 @@
-import { ChildWorkflowFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ChildWorkflowFailure,
+  executeChild,
+  isCancellation,
+  ParentClosePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { GradeResult, InstanceHead } from '../activities/eval/activities';
 import type { ModelSettings, RolloutLimits } from '../core/agent/rollout-input';
 import type { ArtifactRef } from '../core/artifacts';
@@ -40,6 +47,19 @@ export function solveKey(seed: number, instanceId: string): string {
   return `s${seed}-${instanceId.replace(/[^a-zA-Z0-9_.-]+/g, '-')}`;
 }
 
+/** Grading that fails past its retries is this instance's error, with the reason. */
+async function gradeOrRecord(
+  instanceId: string,
+  grade: () => Promise<GradeResult>,
+): Promise<GradeRecord | GradeResult> {
+  try {
+    return await grade();
+  } catch (error) {
+    if (!(error instanceof ActivityFailure) || isCancellation(error)) throw error;
+    return gradeWithoutTests(instanceId, 'error', `grading failed: ${error.cause?.message ?? error.message}`);
+  }
+}
+
 /**
  * One evaluation task for one seed: the agent loop (the rollout workflow, as a child) with the
  * evaluated model on the instance's problem statement in a fresh container at base_commit, then
@@ -59,6 +79,7 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
   try {
     result = await executeChild(rollout, {
       workflowId: `${workflowInfo().workflowId}-agent`,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       args: [
         {
           runId: input.runId,
@@ -78,7 +99,7 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
       ],
     });
   } catch (error) {
-    if (!(error instanceof ChildWorkflowFailure)) throw error;
+    if (!(error instanceof ChildWorkflowFailure) || isCancellation(error)) throw error;
     const reason = `the agent failed: ${error.cause?.message ?? error.message}`;
     return {
       ...base,
@@ -109,16 +130,18 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
         `the agent changed nothing (${result.exitStatus})`,
       ),
     };
-  const grade = await host.gradePrediction({
-    runId: input.runId,
-    workflowId: workflowInfo().workflowId,
-    container: containerName(input.runId, `${key}-grade`),
-    instances: input.instances,
-    instanceId: input.head.instanceId,
-    patch: { artifact: patch.id },
-    image: input.image,
-    environment: input.environment,
-    limits: input.limits,
-  });
+  const grade = await gradeOrRecord(input.head.instanceId, () =>
+    host.gradePrediction({
+      runId: input.runId,
+      workflowId: workflowInfo().workflowId,
+      container: containerName(input.runId, `${key}-grade`),
+      instances: input.instances,
+      instanceId: input.head.instanceId,
+      patch: { artifact: patch.id },
+      image: input.image,
+      environment: input.environment,
+      limits: input.limits,
+    }),
+  );
   return { ...outcome, grade };
 }

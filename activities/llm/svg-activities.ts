@@ -73,6 +73,8 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
     async checkTeacher(input: {
       model: ModelSettings;
       demonstrationsFile?: string;
+      /** What the model is for, in the error message: the teacher (default), the evaluated model. */
+      role?: string;
     }): Promise<{ models: number }> {
       // The demonstrations file is read by these workers later: a missing one stops the run now.
       if (input.demonstrationsFile) await readDemonstrations(input.demonstrationsFile);
@@ -85,7 +87,7 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
         // At the start of a run an endpoint that does not answer is a wrong setting, not a hiccup.
         throw ApplicationFailure.create({
           type: failure.type ?? ErrorTypes.ModelUnavailable,
-          message: `the teacher at ${input.model.baseUrl} cannot be used: ${failure.message}`,
+          message: `the ${input.role ?? 'teacher'} at ${input.model.baseUrl} cannot be used: ${failure.message}`,
           nonRetryable: true,
         });
       }

@@ -194,7 +194,26 @@ describe('multi-seed evaluation on the example set', () => {
     expect(await containersOfRun(runId)).toEqual([]);
   }, 600_000);
 
-  it('refuses fewer than 3 seeds and a checkpoint that is not a model folder, naming them', async () => {
+  it('cancels cleanly: its solving children stop and no container is left', async () => {
+    const runId = uniqueRunId('evcancel');
+    const workflowId = `eval-${runId}`;
+    const handle = await workers.client.workflow.start('evaluateModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId,
+      args: [request(runId, teacherModel())],
+    });
+    await waitFor(workers.client, workflowId, (p) => p.solved >= 1, 'one solved');
+    await handle.cancel();
+    const failure = await handle.result().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const deadline = Date.now() + 60_000;
+    while ((await containersOfRun(runId)).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 500));
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('refuses fewer than 3 seeds, a model the endpoint does not serve and a checkpoint that is not a model folder, naming them', async () => {
     const runId = uniqueRunId('evbad');
     const seeds = await workers.client.workflow
       .execute('evaluateModel', {
@@ -206,6 +225,16 @@ describe('multi-seed evaluation on the example set', () => {
       })
       .catch((e: unknown) => e);
     expect(applicationCause(seeds).message).toContain('seeds: at least 3 seeds');
+
+    const wrongModel = await workers.client.workflow
+      .execute('evaluateModel', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `eval-${runId}-model`,
+        args: [request(runId, { endpoint: { baseUrl: teacher.url, model: 'no-such-model' } })],
+      })
+      .catch((e: unknown) => e);
+    expect(applicationCause(wrongModel).type).toBe('ModelNotFound');
+    expect(applicationCause(wrongModel).message).toContain('does not serve "no-such-model"');
 
     const notModel = mkdtempSync(path.join(os.tmpdir(), 'sera-not-a-model-'));
     const checkpoint = await workers.client.workflow
