@@ -1,7 +1,7 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, upsertMemo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { EvalFileActivities, GradeActivities, InstanceHead } from '../activities/eval/activities';
-import type { EvalReportActivities } from '../activities/eval/report';
+import type { EvalOutputs, EvalReportActivities } from '../activities/eval/report';
 import type { SandboxActivities } from '../activities/sandbox/activities';
 import type { RepoEnvironment } from '../core/eval/eval-input';
 import { describeIssues } from '../core/environment-input';
@@ -56,6 +56,17 @@ export const reportActivities = proxyActivities<EvalReportActivities>({
   startToCloseTimeout: '10m',
   retry: evalRetry,
 });
+
+/** Links an evaluation's outputs from its memo, so the Temporal UI shows where its report and plots are. */
+export function memoizeOutputs(outputs: EvalOutputs): void {
+  upsertMemo({
+    report: outputs.report.id,
+    log: outputs.log.id,
+    predictions: outputs.predictions,
+    charts: outputs.charts,
+    headline: outputs.headline,
+  });
+}
 
 /** Builds each (repo, base commit) image once; later calls wait for the first. */
 export function imageCache(

@@ -11,7 +11,6 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
-  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,7 +29,14 @@ import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
 import { MODEL_SERVER_READY_SIGNAL, type ServerReady } from '../core/serve/engine-command';
 import type { EvalOutputs } from '../activities/eval/report';
-import { claimHostQueue, hostActivities, imageCache, parseOrFail, reportActivities } from './eval-common';
+import {
+  claimHostQueue,
+  hostActivities,
+  imageCache,
+  memoizeOutputs,
+  parseOrFail,
+  reportActivities,
+} from './eval-common';
 import { solveInstance, solveKey, type SolveInstanceResult } from './solve-instance';
 
 export interface EvaluateModelResult extends EvalOutputs {
@@ -225,13 +231,7 @@ export async function evaluateModel(request: EvaluateModelRequest): Promise<Eval
       })),
     });
     progress.stage = 'done';
-    upsertMemo({
-      report: outputs.report.id,
-      log: outputs.log.id,
-      predictions: outputs.predictions,
-      charts: outputs.charts,
-      headline: outputs.headline,
-    });
+    memoizeOutputs(outputs);
     return {
       ...outputs,
       modelName: input.modelName,

@@ -1,7 +1,6 @@
 import {
   defineQuery,
   setHandler,
-  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,7 +16,14 @@ import type { SandboxLimits } from '../core/environment-input';
 import { mapBounded } from '../core/map-bounded';
 import { containerName } from '../core/names';
 import { SearchAttributes } from '../core/search-attributes';
-import { claimHostQueue, hostActivities, imageCache, parseOrFail, reportActivities } from './eval-common';
+import {
+  claimHostQueue,
+  hostActivities,
+  imageCache,
+  memoizeOutputs,
+  parseOrFail,
+  reportActivities,
+} from './eval-common';
 
 export interface GradePredictionsResult extends EvalOutputs {
   unknownIds: Record<string, string[]>;
@@ -110,11 +116,6 @@ export async function gradePredictions(request: GradePredictionsRequest): Promis
     })),
   });
   progress.stage = 'done';
-  upsertMemo({
-    report: outputs.report.id,
-    log: outputs.log.id,
-    predictions: outputs.predictions,
-    charts: outputs.charts,
-  });
+  memoizeOutputs(outputs);
   return { ...outputs, unknownIds };
 }

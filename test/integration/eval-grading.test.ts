@@ -3,8 +3,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
 import type { EvalReport } from '../../core/eval/eval-report';
 import { parseInstances } from '../../core/eval/instances';
 import type { GradePredictionsRequest } from '../../core/eval/eval-input';
@@ -12,6 +10,7 @@ import { TaskQueues } from '../../core/queues';
 import { exampleEvalSet } from '../../infra/example-repo';
 import type { BuildEvalSetResult } from '../../workflows/build-eval-set';
 import type { GradePredictionsResult } from '../../workflows/grade-predictions';
+import { applicationCause } from '../support/failures';
 import { readArtifact } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
@@ -21,14 +20,6 @@ interface LogLine {
   status: string;
   resolved: boolean;
   reason?: string;
-}
-
-/** The innermost failure with a type: the activity's own error under the activity failure. */
-function applicationCause(error: unknown): ApplicationFailure {
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  let cause = (error as WorkflowFailedError).cause as Error | undefined;
-  while (cause && cause.cause && !('type' in cause && cause.type)) cause = cause.cause as Error;
-  return cause as ApplicationFailure;
 }
 
 describe('evaluation sets and grading on the example library’s releases', () => {

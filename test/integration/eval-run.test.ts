@@ -4,7 +4,6 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
 import type { TrainStudentResult } from '../../activities/train/train-student';
 import type { Trajectory } from '../../core/agent/trajectory';
 import type { EvaluateModelRequest } from '../../core/eval/eval-input';
@@ -15,6 +14,7 @@ import { exampleEvalSet } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { freePort } from '../../infra/temporal-server';
 import type { EvaluateModelResult, EvaluateProgress } from '../../workflows/evaluate-model';
+import { applicationCause } from '../support/failures';
 import { readArtifact, readTrajectory } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
@@ -47,13 +47,6 @@ async function lines<T>(id: string): Promise<T[]> {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as T);
-}
-
-function applicationCause(error: unknown): ApplicationFailure {
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  let cause = (error as WorkflowFailedError).cause as Error | undefined;
-  while (cause && cause.cause && !('type' in cause && cause.type)) cause = cause.cause as Error;
-  return cause as ApplicationFailure;
 }
 
 /** Checks what every evaluation must hold, whatever its score: every record, file and figure. */
