@@ -7,7 +7,7 @@ import { reapOrphans, workflowRunningOn } from '../activities/sandbox/reaper';
 import { stateDir } from '../infra/paths';
 import { connectClient, temporalSettingsFromEnv, workflowUiUrl } from '../infra/temporal-connection';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-server';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { isGitUrl } from '../core/names';
 import { buildDatasetOfRun, describeDataset, type DatasetCommandOptions } from './dataset-command';
 import { runDemo } from './demo';
@@ -32,12 +32,14 @@ import { progressLine } from './progress-bar';
 import {
   describeRunResult,
   followRun,
+  lifecycleLine,
   loadRunConfig,
   offlineTeacherFor,
   runWorkflowId,
   startRun,
 } from './svg-run-commands';
 import type { SvgRunProgress } from '../workflows/svg-run';
+import type { SpecializeProgress } from '../workflows/specialize-repository';
 import { runRolloutCommand, type RolloutCommandOptions } from './run-rollout';
 import { startTeacherServer } from '../infra/teacher-server';
 import { describeOutcome, runEnvironment } from './run-environment';
@@ -55,16 +57,16 @@ const program = new Command('sera-flow').description(
 program
   .command('demo')
   .description(
-    'the main job on the embedded defaults: the example repository tested in a sandbox, then an SVG run of examples/run.json',
+    "the main job on the embedded defaults: examples/run.json's whole lifecycle (environment check, SVG generation with the offline teacher, dataset, SFT of the tiny student, evaluation against the base model, report)",
   )
   .option('--run-id <id>', 'name of the run (default: demo-<timestamp>)')
   .option('--commit <commit>', 'commit of the example repository to test')
   .option('--test-command <command>', 'command to run in the sandbox')
-  .option('--environment-only', 'stop after the test run in the sandbox')
+  .option('--environment-only', "only run the example repository's tests in a sandbox")
   .action(
     async (options: { runId?: string; commit?: string; testCommand?: string; environmentOnly?: boolean }) => {
       const outcome = await runDemo(options);
-      process.exitCode = outcome.environment.result ? 0 : 1;
+      process.exitCode = outcome.ok ? 0 : 1;
     },
   );
 
@@ -169,14 +171,20 @@ program
 
 program
   .command('run')
-  .description('start a specialization run from a config file (JSON or YAML) and follow its progress')
+  .description(
+    'start a specialization (specializeRepository: environment check, generation, dataset, training, evaluation, report) from a config file (JSON or YAML) and follow its progress',
+  )
   .argument('<config>', 'run config, e.g. examples/run.json')
+  .option(
+    '--resume-from <workflow-id>',
+    'take the stages (and samples) an earlier run finished with the same settings instead of doing them again',
+  )
   .option('--no-wait', 'start it and return')
   .option(
     '--local',
     'run the workers in this process (and the offline teacher, if the config names it and nothing serves it)',
   )
-  .action(async (file: string, options: { wait: boolean; local?: boolean }) => {
+  .action(async (file: string, options: { wait: boolean; local?: boolean; resumeFrom?: string }) => {
     const config = loadRunConfig(file);
     const teacher = options.local ? await offlineTeacherFor(config) : undefined;
     const stack = options.local
@@ -185,7 +193,7 @@ program
     const settings = stack?.settings ?? temporalSettingsFromEnv();
     const client = stack?.client ?? (await connectClient(settings));
     try {
-      const workflowId = await startRun(client, config);
+      const workflowId = await startRun(client, config, options.resumeFrom);
       if (!options.wait) {
         console.log(`started ${workflowId}: ${workflowUiUrl(settings, workflowId)}`);
         return;
@@ -200,10 +208,13 @@ program
   });
 
 /** Runs `act` against the run's workflow handle with a plain client. */
-async function withRun(runId: string, act: (handle: WorkflowHandle) => Promise<void>): Promise<void> {
+async function withRun(
+  runId: string,
+  act: (handle: WorkflowHandle, client: Client) => Promise<void>,
+): Promise<void> {
   const client = await connectClient();
   try {
-    await act(client.workflow.getHandle(runWorkflowId(runId)));
+    await act(client.workflow.getHandle(runWorkflowId(runId)), client);
   } finally {
     await client.connection.close();
   }
@@ -214,8 +225,9 @@ program
   .description('where a run stands')
   .argument('<run-id>')
   .action((runId: string) =>
-    withRun(runId, async (handle) => {
-      console.log(progressLine(await handle.query<SvgRunProgress>('progress')));
+    withRun(runId, async (handle, client) => {
+      const progress = await handle.query<SpecializeProgress | SvgRunProgress>('progress');
+      console.log('stages' in progress ? await lifecycleLine(client, progress) : progressLine(progress));
     }),
   );
 program
@@ -234,8 +246,12 @@ program
   .argument('<run-id>')
   .argument('<n>', 'samples at once, 1 to 256', integer)
   .action((runId: string, n: number) =>
-    withRun(runId, async (handle) => {
-      const previous = await handle.executeUpdate<number, [number]>('setConcurrency', { args: [n] });
+    withRun(runId, async (handle, client) => {
+      // A lifecycle run's samples are its generation child's.
+      const type = (await handle.describe()).type;
+      const target =
+        type === 'specializeRepository' ? client.workflow.getHandle(`${handle.workflowId}-svg`) : handle;
+      const previous = await target.executeUpdate<number, [number]>('setConcurrency', { args: [n] });
       console.log(`concurrency ${previous} → ${n}`);
     }),
   );

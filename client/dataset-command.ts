@@ -10,7 +10,8 @@ import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir } from '../infra/paths';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { SvgRunResult } from '../workflows/svg-run';
-import { runWorkflowId } from './svg-run-commands';
+import { asRunResult, runWorkflowId } from './svg-run-commands';
+import type { SpecializeResult } from '../workflows/specialize-repository';
 
 export interface DatasetCommandOptions {
   /** A dataset config file (JSON or YAML); default: the run's own dataset settings. */
@@ -46,7 +47,7 @@ export async function buildDatasetOfRun(
       `run ${runId} is ${described.status.name}, not completed: its samples are not all in yet`,
     );
   }
-  const result = (await run.result()) as SvgRunResult;
+  const result = asRunResult((await run.result()) as SvgRunResult | SpecializeResult);
   const runConfig = RunConfigSchema.parse(await firstInput(client, runWorkflowId(runId)));
   const config = options.config ? readDatasetConfig(options.config) : runConfig.dataset;
   const output = options.out ? path.resolve(options.out) : runConfig.output;

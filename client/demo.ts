@@ -3,31 +3,45 @@ import { exampleEvalSet, exampleRepository } from '../infra/example-repo';
 import { repoRoot } from '../infra/paths';
 import { startLocalStack } from './local-stack';
 import { describeOutcome, runEnvironment, type EnvironmentOutcome } from './run-environment';
-import { describeRunResult, followRun, loadRunConfig, offlineTeacherFor, startRun } from './svg-run-commands';
+import {
+  asRunResult,
+  describeRunResult,
+  followRun,
+  loadRunConfig,
+  offlineTeacherFor,
+  startRun,
+} from './svg-run-commands';
 
 export interface DemoOptions {
   runId?: string;
   commit?: string;
   testCommand?: string;
-  /** Stop after the environment check (no SVG run). */
+  /** Only the environment check (the example's tests in a sandbox), no lifecycle. */
   environmentOnly?: boolean;
 }
 
 /**
  * The main job on the embedded defaults: the dev server (started if nothing answers, and left
- * running so the UI keeps the history) and local workers; first the example repository's tests in
- * a sandbox (prepareEnvironment), then the SVG run of examples/run.json with the offline teacher.
+ * running so the UI keeps the history) and local workers, then the whole lifecycle of
+ * examples/run.json (specializeRepository): the example repository's tests in a sandbox, SVG
+ * generation with the offline teacher, the dataset, SFT of the tiny student, its evaluation
+ * against the base model, and the final report. `environmentOnly` runs just the test check.
  */
-export async function runDemo(
-  options: DemoOptions,
-): Promise<{ environment: EnvironmentOutcome; accepted?: number }> {
+export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; accepted?: number }> {
   const config = loadRunConfig(path.join(repoRoot, 'examples', 'run.json'));
   const stamp = new Date()
     .toISOString()
     .replace(/[^0-9]/g, '')
     .slice(0, 14);
   config.runId = options.runId ?? `demo-${stamp}`;
-  config.repository.path = exampleRepository().path;
+  const example = exampleRepository();
+  config.repository.path = example.path;
+  if (options.commit) config.repository.commit = options.commit;
+  config.environment = {
+    testCommand: options.testCommand ?? example.testCommand,
+    testTimeoutSeconds: config.environment?.testTimeoutSeconds ?? 900,
+    requireTestsPass: config.environment?.requireTestsPass ?? false,
+  };
   if (config.evaluate) {
     // The example evaluation set and the release history it was built from, wherever the state lives.
     const set = exampleEvalSet();
@@ -39,24 +53,24 @@ export async function runDemo(
   const teacher = options.environmentOnly ? undefined : await offlineTeacherFor(config);
   const stack = await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve']);
   try {
-    const example = exampleRepository();
-    const environment = await runEnvironment(stack.client, stack.settings, {
-      runId: config.runId,
-      repository: { path: example.path, commit: options.commit ?? example.commit },
-      testCommand: options.testCommand ?? example.testCommand,
-    });
-    for (const line of describeOutcome(environment)) console.log(line);
-    let accepted: number | undefined;
-    if (environment.result && !options.environmentOnly) {
-      console.log(`\nSVG run: ${config.samples} samples with the offline teacher (examples/run.json)`);
-      const workflowId = await startRun(stack.client, config);
-      const result = await followRun(stack.client, stack.settings, workflowId);
-      for (const line of describeRunResult(result)) console.log(line);
-      accepted = result.accepted.length;
+    if (options.environmentOnly) {
+      const environment: EnvironmentOutcome = await runEnvironment(stack.client, stack.settings, {
+        runId: config.runId,
+        repository: config.repository,
+        testCommand: config.environment.testCommand,
+      });
+      for (const line of describeOutcome(environment)) console.log(line);
+      return { ok: environment.result !== undefined };
     }
+    console.log(
+      `specialization ${config.runId}: environment check, ${config.samples} samples with the offline teacher, dataset, SFT, evaluation (examples/run.json)`,
+    );
+    const workflowId = await startRun(stack.client, config);
+    const result = await followRun(stack.client, stack.settings, workflowId);
+    for (const line of describeRunResult(result)) console.log(line);
     if (stack.embeddedServer)
       console.log('the dev server keeps running for the UI; stop it with: npm run cli -- server stop');
-    return { environment, accepted };
+    return { ok: true, accepted: asRunResult(result).accepted.length };
   } finally {
     await stack.stop();
     await teacher?.close();

@@ -7,7 +7,8 @@ export function progressLine(p: SvgRunProgress, width = 24): string {
   const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
   const eta = p.etaSeconds === undefined ? '' : `, ETA ${formatSeconds(p.etaSeconds)}`;
   const paused = p.paused ? ' PAUSED' : '';
-  return `[${bar}] ${p.finished}/${p.samples} done, ${p.accepted} accepted, ${p.running} running, ${p.samplesPerMinute.toFixed(1)}/min${eta}, ${p.tokens} tokens, $${p.costUsd.toFixed(2)} (${p.stage})${paused}`;
+  const reused = p.reused > 0 ? ` (${p.reused} reused from the earlier run)` : '';
+  return `[${bar}] ${p.finished}/${p.samples} done${reused}, ${p.accepted} accepted, ${p.running} running, ${p.samplesPerMinute.toFixed(1)}/min${eta}, ${p.tokens} tokens, $${p.costUsd.toFixed(2)} (${p.stage})${paused}`;
 }
 
 function formatSeconds(seconds: number): string {

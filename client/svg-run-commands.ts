@@ -10,6 +10,7 @@ import { portOpen } from '../infra/temporal-server';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../infra/teacher-server';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { SvgRunProgress, SvgRunResult } from '../workflows/svg-run';
+import type { SpecializeProgress, SpecializeResult } from '../workflows/specialize-repository';
 import { progressLine } from './progress-bar';
 
 export function runWorkflowId(runId: string): string {
@@ -43,10 +44,62 @@ export async function offlineTeacherFor(config: RunConfig): Promise<TeacherServe
   return startTeacherServer({ port, host: '127.0.0.1' });
 }
 
-export async function startRun(client: Client, config: RunConfig): Promise<string> {
+/** Starts the whole lifecycle (specializeRepository) for a config; `resumeFrom` names an earlier run to take finished stages from. */
+export async function startRun(client: Client, config: RunConfig, resumeFrom?: string): Promise<string> {
   const workflowId = runWorkflowId(config.runId);
-  await client.workflow.start('svgRun', { taskQueue: TaskQueues.orchestration, workflowId, args: [config] });
+  await client.workflow.start('specializeRepository', {
+    taskQueue: TaskQueues.orchestration,
+    workflowId,
+    args: [{ ...config, ...(resumeFrom ? { resumeFrom } : {}) }],
+  });
   return workflowId;
+}
+
+/** One line for a lifecycle run: its stage, and the generation's own progress line while it samples. */
+export async function lifecycleLine(client: Client, progress: SpecializeProgress): Promise<string> {
+  const done = progress.stages
+    .filter((s) => s.status !== 'started')
+    .map((s) => `${s.stage}${s.status === 'reused' ? ' (reused)' : ''}`);
+  const head = `[${progress.stage}]${done.length ? ` done: ${done.join(', ')}` : ''}`;
+  if (progress.stage === 'generation' && progress.child) {
+    const generation = await client.workflow.getHandle(progress.child).query<SvgRunProgress>('progress');
+    return `${head} | ${progressLine(generation)}`;
+  }
+  return progress.child ? `${head} | ${progress.child}` : head;
+}
+
+/** The svgRun-shaped view of a run's result, whichever workflow made it. */
+export function asRunResult(result: SvgRunResult | SpecializeResult): SvgRunResult {
+  if (!('generation' in result)) return result;
+  const workflowOf = (stage: string): string =>
+    result.stages.find((s) => s.stage === stage)?.workflowId ?? result.workflowId;
+  const view: SvgRunResult = { ...result.generation };
+  if (result.dataset)
+    view.dataset = {
+      lines: result.dataset.lines,
+      tokens: result.dataset.tokens,
+      meanTruncationRatio: result.dataset.meanTruncationRatio,
+      problems: result.dataset.problems,
+      directory: result.dataset.directory,
+      artifact: result.dataset.dataset.id,
+      report: result.dataset.report.id,
+      workflowId: workflowOf('dataset'),
+    };
+  if (result.training)
+    view.training = {
+      steps: result.training.steps,
+      samples: result.training.samples,
+      firstLoss: result.training.firstLoss,
+      lastLoss: result.training.lastLoss,
+      wallSeconds: result.training.wallSeconds,
+      costUsd: result.training.costUsd,
+      model: result.training.model,
+      directory: result.training.directory,
+      report: result.training.report.id,
+      workflowId: workflowOf('training'),
+    };
+  if (result.evaluation) view.evaluation = result.evaluation;
+  return view;
 }
 
 /** Follows a run with a progress line until it ends; returns its result. */
@@ -54,7 +107,7 @@ export async function followRun(
   client: Client,
   settings: TemporalSettings,
   workflowId: string,
-): Promise<SvgRunResult> {
+): Promise<SpecializeResult | SvgRunResult> {
   const handle = client.workflow.getHandle(workflowId);
   console.error(`run ${workflowId}: ${workflowUiUrl(settings, workflowId)}`);
   const tty = process.stderr.isTTY;
@@ -62,9 +115,9 @@ export async function followRun(
   let finished = false;
   const poll = setInterval(() => {
     handle
-      .query<SvgRunProgress>('progress')
-      .then((p) => {
-        const line = progressLine(p);
+      .query<SpecializeProgress | SvgRunProgress>('progress')
+      .then((p) => ('stages' in p ? lifecycleLine(client, p) : progressLine(p)))
+      .then((line) => {
         if (finished || line === last) return;
         last = line;
         process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
@@ -72,7 +125,7 @@ export async function followRun(
       .catch(() => undefined);
   }, 1000);
   try {
-    return (await handle.result()) as SvgRunResult;
+    return (await handle.result()) as SpecializeResult | SvgRunResult;
   } finally {
     finished = true;
     clearInterval(poll);
@@ -80,15 +133,28 @@ export async function followRun(
   }
 }
 
-export function describeRunResult(result: SvgRunResult): string[] {
+export function describeRunResult(run: SvgRunResult | SpecializeResult): string[] {
   // Where this machine's artifact store keeps the files (the workers' store, when they run here).
   const localStore = new LocalArtifactStore(artifactsDir());
+  const result = asRunResult(run);
+  const lifecycle = 'generation' in run ? run : undefined;
   const reasons = Object.entries(result.rejectedByReason)
     .sort((a, b) => b[1] - a[1])
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ');
   return [
-    `run ${result.runId}: ${result.status}, ${result.finished}/${result.samples} samples, ${result.accepted.length} accepted`,
+    ...(lifecycle?.resumedFrom ? [`resumed from ${lifecycle.resumedFrom}`] : []),
+    ...(lifecycle
+      ? [
+          `stages: ${lifecycle.stages.map((s) => `${s.stage} ${s.status === 'reused' ? `reused from ${s.workflowId}` : s.status}`).join(', ')}`,
+        ]
+      : []),
+    ...(lifecycle?.environment
+      ? [
+          `environment: tests ${lifecycle.environment.passed ? 'pass' : 'FAIL'}${lifecycle.environment.summary ? ` (${lifecycle.environment.summary.line})` : ''} at ${lifecycle.environment.commit.slice(0, 12)}`,
+        ]
+      : []),
+    `run ${result.runId}: ${result.status}, ${result.finished}/${result.samples} samples${result.reused ? ` (${result.reused} reused)` : ''}, ${result.accepted.length} accepted`,
     `  rejected: ${reasons || 'none'}`,
     `  tokens ${result.tokens}, cost $${result.costUsd.toFixed(4)}`,
     `  accepted sample records: ${result.accepted.map((a) => `#${a.index} ${a.record.slice(0, 19)}`).join(', ') || 'none'}`,
@@ -114,6 +180,12 @@ export function describeRunResult(result: SvgRunResult): string[] {
           `  student: ${result.evaluation.student.headline}`,
           ...(result.evaluation.comparison ? [`  comparison: ${result.evaluation.comparison.headline}`] : []),
           `  evaluation report: ${localStore.pathOf(result.evaluation.student.report)}`,
+        ]
+      : []),
+    ...(lifecycle
+      ? [
+          `final report: ${lifecycle.report.directory ?? localStore.pathOf(lifecycle.report.markdown.id)}`,
+          `  ${lifecycle.report.headline[lifecycle.report.headline.length - 1] ?? ''}`,
         ]
       : []),
   ];

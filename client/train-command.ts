@@ -11,7 +11,8 @@ import { artifactsDir } from '../infra/paths';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { SvgRunResult } from '../workflows/svg-run';
 import { readConfigFile } from './config-file';
-import { runWorkflowId } from './svg-run-commands';
+import { asRunResult, runWorkflowId } from './svg-run-commands';
+import type { SpecializeResult } from '../workflows/specialize-repository';
 
 export interface TrainCommandOptions {
   /** A dataset: a JSONL file in the export format, or an artifact id. Default: the run's. */
@@ -48,7 +49,7 @@ async function datasetOf(client: Client, runId: string, dataset: string | undefi
   const described = await run.describe();
   if (described.status.name !== 'COMPLETED')
     throw new Error(`run ${runId} is ${described.status.name}, not completed: it has no dataset yet`);
-  const result = (await run.result()) as SvgRunResult;
+  const result = asRunResult((await run.result()) as SvgRunResult | SpecializeResult);
   if (!result.dataset) throw new Error(`run ${runId} built no dataset (its config has dataset.build false)`);
   if (result.dataset.lines === 0) throw new Error(`run ${runId}'s dataset has no lines: nothing to train on`);
   return result.dataset.artifact;

@@ -4,11 +4,27 @@ import { TEMPLATE_COUNT } from './agent/instructions';
 import { DatasetConfigSchema } from './sft/dataset-config';
 import { RunEvaluationSchema } from './eval/eval-input';
 import { resolveTrainConfig, TrainConfigError, TrainConfigSchema } from './train/train-config';
-import { RunIdSchema, SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
+import {
+  RunIdSchema,
+  SandboxLimitsSchema,
+  TestTimeoutSecondsSchema,
+  describeIssues,
+  type ParseResult,
+} from './environment-input';
+
+/** The repository's own tests, run once in a sandbox before generation (specializeRepository only). */
+export const EnvironmentCheckSchema = z.object({
+  testCommand: z.string().min(1),
+  testTimeoutSeconds: TestTimeoutSecondsSchema,
+  /** SVG runs no tests, so by default failing tests are reported and the run goes on. */
+  requireTestsPass: z.boolean().default(false),
+});
 
 /**
  * A specialization run's whole configuration: the JSON given to
- * `temporal workflow start --type svgRun --input-file run.json` or to `sera-flow run run.json`.
+ * `temporal workflow start --type specializeRepository --input-file run.json` (the whole
+ * lifecycle), to `--type svgRun` (generation and what follows it, no environment check) or to
+ * `sera-flow run run.json`.
  */
 export const RunConfigSchema = z.object({
   runId: RunIdSchema,
@@ -56,6 +72,12 @@ export const RunConfigSchema = z.object({
   /** Continue-as-new after starting this many samples (keeps histories small). */
   samplesPerContinue: z.number().int().min(1).default(200),
   heartbeatTimeoutSeconds: z.number().int().min(2).default(30),
+  /**
+   * The workflow id of an earlier run of the same workflow type with the same settings: its
+   * finished stages (specializeRepository) or finished samples (svgRun) are reused, not made again.
+   */
+  resumeFrom: z.string().min(1).max(200).optional(),
+  environment: EnvironmentCheckSchema.optional(),
   /** The dataset stage that follows generation (SERA's filters, truncation and SFT export). */
   dataset: DatasetConfigSchema.prefault({}),
   /** SFT of the student on the dataset (gpu-train workers). Absent: the run stops at the dataset. */

@@ -6,6 +6,8 @@ import { createDescribeWorkerActivity } from '../activities/common/describe-work
 import { indexFunctions, type IndexFunctionsInput } from '../activities/index/index-functions';
 import { createEvalFileActivities, createGradeActivities } from '../activities/eval/activities';
 import { createEvalReportActivities } from '../activities/eval/report';
+import { createLifecycleReportActivities } from '../activities/run/lifecycle-report';
+import { createResumeActivities } from '../activities/run/resume';
 import { createServeActivities } from '../activities/serve/serve-model';
 import { createBuildInstanceActivities } from '../activities/eval/build-instances';
 import { createDatasetActivities } from '../activities/dataset/build-dataset';
@@ -105,6 +107,9 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
             ...createDatasetActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             // So is writing an evaluation's report from its graded predictions.
             ...createEvalReportActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            // The specialization's stage manifest, its resume lookups and its final report.
+            ...createResumeActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            ...createLifecycleReportActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createDescribeWorkerActivity(role),
           },
           maxConcurrentActivityTaskExecutions: concurrency,

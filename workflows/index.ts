@@ -10,3 +10,4 @@ export { buildEvalSet } from './build-eval-set';
 export { gradePredictions } from './grade-predictions';
 export { solveInstance } from './solve-instance';
 export { evaluateModel } from './evaluate-model';
+export { specializeRepository } from './specialize-repository';

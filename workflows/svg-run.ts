@@ -19,6 +19,7 @@ import {
 import type { SandboxActivities } from '../activities/sandbox/activities';
 import type { SvgActivities } from '../activities/llm/svg-activities';
 import type { FunctionIndex, IndexFunctionsInput } from '../activities/index/index-functions';
+import type { ResumeActivities } from '../activities/run/resume';
 import type { ArtifactRef } from '../core/artifacts';
 import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
@@ -54,6 +55,8 @@ export interface SvgRunState {
   stopReason?: 'budget';
   /** Artifact ids of the finished segments' ledgers: every sample's record and fate. */
   ledger: string[];
+  /** Samples taken from the run named by `resumeFrom` instead of being made again. */
+  reused?: number;
 }
 
 export interface SvgRunProgress {
@@ -62,6 +65,7 @@ export interface SvgRunProgress {
   started: number;
   running: number;
   finished: number;
+  reused: number;
   accepted: number;
   rejectedByReason: Record<string, number>;
   recallHistogram: number[];
@@ -78,6 +82,8 @@ export interface SvgRunResult {
   status: 'completed' | 'budget_exhausted';
   samples: number;
   finished: number;
+  /** Of the finished samples, those taken from the run named by `resumeFrom`. */
+  reused: number;
   accepted: Array<{ index: number; record: string }>;
   rejectedByReason: Record<string, number>;
   tokens: number;
@@ -121,6 +127,12 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
 const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher' | 'writeRunManifest' | 'writeLedgerChunk'>>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
+  retry,
+});
+const resume = proxyActivities<Pick<ResumeActivities, 'finishedSamples'>>({
+  taskQueue: TaskQueues.llm,
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '1m',
   retry,
 });
 
@@ -168,6 +180,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       started: state.cursor,
       running: running.size,
       finished: state.finished,
+      reused: state.reused ?? 0,
       accepted: Object.keys(state.accepted).length,
       rejectedByReason: state.rejected,
       recallHistogram: state.recallHistogram,
@@ -321,6 +334,13 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   }
 
   async function sample(): Promise<void> {
+    // Samples the earlier run finished in this segment's range are taken as they are.
+    const earlier = new Map<number, SvgSampleSummary>();
+    if (config.resumeFrom) {
+      const to = Math.min(config.samples, state.cursor + config.samplesPerContinue);
+      const found = await resume.finishedSamples({ workflowId: config.resumeFrom, from: state.cursor, to });
+      for (const summary of found) earlier.set(summary.index, summary);
+    }
     while (state.cursor < config.samples && !state.stopReason && !fatal) {
       await condition(() => (!state.paused && running.size < state.concurrency) || fatal !== undefined);
       if (fatal) break;
@@ -332,6 +352,12 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       const index = state.cursor;
       state.cursor += 1;
       startedThisRun += 1;
+      const reused = earlier.get(index);
+      if (reused) {
+        state.reused = (state.reused ?? 0) + 1;
+        onFinished(reused);
+        continue;
+      }
       running.add(index);
       const child = await startChild(svgSample, {
         workflowId: `${workflowInfo().workflowId}-s${index}`,
@@ -381,6 +407,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     status: state.stopReason === 'budget' ? 'budget_exhausted' : 'completed',
     samples: config.samples,
     finished: state.finished,
+    reused: state.reused ?? 0,
     accepted: Object.values(state.accepted).sort((a, b) => a.index - b.index),
     rejectedByReason: state.rejected,
     tokens: state.tokens,

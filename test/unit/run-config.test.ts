@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadRunConfig } from '../../client/svg-run-commands';
 import { progressLine } from '../../client/progress-bar';
 import { parseRunConfig } from '../../core/run-config';
+import type { SvgRunProgress } from '../../workflows/svg-run';
 
 const minimal = {
   runId: 'r1',
@@ -76,12 +77,13 @@ describe('run config', () => {
   });
 
   it('draws a progress line', () => {
-    const line = progressLine({
+    const progress: SvgRunProgress = {
       stage: 'sampling',
       samples: 20,
       started: 14,
       running: 4,
       finished: 10,
+      reused: 0,
       accepted: 6,
       rejectedByReason: {},
       recallHistogram: [],
@@ -91,9 +93,13 @@ describe('run config', () => {
       paused: true,
       samplesPerMinute: 5,
       etaSeconds: 120,
-    });
+    };
+    const line = progressLine(progress);
     expect(line).toBe(
       '[############............] 10/20 done, 6 accepted, 4 running, 5.0/min, ETA 2 min, 1000 tokens, $0.50 (sampling) PAUSED',
+    );
+    expect(progressLine({ ...progress, reused: 7, paused: false })).toContain(
+      '10/20 done (7 reused from the earlier run), 6 accepted',
     );
   });
 });

@@ -1,0 +1,234 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { TaskQueues } from '../../core/queues';
+import type { RunConfigRequest } from '../../core/run-config';
+import type { LifecycleReport } from '../../core/lifecycle-report';
+import type { LedgerEntry } from '../../core/sft/sample-record';
+import { exampleEvalSet, exampleRepository } from '../../infra/example-repo';
+import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import { freePort } from '../../infra/temporal-server';
+import type { SpecializeResult } from '../../workflows/specialize-repository';
+import type { SvgRunProgress, SvgRunResult } from '../../workflows/svg-run';
+import { applicationCause } from '../support/failures';
+import { readArtifact } from '../support/rollout';
+import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
+
+const evalSet = exampleEvalSet();
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const ref = (id: string) => ({ id, size: 0, mediaType: 'application/json', preview: '' });
+
+/** How many runs the namespace knows with this exact workflow id (0 when it was never started). */
+async function runsOf(client: Client, workflowId: string): Promise<number> {
+  let n = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+    if (run.workflowId === workflowId) n += 1;
+  return n;
+}
+
+/** Every sample's fate and patches, in index order, from the generation's ledger and records. */
+async function outcomesOf(generation: SvgRunResult): Promise<unknown[]> {
+  const out: Array<{ index: number } & Record<string, unknown>> = [];
+  for (const chunk of generation.ledger) {
+    for (const entry of JSON.parse(await readArtifact(ref(chunk))) as LedgerEntry[]) {
+      const record = entry.record
+        ? (JSON.parse(await readArtifact(ref(entry.record))) as {
+            rollout1?: { patch?: { id: string } };
+            rollout2?: { patch?: { id: string } };
+            recall?: number;
+          })
+        : undefined;
+      out.push({
+        index: entry.index,
+        accepted: entry.accepted,
+        reason: entry.reason,
+        patch1: record?.rollout1?.patch?.id,
+        patch2: record?.rollout2?.patch?.id,
+        recall: record?.recall,
+      });
+    }
+  }
+  return out.sort((a, b) => a.index - b.index);
+}
+
+describe('the specialization lifecycle (specializeRepository)', () => {
+  let workers: RunningWorkers;
+  let teacher: TeacherServer;
+  let full: SpecializeResult;
+  let fullId: string;
+  const runId = uniqueRunId('life');
+
+  function config(overrides: Partial<RunConfigRequest> = {}): RunConfigRequest {
+    const example = exampleRepository();
+    return {
+      runId,
+      repository: { path: example.path, commit: example.commit },
+      environment: { testCommand: example.testCommand },
+      teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+      samples: 6,
+      concurrency: 3,
+      seed: 11,
+      dataset: { trajectories: 'T1+T2' },
+      train: { preset: 'tiny', recipe: { maxSteps: 6, saveSteps: 3, seed: 3 } },
+      evaluate: {
+        instances: { path: evalSet.instancesFile },
+        environments: { [evalSet.repo]: evalSet.environment },
+        instanceIds: ['more-itertools__more-itertools-v10.1.0'],
+        base: { baseUrl: teacher.url, model: TEACHER_MODEL },
+        serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32'] },
+        settings: { maxTokens: 64 },
+        solve: { maxModelCalls: 12, contextCapTokens: 4096 },
+      },
+      heartbeatTimeoutSeconds: 10,
+      ...overrides,
+    };
+  }
+  const execute = (workflowId: string, input: RunConfigRequest): Promise<SpecializeResult> =>
+    workers.client.workflow.execute('specializeRepository', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId,
+      args: [input],
+    });
+
+  beforeAll(async () => {
+    teacher = await startTeacherServer({ fidelity: 0.7 });
+    process.env.SERA_SERVE_PORT = String(await freePort());
+    process.env.SERA_SERVE_DIR = mkdtempSync(path.join(os.tmpdir(), 'sera-serve-'));
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve'], {
+      sandboxHostId: 'lifecycle-tests',
+    });
+    fullId = `sera-run-${runId}`;
+    full = await execute(fullId, config());
+  }, 1_200_000);
+
+  afterAll(async () => {
+    const serveDir = process.env.SERA_SERVE_DIR;
+    delete process.env.SERA_SERVE_PORT;
+    delete process.env.SERA_SERVE_DIR;
+    await workers?.stop();
+    await teacher?.close();
+    if (serveDir) rmSync(serveDir, { recursive: true, force: true });
+  });
+
+  it('runs every stage from one start and ends with a report comparing base and student', async () => {
+    expect(full.stages.map((s) => [s.stage, s.status])).toEqual([
+      ['environment', 'finished'],
+      ['generation', 'finished'],
+      ['dataset', 'finished'],
+      ['training', 'finished'],
+      ['evaluation-base', 'finished'],
+      ['evaluation-student', 'finished'],
+      ['report', 'finished'],
+    ]);
+    expect(full.environment?.passed).toBe(true);
+    expect(full.generation.finished).toBe(6);
+    expect(full.generation.reused).toBe(0);
+    expect(full.dataset!.lines).toBeGreaterThan(0);
+    expect(full.training!.steps).toBe(6);
+    expect(full.evaluation!.student.summary.seeds).toBe(3);
+    expect(full.evaluation!.comparison?.headline).toContain('paired over 1 instances');
+
+    const report = JSON.parse(await readArtifact(full.report.report)) as LifecycleReport;
+    expect(report.stages.map((s) => s.stage)).toEqual(full.stages.map((s) => s.stage));
+    expect(report.totalSeconds).toBeGreaterThan(0);
+    expect(report.generation.accepted).toBe(full.generation.accepted.length);
+    expect(report.evaluation?.comparison?.instances).toBe(1);
+    expect(report.headline.some((l) => l.startsWith('paired: '))).toBe(true);
+    expect(Object.keys(full.report.charts).sort()).toEqual(['resolveRates', 'stageSeconds']);
+    for (const id of Object.values(full.report.charts))
+      expect(await readArtifact(ref(id))).toMatch(/^<svg[\s\S]*<\/svg>$/);
+
+    const described = await workers.client.workflow.getHandle(fullId).describe();
+    expect(described.memo?.report).toBe(full.report.report.id);
+    expect(typeof described.memo?.stageManifest).toBe('string');
+    expect(described.searchAttributes.SeraStage).toEqual(['done']);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
+  it('started again with the same config and workflow id, makes no sample, checkpoint or evaluation twice', async () => {
+    const again = await execute(fullId, config());
+    expect(again.resumedFrom).toBe(fullId);
+    expect(again.stages.map((s) => [s.stage, s.status])).toEqual([
+      ['environment', 'reused'],
+      ['generation', 'reused'],
+      ['dataset', 'reused'],
+      ['training', 'reused'],
+      ['evaluation-base', 'reused'],
+      ['evaluation-student', 'reused'],
+      ['report', 'finished'],
+    ]);
+    expect(again.generation).toEqual(full.generation);
+    expect(again.training!.model).toBe(full.training!.model);
+    expect(again.evaluation!.student.predictions).toEqual(full.evaluation!.student.predictions);
+    for (const suffix of ['-env', '-svg', '-svg-s0', '-dataset', '-train', '-eval-base', '-eval-student'])
+      expect(await runsOf(workers.client, `${fullId}${suffix}`)).toBe(1);
+  });
+
+  it('with resumeFrom, takes the stages whose inputs are unchanged and redoes the rest', async () => {
+    const resumed = await execute(`sera-run-${runId}-b`, {
+      ...config({ train: { preset: 'tiny', recipe: { maxSteps: 4, saveSteps: 2, seed: 3 } } }),
+      evaluate: undefined,
+      resumeFrom: fullId,
+    });
+    expect(resumed.stages.map((s) => [s.stage, s.status])).toEqual([
+      ['environment', 'reused'],
+      ['generation', 'reused'],
+      ['dataset', 'reused'],
+      ['training', 'finished'],
+      ['report', 'finished'],
+    ]);
+    expect(resumed.stages[1]!.workflowId).toBe(`${fullId}-svg`);
+    expect(resumed.training!.steps).toBe(4);
+    expect(resumed.training!.model).not.toBe(full.training!.model);
+    expect(await runsOf(workers.client, `sera-run-${runId}-b-svg`)).toBe(0);
+  });
+
+  it('resumes a generation cancelled midway sample by sample, to what an undisturbed run makes', async () => {
+    const small = config({ samples: 4, concurrency: 1, seed: 23, train: undefined, evaluate: undefined });
+    const cutId = `sera-run-${runId}-cut`;
+    const cut = await workers.client.workflow.start('specializeRepository', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: cutId,
+      args: [small],
+    });
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const progress = await workers.client.workflow
+        .getHandle(`${cutId}-svg`)
+        .query<SvgRunProgress>('progress')
+        .catch(() => undefined);
+      if (progress && progress.finished >= 2) break;
+      if (Date.now() > deadline) throw new Error('the generation did not finish two samples');
+      await sleep(500);
+    }
+    await cut.cancel();
+    await expect(cut.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    expect(await containersOfRun(runId)).toEqual([]);
+
+    const resumed = await execute(`sera-run-${runId}-resumed`, { ...small, resumeFrom: cutId });
+    expect(resumed.generation.reused).toBeGreaterThanOrEqual(2);
+    expect(resumed.generation.finished).toBe(4);
+    const undisturbed = await execute(`sera-run-${runId}-whole`, small);
+    expect(undisturbed.generation.reused).toBe(0);
+    expect(await outcomesOf(resumed.generation)).toEqual(await outcomesOf(undisturbed.generation));
+    expect(resumed.generation.accepted.map((a) => a.index)).toEqual(
+      undisturbed.generation.accepted.map((a) => a.index),
+    );
+    expect(resumed.dataset!.lines).toBe(undisturbed.dataset!.lines);
+  });
+
+  it('refuses a resumeFrom nobody ran and a malformed config, naming them', async () => {
+    const unknown = await execute(`sera-run-${runId}-x`, { ...config(), resumeFrom: 'no-such-run' }).catch(
+      (e: unknown) => e,
+    );
+    expect(applicationCause(unknown).type).toBe('InvalidInput');
+    expect(applicationCause(unknown).message).toContain('resumeFrom: no run with workflow id "no-such-run"');
+    const malformed = await execute(`sera-run-${runId}-y`, { ...config(), samples: 0 }).catch(
+      (e: unknown) => e,
+    );
+    expect(applicationCause(malformed).type).toBe('InvalidInput');
+    expect(applicationCause(malformed).message).toContain('samples');
+  });
+});
