@@ -16,6 +16,9 @@ export const temporalCliPath = path.join(repoRoot, '.venv', 'bin', 'temporal');
 
 export const workflowBundlePath = path.join(repoRoot, 'build', 'workflow-bundle.js');
 
+/** Recorded workflow histories the replay test runs against the current workflow code. */
+export const historyFixturesDir = path.join(repoRoot, 'test', 'fixtures', 'histories');
+
 /** The SFT trainer's Python sources (trainer/). */
 export const trainerDir = path.join(repoRoot, 'trainer');
 

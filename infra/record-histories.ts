@@ -1,0 +1,62 @@
+// Records the histories of a finished specialization run into test/fixtures/histories/, one per
+// workflow type, for the replay test: `npm run record-histories -- <workflow id>` (a server must
+// answer at TEMPORAL_ADDRESS; `npm run demo` leaves its dev server running).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { connectClient } from './temporal-connection';
+import { historyFixturesDir, repoRoot } from './paths';
+
+async function main(): Promise<void> {
+  const root = process.argv[2];
+  if (!root) throw new Error('usage: record-histories <workflow id of a finished run>');
+  const client = await connectClient();
+  try {
+    const seen = new Set<string>();
+    const queue = [root];
+    mkdirSync(historyFixturesDir, { recursive: true });
+    // Breadth first, so each type is recorded from the workflow closest to the root.
+    while (queue.length > 0) {
+      const workflowId = queue.shift()!;
+      const handle = client.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      if (description.status.name !== 'COMPLETED') {
+        if (workflowId === root)
+          throw new Error(`${root} is ${description.status.name}: record a finished run`);
+        continue; // another workflow of its type may have completed
+      }
+      const history = await handle.fetchHistory();
+      // Up to three children of each type, in case the first did not complete.
+      const perType = new Map<string, number>();
+      const children = (history.events ?? []).flatMap((e) => {
+        const started = e.startChildWorkflowExecutionInitiatedEventAttributes;
+        const type = started?.workflowType?.name ?? '';
+        if (!started?.workflowId || (perType.get(type) ?? 0) >= 3) return [];
+        perType.set(type, (perType.get(type) ?? 0) + 1);
+        return [{ id: started.workflowId, type }];
+      });
+      if (!seen.has(description.type)) {
+        seen.add(description.type);
+        const file = path.join(historyFixturesDir, `${description.type}.json.gz`);
+        const body = JSON.stringify({
+          workflowId,
+          workflowType: description.type,
+          history: JSON.parse(historyToJSON(history)),
+        });
+        writeFileSync(file, gzipSync(body));
+        console.log(
+          `${description.type}: ${workflowId}, ${history.events?.length ?? 0} events -> ${path.relative(repoRoot, file)}`,
+        );
+      }
+      for (const child of children) if (!seen.has(child.type)) queue.push(child.id);
+    }
+  } finally {
+    await client.connection.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
