@@ -1,9 +1,4 @@
-import {
-  defineQuery,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { defineQuery, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { GradeResult, InstanceHead } from '../activities/eval/activities';
 import type { EvalOutputs } from '../activities/eval/report';
 import type { ArtifactRef } from '../core/artifacts';
