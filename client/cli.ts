@@ -424,12 +424,17 @@ evalCommand
 
 program
   .command('list')
-  .description('recent runs')
+  .description('recent runs (specializeRepository, and svgRun started on its own), with their stage')
   .action(async () => {
     const client = await connectClient();
     try {
-      for await (const run of client.workflow.list({ query: 'WorkflowType = "svgRun"' })) {
-        console.log(`${run.workflowId}  ${run.status.name}  started ${run.startTime.toISOString()}`);
+      const query =
+        'WorkflowType = "specializeRepository" OR (WorkflowType = "svgRun" AND ParentWorkflowId IS NULL)';
+      for await (const run of client.workflow.list({ query })) {
+        const stage = run.searchAttributes?.SeraStage?.[0] ?? '';
+        console.log(
+          `${run.workflowId}  ${run.type}  ${run.status.name}  ${stage}  started ${run.startTime.toISOString()}`,
+        );
       }
     } finally {
       await client.connection.close();
