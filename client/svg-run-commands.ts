@@ -11,6 +11,7 @@ import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../infra/
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { SvgRunProgress, SvgRunResult } from '../workflows/svg-run';
 import type { SpecializeProgress, SpecializeResult } from '../workflows/specialize-repository';
+import { evaluateProgressLine } from './eval-commands';
 import { progressLine } from './progress-bar';
 
 export function runWorkflowId(runId: string): string {
@@ -64,6 +65,13 @@ export async function lifecycleLine(client: Client, progress: SpecializeProgress
   if (progress.stage === 'generation' && progress.child) {
     const generation = await client.workflow.getHandle(progress.child).query<SvgRunProgress>('progress');
     return `${head} | ${progressLine(generation)}`;
+  }
+  if (progress.stage.startsWith('evaluation-') && progress.child) {
+    const evaluation = await client.workflow
+      .getHandle(progress.child)
+      .query<Record<string, unknown>>('progress')
+      .catch(() => undefined);
+    if (evaluation) return `${head} | ${evaluateProgressLine(evaluation)}`;
   }
   return progress.child ? `${head} | ${progress.child}` : head;
 }

@@ -4,9 +4,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { connectClient } from './temporal-connection';
 import { historyFixturesDir, repoRoot } from './paths';
+
+export interface HistoryFixture {
+  workflowType: string;
+  workflowId: string;
+  /** `<type>.pb.gz`: the gzipped protobuf History. */
+  file: string;
+  events: number;
+}
 
 async function main(): Promise<void> {
   const root = process.argv[2];
@@ -14,6 +22,7 @@ async function main(): Promise<void> {
   const client = await connectClient();
   try {
     const seen = new Set<string>();
+    const index: HistoryFixture[] = [];
     const queue = [root];
     mkdirSync(historyFixturesDir, { recursive: true });
     // Breadth first, so each type is recorded from the workflow closest to the root.
@@ -38,19 +47,25 @@ async function main(): Promise<void> {
       });
       if (!seen.has(description.type)) {
         seen.add(description.type);
-        const file = path.join(historyFixturesDir, `${description.type}.json.gz`);
-        const body = JSON.stringify({
-          workflowId,
+        // The history's own protobuf encoding: what the server stores, read back by the replay test.
+        const file = path.join(historyFixturesDir, `${description.type}.pb.gz`);
+        writeFileSync(file, gzipSync(temporal.api.history.v1.History.encode(history).finish()));
+        index.push({
           workflowType: description.type,
-          history: JSON.parse(historyToJSON(history)),
+          workflowId,
+          file: path.basename(file),
+          events: history.events?.length ?? 0,
         });
-        writeFileSync(file, gzipSync(body));
         console.log(
           `${description.type}: ${workflowId}, ${history.events?.length ?? 0} events -> ${path.relative(repoRoot, file)}`,
         );
       }
       for (const child of children) if (!seen.has(child.type)) queue.push(child.id);
     }
+    writeFileSync(
+      path.join(historyFixturesDir, 'index.json'),
+      JSON.stringify({ recordedFrom: root, fixtures: index }, null, 2) + '\n',
+    );
   } finally {
     await client.connection.close();
   }

@@ -1,23 +1,19 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { historyFixturesDir, workflowBundlePath } from '../../infra/paths';
+import type { HistoryFixture } from '../../infra/record-histories';
 
-interface Fixture {
-  workflowId: string;
-  workflowType: string;
-  history: unknown;
-}
-
-const fixtures: Fixture[] = readdirSync(historyFixturesDir)
-  .filter((f) => f.endsWith('.json.gz'))
-  .sort()
-  .map(
-    (f) => JSON.parse(gunzipSync(readFileSync(path.join(historyFixturesDir, f))).toString('utf8')) as Fixture,
+const { fixtures } = JSON.parse(readFileSync(path.join(historyFixturesDir, 'index.json'), 'utf8')) as {
+  fixtures: HistoryFixture[];
+};
+const historyOf = (fixture: HistoryFixture): temporal.api.history.v1.History =>
+  temporal.api.history.v1.History.decode(
+    gunzipSync(readFileSync(path.join(historyFixturesDir, fixture.file))),
   );
 
 /**
@@ -46,7 +42,7 @@ describe('recorded histories replay against the current workflow code', () => {
     it(`${fixture.workflowType} (${fixture.workflowId})`, async () => {
       await Worker.runReplayHistory(
         { workflowBundle: { codePath: workflowBundlePath } },
-        historyFromJSON(fixture.history),
+        historyOf(fixture),
         fixture.workflowId,
       );
     });
@@ -54,7 +50,7 @@ describe('recorded histories replay against the current workflow code', () => {
 
   it('fails a history whose commands the code no longer makes', async () => {
     const fixture = fixtures.find((f) => f.workflowType === 'specializeRepository')!;
-    const history = historyFromJSON(fixture.history);
+    const history = historyOf(fixture);
     // As if the code had once called another activity first: the code's first command no longer matches.
     const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType = { name: 'anActivityTheCodeNoLongerCalls' };
