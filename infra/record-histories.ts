@@ -4,9 +4,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { connectClient } from './temporal-connection';
 import { historyFixturesDir, repoRoot } from './paths';
+
+// A CommonJS package: its namespaces come off the default export.
+const History = proto.temporal.api.history.v1.History;
 
 export interface HistoryFixture {
   workflowType: string;
@@ -22,6 +25,7 @@ async function main(): Promise<void> {
   const client = await connectClient();
   try {
     const seen = new Set<string>();
+    const stages = new Set<string>();
     const index: HistoryFixture[] = [];
     const queue = [root];
     mkdirSync(historyFixturesDir, { recursive: true });
@@ -41,15 +45,20 @@ async function main(): Promise<void> {
       const children = (history.events ?? []).flatMap((e) => {
         const started = e.startChildWorkflowExecutionInitiatedEventAttributes;
         const type = started?.workflowType?.name ?? '';
-        if (!started?.workflowId || (perType.get(type) ?? 0) >= 3) return [];
+        if (!started?.workflowId || (workflowId !== root && (perType.get(type) ?? 0) >= 3)) return [];
         perType.set(type, (perType.get(type) ?? 0) + 1);
         return [{ id: started.workflowId, type }];
       });
-      if (!seen.has(description.type)) {
+      // Every stage of the root (both evaluations: an endpoint and a served checkpoint), then one of each type.
+      const stage = stages.has(workflowId);
+      if (stage || !seen.has(description.type)) {
+        const name = seen.has(description.type)
+          ? `${description.type}${workflowId.slice(root.length)}`
+          : description.type;
         seen.add(description.type);
         // The history's own protobuf encoding: what the server stores, read back by the replay test.
-        const file = path.join(historyFixturesDir, `${description.type}.pb.gz`);
-        writeFileSync(file, gzipSync(temporal.api.history.v1.History.encode(history).finish()));
+        const file = path.join(historyFixturesDir, `${name}.pb.gz`);
+        writeFileSync(file, gzipSync(History.encode(history).finish()));
         index.push({
           workflowType: description.type,
           workflowId,
@@ -60,7 +69,8 @@ async function main(): Promise<void> {
           `${description.type}: ${workflowId}, ${history.events?.length ?? 0} events -> ${path.relative(repoRoot, file)}`,
         );
       }
-      for (const child of children) if (!seen.has(child.type)) queue.push(child.id);
+      if (workflowId === root) for (const child of children) stages.add(child.id);
+      for (const child of children) if (stages.has(child.id) || !seen.has(child.type)) queue.push(child.id);
     }
     writeFileSync(
       path.join(historyFixturesDir, 'index.json'),

@@ -2,19 +2,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { historyFixturesDir, workflowBundlePath } from '../../infra/paths';
 import type { HistoryFixture } from '../../infra/record-histories';
 
+// A CommonJS package: its namespaces come off the default export.
+const History = proto.temporal.api.history.v1.History;
+
 const { fixtures } = JSON.parse(readFileSync(path.join(historyFixturesDir, 'index.json'), 'utf8')) as {
   fixtures: HistoryFixture[];
 };
-const historyOf = (fixture: HistoryFixture): temporal.api.history.v1.History =>
-  temporal.api.history.v1.History.decode(
-    gunzipSync(readFileSync(path.join(historyFixturesDir, fixture.file))),
-  );
+const historyOf = (fixture: HistoryFixture): proto.temporal.api.history.v1.History =>
+  History.decode(gunzipSync(readFileSync(path.join(historyFixturesDir, fixture.file))));
 
 /**
  * Histories of a real run of the example, recorded by `npm run record-histories`, replayed
