@@ -7,9 +7,12 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { historyFixturesDir, workflowBundlePath } from '../../infra/paths';
 import type { HistoryFixture } from '../../infra/record-histories';
+import { useTestServer } from '../support/temporal';
 
 // A CommonJS package: its namespaces come off the default export.
 const History = proto.temporal.api.history.v1.History;
+
+useTestServer(); // installs the quiet runtime logger
 
 const { fixtures } = JSON.parse(readFileSync(path.join(historyFixturesDir, 'index.json'), 'utf8')) as {
   fixtures: HistoryFixture[];
