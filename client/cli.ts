@@ -50,9 +50,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
-const program = new Command('sera-flow').description(
-  'Specialize a coding agent to one repository with SERA.',
-);
+/** The workflow a run id names, for the commands that steer a run. */
+const RUN_ID_HELP = 'the runId of the run config (its workflow is sera-run-<runId>)';
+
+const program = new Command('sera-flow')
+  .description('Specialize a coding agent to one repository with SERA.')
+  .addHelpText(
+    'after',
+    `
+The commands reach Temporal as the temporal CLI does: TEMPORAL_ADDRESS (default
+localhost:7233), TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and the TLS variables; demo and --local
+start the embedded dev server when none answers, and --local runs the workers in the same
+process instead of needing them elsewhere. Settings and failure types: docs/operations.md; config fields:
+docs/formats.md.`,
+  );
 
 program
   .command('demo')
@@ -223,7 +234,7 @@ async function withRun(
 program
   .command('status')
   .description('where a run stands')
-  .argument('<run-id>')
+  .argument('<run-id>', RUN_ID_HELP)
   .action((runId: string) =>
     withRun(runId, async (handle, client) => {
       const progress = await handle.query<SpecializeProgress | SvgRunProgress>('progress');
@@ -233,17 +244,17 @@ program
 program
   .command('pause')
   .description('stop starting new samples (running ones finish)')
-  .argument('<run-id>')
+  .argument('<run-id>', RUN_ID_HELP)
   .action((runId: string) => withRun(runId, (handle) => handle.signal('pause')));
 program
   .command('resume')
   .description('start samples again')
-  .argument('<run-id>')
+  .argument('<run-id>', RUN_ID_HELP)
   .action((runId: string) => withRun(runId, (handle) => handle.signal('resume')));
 program
   .command('concurrency')
   .description('change how many samples run at once')
-  .argument('<run-id>')
+  .argument('<run-id>', RUN_ID_HELP)
   .argument('<n>', 'samples at once, 1 to 256', integer)
   .action((runId: string, n: number) =>
     withRun(runId, async (handle, client) => {
@@ -258,14 +269,14 @@ program
 program
   .command('cancel')
   .description('cancel a run: running samples stop and their containers are removed')
-  .argument('<run-id>')
+  .argument('<run-id>', RUN_ID_HELP)
   .action((runId: string) => withRun(runId, async (handle) => void (await handle.cancel())));
 program
   .command('dataset')
   .description(
     "build a finished run's SFT dataset again, with its own or other dataset settings (filters, truncation, T1/T2 mix, size)",
   )
-  .argument('<run-id>')
+  .argument('<run-id>', RUN_ID_HELP)
   .option(
     '--config <file>',
     'dataset settings, JSON or YAML (the run config\'s "dataset" fields); default: the run\'s own',
