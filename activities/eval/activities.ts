@@ -68,12 +68,24 @@ async function readSource(artifacts: ArtifactStore, source: FileSource, what: st
   }
 }
 
+// Stored instance files are content-addressed, so a parsed one never goes stale: every grading and
+// every problem statement of an evaluation reads the same file, parsed once per worker.
+const parsedInstances = new Map<string, Map<string, SweInstance>>();
+const PARSED_INSTANCES_KEPT = 8;
+
 async function instancesOf(
   artifacts: ArtifactStore,
   ref: ArtifactRef | string,
 ): Promise<Map<string, SweInstance>> {
-  const text = (await artifacts.get(typeof ref === 'string' ? ref : ref.id)).toString('utf8');
-  return new Map(parseInstances(text).map((i) => [i.instance_id, i]));
+  const id = typeof ref === 'string' ? ref : ref.id;
+  const cached = parsedInstances.get(id);
+  if (cached) return cached;
+  const text = (await artifacts.get(id)).toString('utf8');
+  const parsed = new Map(parseInstances(text).map((i) => [i.instance_id, i]));
+  if (parsedInstances.size >= PARSED_INSTANCES_KEPT)
+    parsedInstances.delete(parsedInstances.keys().next().value!);
+  parsedInstances.set(id, parsed);
+  return parsed;
 }
 
 /** Activities of evaluation that need no container: reading instances and predictions. */
