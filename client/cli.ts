@@ -27,7 +27,7 @@ import type { EvaluateModelResult } from '../workflows/evaluate-model';
 import { compareReports, describeComparison, scalingReport } from '../core/eval/eval-report';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { describeTraining, trainOnDataset, type TrainCommandOptions } from './train-command';
-import { startLocalStack } from './local-stack';
+import { ALL_ROLES, withTemporal } from './local-stack';
 import { progressLine } from './progress-bar';
 import {
   describeRunResult,
@@ -198,22 +198,17 @@ program
   .action(async (file: string, options: { wait: boolean; local?: boolean; resumeFrom?: string }) => {
     const config = loadRunConfig(file);
     const teacher = options.local ? await offlineTeacherFor(config) : undefined;
-    const stack = options.local
-      ? await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve'])
-      : undefined;
-    const settings = stack?.settings ?? temporalSettingsFromEnv();
-    const client = stack?.client ?? (await connectClient(settings));
     try {
-      const workflowId = await startRun(client, config, options.resumeFrom);
-      if (!options.wait) {
-        console.log(`started ${workflowId}: ${workflowUiUrl(settings, workflowId)}`);
-        return;
-      }
-      const result = await followRun(client, settings, workflowId);
-      for (const line of describeRunResult(result)) console.log(line);
+      await withTemporal(options.local, ALL_ROLES, async (client, settings) => {
+        const workflowId = await startRun(client, config, options.resumeFrom);
+        if (!options.wait) {
+          console.log(`started ${workflowId}: ${workflowUiUrl(settings, workflowId)}`);
+          return;
+        }
+        const result = await followRun(client, settings, workflowId);
+        for (const line of describeRunResult(result)) console.log(line);
+      });
     } finally {
-      if (stack) await stack.stop();
-      else await client.connection.close();
       await teacher?.close();
     }
   });
@@ -287,16 +282,10 @@ program
   )
   .option('--local', 'run the workers in this process')
   .action(async (runId: string, options: DatasetCommandOptions & { local?: boolean }) => {
-    const stack = options.local ? await startLocalStack(['orchestration', 'llm']) : undefined;
-    const settings = stack?.settings ?? temporalSettingsFromEnv();
-    const client = stack?.client ?? (await connectClient(settings));
-    try {
+    await withTemporal(options.local, ['orchestration', 'llm'], async (client, settings) => {
       const result = await buildDatasetOfRun(client, settings, runId, options);
       for (const line of describeDataset(result)) console.log(line);
-    } finally {
-      if (stack) await stack.stop();
-      else await client.connection.close();
-    }
+    });
   });
 program
   .command('train')
@@ -313,16 +302,10 @@ program
   .option('--out <dir>', 'also copy the model, its report and plots into <dir>/<run-id>/model/')
   .option('--local', 'run the workers in this process')
   .action(async (runId: string, options: TrainCommandOptions & { local?: boolean }) => {
-    const stack = options.local ? await startLocalStack(['orchestration', 'gpu-train']) : undefined;
-    const settings = stack?.settings ?? temporalSettingsFromEnv();
-    const client = stack?.client ?? (await connectClient(settings));
-    try {
+    await withTemporal(options.local, ['orchestration', 'gpu-train'], async (client, settings) => {
       const result = await trainOnDataset(client, settings, runId, options);
       for (const line of describeTraining(result)) console.log(line);
-    } finally {
-      if (stack) await stack.stop();
-      else await client.connection.close();
-    }
+    });
   });
 const evalCommand = program.command('eval').description('evaluation: build instance sets, grade predictions');
 evalCommand
@@ -335,10 +318,7 @@ evalCommand
   .option('--local', 'run the workers in this process')
   .action(async (file: string, options: { out?: string; local?: boolean }) => {
     const config = readEvalConfig(file, 'evaluation-set config');
-    const stack = options.local ? await startLocalStack(['orchestration', 'sandbox']) : undefined;
-    const settings = stack?.settings ?? temporalSettingsFromEnv();
-    const client = stack?.client ?? (await connectClient(settings));
-    try {
+    await withTemporal(options.local, ['orchestration', 'sandbox'], async (client, settings) => {
       const handle = await startFromConfig(client, settings, 'buildEvalSet', 'evalset', config);
       const result = await followWorkflow<BuildEvalSetResult>(
         handle,
@@ -346,10 +326,7 @@ evalCommand
       );
       for (const line of describeEvalSet(result, options.out)) console.log(line);
       if (result.accepted.length === 0) process.exitCode = 1;
-    } finally {
-      if (stack) await stack.stop();
-      else await client.connection.close();
-    }
+    });
   });
 
 evalCommand
@@ -362,20 +339,14 @@ evalCommand
   .option('--local', 'run the workers in this process')
   .action(async (file: string, options: { local?: boolean }) => {
     const config = readEvalConfig(file, 'grading config');
-    const stack = options.local ? await startLocalStack(['orchestration', 'sandbox', 'llm']) : undefined;
-    const settings = stack?.settings ?? temporalSettingsFromEnv();
-    const client = stack?.client ?? (await connectClient(settings));
-    try {
+    await withTemporal(options.local, ['orchestration', 'sandbox', 'llm'], async (client, settings) => {
       const handle = await startFromConfig(client, settings, 'gradePredictions', 'grade', config);
       const result = await followWorkflow<GradePredictionsResult>(handle, gradeProgressLine);
       for (const line of describeEvalOutputs(result)) console.log(line);
       for (const [name, ids] of Object.entries(result.unknownIds))
         if (ids.length)
           console.log(`  ${name}: ${ids.length} prediction(s) for unknown instances: ${ids.join(', ')}`);
-    } finally {
-      if (stack) await stack.stop();
-      else await client.connection.close();
-    }
+    });
   });
 
 evalCommand
@@ -390,19 +361,15 @@ evalCommand
   .option('--local', 'run the workers in this process (gpu-serve included)')
   .action(async (file: string, options: { local?: boolean }) => {
     const config = readEvalConfig(file, 'evaluation config');
-    const stack = options.local
-      ? await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-serve'])
-      : undefined;
-    const settings = stack?.settings ?? temporalSettingsFromEnv();
-    const client = stack?.client ?? (await connectClient(settings));
-    try {
-      const handle = await startFromConfig(client, settings, 'evaluateModel', 'eval', config);
-      const result = await followWorkflow<EvaluateModelResult>(handle, evaluateProgressLine);
-      for (const line of describeEvalOutputs(result)) console.log(line);
-    } finally {
-      if (stack) await stack.stop();
-      else await client.connection.close();
-    }
+    await withTemporal(
+      options.local,
+      ['orchestration', 'sandbox', 'llm', 'gpu-serve'],
+      async (client, settings) => {
+        const handle = await startFromConfig(client, settings, 'evaluateModel', 'eval', config);
+        const result = await followWorkflow<EvaluateModelResult>(handle, evaluateProgressLine);
+        for (const line of describeEvalOutputs(result)) console.log(line);
+      },
+    );
   });
 
 evalCommand

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { exampleEvalSet, exampleRepository } from '../infra/example-repo';
 import { repoRoot } from '../infra/paths';
-import { startLocalStack } from './local-stack';
+import { ALL_ROLES, startLocalStack } from './local-stack';
 import { describeOutcome, runEnvironment, type EnvironmentOutcome } from './run-environment';
 import {
   asRunResult,
@@ -51,7 +51,7 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; acce
     };
   }
   const teacher = options.environmentOnly ? undefined : await offlineTeacherFor(config);
-  const stack = await startLocalStack(['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve']);
+  const stack = await startLocalStack(ALL_ROLES);
   try {
     if (options.environmentOnly) {
       const environment: EnvironmentOutcome = await runEnvironment(stack.client, stack.settings, {

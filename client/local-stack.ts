@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { WorkerRole } from '../core/queues';
 import { stateDir } from '../infra/paths';
-import { temporalSettingsFromEnv, type TemporalSettings } from '../infra/temporal-connection';
+import { connectClient, temporalSettingsFromEnv, type TemporalSettings } from '../infra/temporal-connection';
 import { ensureDevServer } from '../infra/temporal-server';
 import { installWorkerRuntime } from '../infra/worker-runtime';
 import { ensureWorkflowBundle } from '../infra/workflow-bundle';
@@ -42,4 +42,28 @@ export async function startLocalStack(roles: WorkerRole[]): Promise<LocalStack> 
   const settings = temporalSettingsFromEnv();
   const local = await startInProcessWorkers(roles, settings);
   return { client: local.client, settings, embeddedServer, stop: local.stop };
+}
+
+/** Every worker role: what a one-shot command needs to run the whole lifecycle here. */
+export const ALL_ROLES: WorkerRole[] = ['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve'];
+
+/**
+ * Runs `act` with a Temporal client: with `local`, against workers of `roles` started in this
+ * process (and the embedded dev server when none is configured); otherwise against the
+ * configured server, whose workers run elsewhere. Stops or closes what it opened.
+ */
+export async function withTemporal<T>(
+  local: boolean | undefined,
+  roles: WorkerRole[],
+  act: (client: Client, settings: TemporalSettings) => Promise<T>,
+): Promise<T> {
+  const stack = local ? await startLocalStack(roles) : undefined;
+  const settings = stack?.settings ?? temporalSettingsFromEnv();
+  const client = stack?.client ?? (await connectClient(settings));
+  try {
+    return await act(client, settings);
+  } finally {
+    if (stack) await stack.stop();
+    else await client.connection.close();
+  }
 }
