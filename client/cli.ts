@@ -11,6 +11,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { isGitUrl } from '../core/names';
 import { buildDatasetOfRun, describeDataset, type DatasetCommandOptions } from './dataset-command';
 import { runDemo } from './demo';
+import { DRILL_DEFAULTS, runDrill } from './drill';
 import {
   describeEvalOutputs,
   describeEvalSet,
@@ -418,6 +419,44 @@ program
       await client.connection.close();
     }
   });
+
+program
+  .command('drill')
+  .description(
+    'fault drill: the same specialization undisturbed and then while every worker role is killed, the dev server and a Docker engine restart and the teacher answers 429s, 500s, cut connections and slow replies; compares samples, dataset bytes and predictions, and checks nothing is left behind',
+  )
+  .option('--seed <n>', 'seeds the run and where the faults fall', integer, DRILL_DEFAULTS.seed)
+  .option('--samples <n>', 'samples per run', positiveInt, DRILL_DEFAULTS.samples)
+  .option('--train-steps <n>', 'SFT steps of the tiny student', positiveInt, DRILL_DEFAULTS.trainSteps)
+  .option('--no-evaluate', 'stop after training (no vLLM serving)')
+  .option(
+    '--garbage-rate <share>',
+    'share of teacher replies whose tool call the proxy garbles (0 by default: a garbled call changes the trajectory)',
+    Number,
+    0,
+  )
+  .action(
+    async (options: {
+      seed: number;
+      samples: number;
+      trainSteps: number;
+      evaluate: boolean;
+      garbageRate: number;
+    }) => {
+      const report = await runDrill({
+        seed: options.seed,
+        samples: options.samples,
+        trainSteps: options.trainSteps,
+        evaluate: options.evaluate,
+        faults: { ...DRILL_DEFAULTS.faults, garbageRate: options.garbageRate },
+        log: (line) => console.log(line),
+      });
+      console.log(
+        `drill ${report.ok ? 'passed' : 'FAILED'}: undisturbed ${Math.round(report.calmSeconds)} s, disturbed ${Math.round(report.stormSeconds)} s`,
+      );
+      process.exitCode = report.ok ? 0 : 1;
+    },
+  );
 
 const server = program.command('server').description('the embedded Temporal dev server');
 server
