@@ -11,7 +11,7 @@ import type { LedgerEntry } from '../core/sft/sample-record';
 import { SeededRandom } from '../core/teacher/random';
 import { baseImageTag } from '../infra/base-image';
 import { exampleEvalSet, exampleRepository } from '../infra/example-repo';
-import { startFaultProxy, DRILL_FAULTS, type ProxyFaults } from '../infra/fault-proxy';
+import { startFaultProxy, DRILL_FAULTS, type FaultProxy, type ProxyFaults } from '../infra/fault-proxy';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir } from '../infra/paths';
 import { startPrivateDockerEngine } from '../infra/private-docker-engine';
@@ -44,7 +44,7 @@ export interface DrillReport {
   actions: Array<{ atSeconds: number; action: string }>;
   comparisons: Array<{ what: string; same: boolean; detail: string }>;
   leftovers: string[];
-  proxy: Record<string, number>;
+  proxy: FaultProxy['counts'];
   calmSeconds: number;
   stormSeconds: number;
   ok: boolean;
