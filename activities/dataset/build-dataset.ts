@@ -87,7 +87,12 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
       };
       const problems: DatasetReport['problems'] = [];
       const recalls: number[] = [];
-      const kept: Array<{ meta: SftLine['meta']; line: string }> = [];
+      const kept: Array<{
+        meta: SftLine['meta'];
+        line: string;
+        id: string;
+        source: { record: string; trajectory: string };
+      }> = [];
 
       let done = 0;
       for (const entry of entries) {
@@ -169,7 +174,12 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
             continue;
           }
           funnel[source]!.passed += 1;
-          kept.push({ meta: decision.line.meta, line });
+          kept.push({
+            meta: decision.line.meta,
+            line,
+            id: decision.line.id,
+            source: { record: entry.record!, trajectory: rollout.trajectory.id },
+          });
         }
       }
 
@@ -194,6 +204,7 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
           samples: entries.length,
           funnel,
           problems,
+          sources: Object.fromEntries(selected.map((s) => [s.id, s.source])),
           ...summarizeDataset(lines, recalls, config),
         };
         const charts: Record<string, string> = {};

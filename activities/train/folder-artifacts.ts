@@ -30,9 +30,12 @@ export async function putFolder(
   folder: string,
   role: string,
   step: number,
+  /** File names left out (at any depth). */
+  skip: string[] = [],
 ): Promise<ArtifactRef> {
   const files: FolderManifest['files'] = [];
   for (const name of await filesUnder(folder)) {
+    if (skip.includes(path.basename(name))) continue;
     const file = path.join(folder, name);
     const ref = await store.putFile(file, 'application/octet-stream');
     files.push({ path: name.split(path.sep).join('/'), artifact: ref.id, size: (await stat(file)).size });

@@ -265,7 +265,8 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
 
       progress.phase = 'saving';
       beat();
-      const model = await putFolder(artifacts, done.model_dir, 'model', done.step);
+      // training_args.bin pickles the run's own paths and times: the same weights would get another id.
+      const model = await putFolder(artifacts, done.model_dir, 'model', done.step, ['training_args.bin']);
       const wallSeconds = progress.earlierSeconds + (Date.now() - attemptStarted) / 1000;
       log?.info(`training done at step ${done.step}; model stored`, { model: model.id });
       const history = done.history;

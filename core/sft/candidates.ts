@@ -89,7 +89,6 @@ export function decideCandidate(
         runId: record.runId,
         index: record.index,
         source,
-        trajectory: candidate.trajectoryId,
         sourceMessages: cut.sourceMessages,
         tokens: cut.tokens,
         truncationRatio: cut.ratio,

@@ -36,6 +36,11 @@ export interface DatasetReport {
   funnel: Partial<Record<'T1' | 'T2', Funnel>>;
   /** Records or trajectories that could not be read: reported, skipped, never fatal. */
   problems: Array<{ index: number; record?: string; error: string }>;
+  /**
+   * Where each line comes from, by line id: the sample record and the trajectory. Kept here, not
+   * in the lines, so train.jsonl's bytes depend on what the model learns from and nothing else.
+   */
+  sources: Record<string, { record: string; trajectory: string }>;
   dataset: {
     lines: number;
     tokens: { total: number; mean: number; median: number; max: number };

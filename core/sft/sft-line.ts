@@ -19,7 +19,6 @@ export const SftLineSchema = z.strictObject({
     runId: z.string(),
     index: z.number().int(),
     source: z.enum(['T1', 'T2']),
-    trajectory: z.string(),
     /** How many of the trajectory's messages the line covers (after truncation). */
     sourceMessages: z.number().int().positive(),
     tokens: z.number().int().positive(),

@@ -20,9 +20,11 @@ import { startWorkers, uniqueRunId, type RunningWorkers } from '../support/tempo
 const store = (): LocalArtifactStore => new LocalArtifactStore(artifactsDir());
 const text = async (id: string): Promise<string> => (await store().get(id)).toString('utf8');
 
-/** The conversation a line claims to come from, read from the store by the line's own meta. */
-async function sourceOf(line: SftLine): Promise<InferenceMessage[]> {
-  const trajectory = JSON.parse(await text(line.meta.trajectory)) as Trajectory;
+/** The conversation a line comes from, read from the store by the provenance its dataset report gives. */
+async function sourceOf(line: SftLine, report: DatasetReport): Promise<InferenceMessage[]> {
+  const where = report.sources[line.id];
+  if (!where) throw new Error(`the dataset report names no source for ${line.id}`);
+  const trajectory = JSON.parse(await text(where.trajectory)) as Trajectory;
   return toInferenceMessages(trajectory.messages).slice(0, line.meta.sourceMessages);
 }
 
@@ -82,9 +84,10 @@ describe('the dataset stage on a real run of the example repository', () => {
     expect(lines.length).toBe(run.accepted.length);
     expect(run.dataset!.lines).toBe(lines.length);
     expect(lines.length).toBeGreaterThan(0);
+    const report = JSON.parse(await text(run.dataset!.report)) as DatasetReport;
     for (const raw of lines) {
       const line = SftLineSchema.parse(JSON.parse(raw));
-      const source = await sourceOf(line);
+      const source = await sourceOf(line, report);
       expect(proveSftLine(raw, source, AGENT_TOOLS, renderQwen3Template)).toEqual([]);
       expect(line.meta.tokens).toBe(qwen3CountTokens(renderChatml(line.messages)));
       expect(line.meta.source).toBe('T2');
@@ -94,12 +97,11 @@ describe('the dataset stage on a real run of the example repository', () => {
     const sample = await Promise.all(lines.slice(0, 3).map((raw) => SftLineSchema.parse(JSON.parse(raw))));
     const reference = askReference({
       conversations: await Promise.all(
-        sample.map(async (l) => ({ messages: await sourceOf(l), tools: AGENT_TOOLS })),
+        sample.map(async (l) => ({ messages: await sourceOf(l, report), tools: AGENT_TOOLS })),
       ),
     });
     sample.forEach((l, i) => expect(renderChatml(l.messages)).toBe(reference.renders[i]));
 
-    const report = JSON.parse(await text(run.dataset!.report)) as DatasetReport;
     const funnel = report.funnel.T2!;
     expect(funnel.considered).toBe(12);
     expect(funnel.selected).toBe(lines.length);
@@ -142,6 +144,8 @@ describe('the dataset stage on a real run of the example repository', () => {
       'mixed',
     );
     const lines = (await linesOf(result)).map((raw) => SftLineSchema.parse(JSON.parse(raw)));
+    const report = JSON.parse(await text(result.report.id)) as DatasetReport;
+    expect(Object.keys(report.sources).sort()).toEqual(lines.map((l) => l.id).sort());
     expect(lines.length).toBe(8);
     expect(new Set(lines.map((l) => l.meta.source))).toEqual(new Set(['T1', 'T2']));
     const ratios = lines.map((l) => l.meta.truncationRatio);
@@ -152,11 +156,10 @@ describe('the dataset stage on a real run of the example repository', () => {
       expect(l.messages[l.messages.length - 1]!.role === 'assistant' || l.meta.truncationRatio === 1).toBe(
         true,
       );
-      expect(proveSftLine(JSON.stringify(l), await sourceOf(l), AGENT_TOOLS, renderQwen3Template)).toEqual(
-        [],
-      );
+      expect(
+        proveSftLine(JSON.stringify(l), await sourceOf(l, report), AGENT_TOOLS, renderQwen3Template),
+      ).toEqual([]);
     }
-    const report = JSON.parse(await text(result.report.id)) as DatasetReport;
     expect(report.funnel.T1!.selected + report.funnel.T2!.selected).toBe(8);
     expect((report.funnel.T1!.rejected.over_size ?? 0) + (report.funnel.T2!.rejected.over_size ?? 0)).toBe(
       report.funnel.T1!.passed + report.funnel.T2!.passed - 8,

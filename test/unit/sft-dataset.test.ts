@@ -166,6 +166,7 @@ describe('selection and report', () => {
       samples: 3,
       funnel: { T2: { considered: 4, rejected: { empty_patch: 1 }, passed: 3, selected: 3 } },
       problems: [],
+      sources: {},
       ...summary,
     };
     const charts = datasetCharts(report);
