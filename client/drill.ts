@@ -19,6 +19,7 @@ import { startTeacherServer, TEACHER_MODEL } from '../infra/teacher-server';
 import { connectClient, temporalSettingsFromEnv } from '../infra/temporal-connection';
 import { ensureDevServer, freePort, stopDevServer } from '../infra/temporal-server';
 import { startWorkerProcess, type WorkerProcess } from '../infra/worker-process';
+import { ensureWorkflowBundle } from '../infra/workflow-bundle';
 import type { SpecializeResult } from '../workflows/specialize-repository';
 import type { SvgRunResult } from '../workflows/svg-run';
 
@@ -90,6 +91,7 @@ function compare(what: string, a: unknown, b: unknown): DrillReport['comparisons
 
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const { log } = options;
+  await ensureWorkflowBundle(); // the worker processes refuse a stale one
   // Short: the engine's unix sockets live under it.
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sera-drill-'));
   const random = new SeededRandom('drill', options.seed);
