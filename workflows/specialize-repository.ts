@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   defineQuery,
   executeChild,
   getExternalWorkflowHandle,
@@ -13,7 +12,7 @@ import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import type { LifecycleReportActivities, LifecycleReportOutputs } from '../activities/run/lifecycle-report';
 import type { ResumeActivities } from '../activities/run/resume';
 import type { TrainStudentResult } from '../activities/train/train-student';
-import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
+import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import {
   STAGE_MANIFEST_MEMO,
   baseEvaluationKey,
@@ -28,7 +27,7 @@ import {
   type StageRecord,
 } from '../core/lifecycle-stages';
 import { TaskQueues } from '../core/queues';
-import { parseRunConfig, type RunConfig, type RunConfigRequest } from '../core/run-config';
+import type { RunConfig, RunConfigRequest } from '../core/run-config';
 import { SearchAttributes } from '../core/search-attributes';
 import { buildDataset } from './build-dataset';
 import { prepareEnvironment, type PrepareEnvironmentResult } from './prepare-environment';
@@ -39,7 +38,7 @@ import {
   type EvaluatedModel,
   type RunEvaluationResult,
 } from './run-evaluation';
-import { pauseSignal, resumeSignal, svgRun, type SvgRunResult } from './svg-run';
+import { pauseSignal, resumeSignal, runConfigOrFail, svgRun, type SvgRunResult } from './svg-run';
 import { trainStudentModel } from './train-student';
 
 export interface SpecializeProgress {
@@ -86,14 +85,7 @@ const run = proxyActivities<ResumeActivities & LifecycleReportActivities>({
  * a generation it left unfinished.
  */
 export async function specializeRepository(request: RunConfigRequest): Promise<SpecializeResult> {
-  const parsed = parseRunConfig(request);
-  if (!parsed.ok)
-    throw ApplicationFailure.create({
-      type: ErrorTypes.InvalidInput,
-      message: parsed.message,
-      nonRetryable: true,
-    });
-  const config = parsed.value;
+  const config = runConfigOrFail(request);
   const me = workflowInfo();
   const stages: StageRecord[] = [];
   const progress: SpecializeProgress = { stage: 'resuming', stages: [] };

@@ -152,12 +152,8 @@ function freshState(config: RunConfig): SvgRunState {
   };
 }
 
-/**
- * A whole SVG specialization run: the repository image, the function index, then samples as
- * child workflows in a sliding window of bounded concurrency, until the sample count or the
- * budget is reached. Identical rollout-1 patches count once (the lowest sample index keeps it).
- */
-export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): Promise<SvgRunResult> {
+/** The run config with its defaults, or a non-retryable InvalidInput naming every wrong field. */
+export function runConfigOrFail(request: RunConfigRequest): RunConfig {
   const parsed = parseRunConfig(request);
   if (!parsed.ok)
     throw ApplicationFailure.create({
@@ -165,7 +161,16 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       message: parsed.message,
       nonRetryable: true,
     });
-  const config = parsed.value;
+  return parsed.value;
+}
+
+/**
+ * A whole SVG specialization run: the repository image, the function index, then samples as
+ * child workflows in a sliding window of bounded concurrency, until the sample count or the
+ * budget is reached. Identical rollout-1 patches count once (the lowest sample index keeps it).
+ */
+export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): Promise<SvgRunResult> {
+  const config = runConfigOrFail(request);
   const state = carried ?? freshState(config);
   let stage = carried ? 'sampling' : 'preparing';
   const running = new Set<number>();
