@@ -4,10 +4,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { listManagedContainers } from '../activities/sandbox/containers';
-import type { ArtifactStore } from '../core/artifacts';
 import { TaskQueues, type WorkerRole } from '../core/queues';
 import type { RunConfigRequest } from '../core/run-config';
-import type { LedgerEntry } from '../core/sft/sample-record';
 import { SeededRandom } from '../core/teacher/random';
 import { baseImageTag } from '../infra/base-image';
 import { exampleEvalSet, exampleRepository } from '../infra/example-repo';
@@ -19,9 +17,9 @@ import { startTeacherServer, TEACHER_MODEL } from '../infra/teacher-server';
 import { connectClient, temporalSettingsFromEnv } from '../infra/temporal-connection';
 import { ensureDevServer, freePort, stopDevServer } from '../infra/temporal-server';
 import { startWorkerProcess, type WorkerProcess } from '../infra/worker-process';
+import { sampleOutcomes } from './sample-outcomes';
 import { ensureWorkflowBundle } from '../infra/workflow-bundle';
 import type { SpecializeResult } from '../workflows/specialize-repository';
-import type { SvgRunResult } from '../workflows/svg-run';
 
 /**
  * A fault drill: the same specialization twice on a private dev server, a private Docker engine
@@ -61,27 +59,6 @@ export const DRILL_DEFAULTS: Omit<DrillOptions, 'log'> = {
 
 const ROLES: WorkerRole[] = ['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve'];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Every sample's fate and patches, in index order: what "the same samples" means. */
-async function sampleOutcomes(store: ArtifactStore, generation: SvgRunResult): Promise<string[]> {
-  const out: Array<{ index: number; line: string }> = [];
-  for (const chunk of generation.ledger) {
-    for (const entry of JSON.parse((await store.get(chunk)).toString('utf8')) as LedgerEntry[]) {
-      const record = entry.record
-        ? (JSON.parse((await store.get(entry.record)).toString('utf8')) as {
-            rollout1?: { patch?: { id: string } };
-            rollout2?: { patch?: { id: string } };
-            recall?: number;
-          })
-        : undefined;
-      out.push({
-        index: entry.index,
-        line: `#${entry.index} ${entry.accepted ? 'accepted' : `rejected ${entry.reason}`} patch1 ${record?.rollout1?.patch?.id ?? '-'} patch2 ${record?.rollout2?.patch?.id ?? '-'} recall ${record?.recall ?? '-'}`,
-      });
-    }
-  }
-  return out.sort((a, b) => a.index - b.index).map((o) => o.line);
-}
 
 function compare(what: string, a: unknown, b: unknown): DrillReport['comparisons'][number] {
   const left = JSON.stringify(a);

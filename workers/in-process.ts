@@ -16,7 +16,7 @@ export interface InProcessWorkers {
 export async function startInProcessWorkers(
   roles: WorkerRole[],
   settings: TemporalSettings,
-  extra: Partial<Pick<RoleWorkerOptions, 'sandboxHostId' | 'wrapSandboxActivities'>> = {},
+  extra: Partial<Pick<RoleWorkerOptions, 'sandboxHostId' | 'docker' | 'wrapSandboxActivities'>> = {},
 ): Promise<InProcessWorkers> {
   const connection = await connectWorker(settings);
   const client = await connectClient(settings);

@@ -3,6 +3,7 @@
 import { WORKER_ROLES, type WorkerRole } from '../core/queues';
 import { connectClient, connectWorker, temporalSettingsFromEnv } from '../infra/temporal-connection';
 import { installWorkerRuntime } from '../infra/worker-runtime';
+import { reapIntervalSeconds, startPeriodicReaper } from './periodic-reaper';
 import { createRoleWorkers, runWorkers } from './role-workers';
 
 const roles = process.argv.slice(2);
@@ -26,7 +27,11 @@ try {
   const queues = workers.map((worker) => worker.options.taskQueue).join(', ');
   // Tests and supervisors wait for this line.
   console.log(`[worker] ready: ${roles.join(', ')} polling ${queues} on ${settings.address}`);
+  const stopReaper = roles.includes('sandbox')
+    ? startPeriodicReaper(client, reapIntervalSeconds())
+    : () => undefined;
   await runWorkers(workers);
+  stopReaper();
   await connection.close();
   await client.connection.close();
   console.log('[worker] stopped');

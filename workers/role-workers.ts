@@ -33,6 +33,8 @@ export interface RoleWorkerOptions {
   client: Client;
   /** Sandbox role: overrides SERA_SANDBOX_HOST_ID / the host name. */
   sandboxHostId?: string;
+  /** Sandbox role: the Docker engine to use (default: DOCKER_HOST or the local socket). */
+  docker?: Docker;
   /** Tests wrap activities to inject faults; production passes nothing. */
   wrapSandboxActivities?: (activities: SandboxActivities) => SandboxActivities;
 }
@@ -57,7 +59,7 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
       ];
     case 'sandbox': {
       const hostId = options.sandboxHostId ?? defaultSandboxHostId();
-      const docker = new Docker();
+      const docker = options.docker ?? new Docker();
       const artifacts = new LocalArtifactStore(artifactsDir());
       const real = createSandboxActivities({
         docker,
@@ -74,6 +76,7 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
           taskQueue: TaskQueues.sandbox,
           activities: {
             claimSandboxHost: activities.claimSandboxHost,
+            claimHostForRepository: activities.claimHostForRepository,
             ...createDescribeWorkerActivity(role),
           },
           maxConcurrentActivityTaskExecutions: concurrency,

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  TimeoutFailure,
   continueAsNew,
   defineQuery,
   proxyActivities,
@@ -22,6 +23,7 @@ import { describeIssues } from '../core/environment-input';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { containerName } from '../core/names';
 import type { PatchStats } from '../core/patch-stats';
+import { TimeoutType } from '@temporalio/common';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
 
@@ -41,6 +43,10 @@ export interface RolloutState {
   lastDiff?: ArtifactRef;
   containerReady: boolean;
   recoveries: number;
+  /** Rollouts that claim their own host: where the container is now, and every host used. */
+  host?: { queue: string; id: string; image: string };
+  hosts?: string[];
+  moves?: number;
 }
 
 export interface RolloutResult {
@@ -59,13 +65,19 @@ export interface RolloutResult {
   modelMs: number;
   toolMs: number;
   recoveries: number;
+  /** Sandbox hosts the rollout ran on, in order (rollouts that claim their own host). */
+  hosts?: string[];
 }
 
-export type RolloutProgress = Omit<RolloutState, 'pending' | 'trajectory' | 'lastDiff'> & { status: string };
+export type RolloutProgress = Omit<RolloutState, 'pending' | 'trajectory' | 'lastDiff' | 'host'> & {
+  status: string;
+};
 
 export const rolloutProgressQuery = defineQuery<RolloutProgress>('progress');
 
 const MAX_RECOVERIES = 3;
+/** Hosts a rollout may move to before it fails: a run whose hosts all keep dying should stop. */
+const MAX_HOST_MOVES = 5;
 
 const STAGE_OF_KIND = { change: 'rollout-1', reproduce: 'rollout-2', solve: 'solving' } as const;
 
@@ -89,6 +101,13 @@ function freshState(): RolloutState {
 function failureType(error: unknown): string | undefined {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+/** The host, not the container, is gone: its engine does not answer, or no worker takes its tasks. */
+function hostLost(error: unknown): boolean {
+  if (failureType(error) === ErrorTypes.DockerUnreachable) return true;
+  const cause = error instanceof ActivityFailure ? error.cause : undefined;
+  return cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
 
 /**
@@ -131,18 +150,52 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       maximumInterval: '2m',
     },
   });
-  const sandbox = proxyActivities<SandboxActivities & AgentToolActivities>({
-    taskQueue: input.sandbox.hostQueue,
-    startToCloseTimeout: `${input.limits.commandTimeoutSeconds + 180}s`,
+  // A rollout that knows its repository claims a host itself and can move to another one.
+  const repository = input.sandbox.repository;
+  const movable = repository !== undefined;
+  const onHost = (queue: string) =>
+    proxyActivities<SandboxActivities & AgentToolActivities>({
+      taskQueue: queue,
+      startToCloseTimeout: `${input.limits.commandTimeoutSeconds + 180}s`,
+      heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
+      // A movable rollout does not wait for a dead engine: it moves to a live host instead.
+      ...(movable ? { scheduleToStartTimeout: `${input.sandbox.hostStartTimeoutSeconds}s` } : {}),
+      retry: {
+        nonRetryableErrorTypes: movable
+          ? [...retry.nonRetryableErrorTypes, ErrorTypes.DockerUnreachable]
+          : retry.nonRetryableErrorTypes,
+        initialInterval: '1s',
+        maximumAttempts: 10,
+      },
+    });
+  const fixed = onHost(input.sandbox.hostQueue);
+  const sandbox = (): ReturnType<typeof onHost> => (state.host ? onHost(state.host.queue) : fixed);
+  const claims = proxyActivities<Pick<SandboxActivities, 'claimHostForRepository'>>({
+    taskQueue: TaskQueues.sandbox,
+    startToCloseTimeout: '30m',
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-    retry: { ...retry, initialInterval: '1s', maximumAttempts: 10 },
+    scheduleToCloseTimeout: '6h',
+    // Hosts whose engine is down refuse claims; retrying soon lets a live host answer.
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '15s',
+      nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
+    },
   });
+  const claimHost = async (): Promise<void> => {
+    const host = await claims.claimHostForRepository({
+      repository: repository!,
+      commit: input.sandbox.baseCommit,
+    });
+    state.host = { queue: host.taskQueue, id: host.hostId, image: host.image };
+    state.hosts = [...(state.hosts ?? []), host.hostId];
+  };
 
   const name = containerName(input.runId, input.rolloutId);
   const createContainer = async (): Promise<void> => {
-    await sandbox.createSandbox({
+    await sandbox().createSandbox({
       name,
-      image: input.sandbox.image,
+      image: state.host?.image ?? input.sandbox.image,
       baseCommit: input.sandbox.baseCommit,
       runId: input.runId,
       workflowId: workflowInfo().workflowId,
@@ -156,13 +209,56 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       try {
         return await call();
       } catch (error) {
+        if (movable) {
+          await replaceLost(error);
+          continue;
+        }
         if (failureType(error) !== ErrorTypes.ContainerGone || state.recoveries >= MAX_RECOVERIES)
           throw error;
         state.recoveries += 1;
         status = `recreating the sandbox (${state.recoveries})`;
-        await sandbox.destroySandbox({ name });
+        await fixed.destroySandbox({ name });
         await createContainer();
-        if (state.lastDiff) await sandbox.applyPatch({ container: name, patch: state.lastDiff });
+        if (state.lastDiff) await fixed.applyPatch({ container: name, patch: state.lastDiff });
+      }
+    }
+  };
+
+  /**
+   * A movable rollout's recovery: a lost container is rebuilt on its host, a lost host on another
+   * live host (whose image is built first); either way from the base commit plus the last
+   * recorded diff. A host lost while recovering moves the rollout again. Anything else is rethrown.
+   */
+  const replaceLost = async (error: unknown): Promise<void> => {
+    let failure = error;
+    for (;;) {
+      const lost =
+        failureType(failure) === ErrorTypes.ContainerGone
+          ? 'container'
+          : hostLost(failure)
+            ? 'host'
+            : undefined;
+      if (lost === undefined) throw failure;
+      if (lost === 'container' && state.recoveries >= MAX_RECOVERIES) throw failure;
+      if (lost === 'host' && (state.moves ?? 0) >= MAX_HOST_MOVES) throw failure;
+      try {
+        if (lost === 'container') {
+          state.recoveries += 1;
+          status = `recreating the sandbox (${state.recoveries})`;
+          await sandbox().destroySandbox({ name });
+        } else {
+          // The old host's container is left to that host's reaper: the host cannot be reached.
+          state.moves = (state.moves ?? 0) + 1;
+          status = `moving off sandbox host ${state.host?.id ?? '?'} (${state.moves})`;
+          await claimHost();
+          // The claim may land on the same host once it is back: its stale container must go first.
+          await sandbox().destroySandbox({ name });
+        }
+        await createContainer();
+        if (state.lastDiff) await sandbox().applyPatch({ container: name, patch: state.lastDiff });
+        return;
+      } catch (next) {
+        failure = next;
       }
     }
   };
@@ -172,7 +268,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     action: Parameters<AgentToolActivities['runTool']>[0]['action'],
   ): Promise<ToolResult> =>
     onContainer(() =>
-      sandbox.runTool({
+      sandbox().runTool({
         container: name,
         baseCommit: input.sandbox.baseCommit,
         key,
@@ -183,11 +279,23 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       }),
     );
 
+  /** The container goes with the rollout; on a host that cannot be reached, its reaper removes it later. */
+  const removeContainer = async (): Promise<void> => {
+    try {
+      await sandbox().destroySandbox({ name });
+    } catch (error) {
+      if (!movable || !hostLost(error)) throw error;
+    }
+  };
+
   let continuing = false;
   try {
     if (!state.containerReady) {
       status = 'creating the sandbox';
-      await createContainer();
+      if (movable) {
+        await claimHost();
+        await onContainer(createContainer);
+      } else await createContainer();
       state.containerReady = true;
     }
     const finish = async (
@@ -224,6 +332,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         modelMs: state.modelMs,
         toolMs: state.toolMs,
         recoveries: state.recoveries,
+        hosts: state.hosts,
       };
     };
 
@@ -331,7 +440,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       state.formatErrors = malformed ? state.formatErrors + 1 : 0;
       if (submitted) {
         const diff = await onContainer(() =>
-          sandbox.sandboxDiff({ container: name, baseCommit: input.sandbox.baseCommit }),
+          sandbox().sandboxDiff({ container: name, baseCommit: input.sandbox.baseCommit }),
         );
         return await finish('submitted', undefined, {
           ...diff.patch,
@@ -345,6 +454,6 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       }
     }
   } finally {
-    if (!continuing) await CancellationScope.nonCancellable(() => sandbox.destroySandbox({ name }));
+    if (!continuing) await CancellationScope.nonCancellable(() => removeContainer());
   }
 }

@@ -7,6 +7,7 @@ import {
   continueAsNew,
   executeChild,
   defineQuery,
+  patched,
   defineSignal,
   defineUpdate,
   proxyActivities,
@@ -108,6 +109,9 @@ export interface SvgRunResult {
   /** The student (and base model) evaluated, when the config has `evaluate`. */
   evaluation?: RunEvaluationResult;
 }
+
+/** Workflow patches (docs/operations.md, "Upgrading workers while runs are live"). */
+export const ROLLOUTS_CLAIM_HOSTS = 'rollouts-claim-hosts';
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
 export const pauseSignal = defineSignal('pause');
@@ -381,6 +385,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
               image: sandbox.image,
               baseCommit: sandbox.baseCommit,
               limits: config.sandboxLimits,
+              // Since this patch, rollouts spread over every live sandbox host and move off a dead one.
+              ...(patched(ROLLOUTS_CLAIM_HOSTS) ? { repository: config.repository.path } : {}),
             },
             teacher: config.teacher,
             rolloutLimits: config.rolloutLimits,

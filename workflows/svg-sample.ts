@@ -14,7 +14,14 @@ export interface SvgSampleInput {
   functions: ArtifactRef;
   templates: number[];
   seed: number;
-  sandbox: { hostQueue: string; image: string; baseCommit: string; limits: SandboxLimits };
+  /** With `repository`, each rollout claims a live host itself (see RolloutInput). */
+  sandbox: {
+    hostQueue: string;
+    image: string;
+    baseCommit: string;
+    limits: SandboxLimits;
+    repository?: string;
+  };
   teacher: ModelSettings;
   rolloutLimits: RolloutLimits;
   threshold: number;

@@ -8,6 +8,7 @@ import { sandboxHostQueue } from '../../core/queues';
 import { createSandbox, destroySandbox, type CreateSandboxInput, type SandboxHandle } from './containers';
 import { execInSandbox, type ExecInput, type ExecResult } from './exec';
 import { readSandboxFile, writeSandboxFile } from './files';
+import { asSandboxFailure } from './docker-errors';
 import { reapOrphans, workflowRunningOn } from './reaper';
 import { prepareRepoImage, type RepoImage, type RepoImageInput } from './repo-image';
 
@@ -23,6 +24,9 @@ export interface SandboxHost {
   hostId: string;
   taskQueue: string;
 }
+
+/** A host claimed for one repository: its image is built there (once) before the claim returns. */
+export interface SandboxHostWithImage extends SandboxHost, RepoImage {}
 
 export interface ExecToArtifactResult extends Omit<ExecResult, 'output'> {
   /** The whole (capped) output, stored as an artifact. */
@@ -48,9 +52,31 @@ function heartbeat(): void {
  */
 export function createSandboxActivities(deps: SandboxDeps) {
   const { docker } = deps;
+  const engineAnswers = async (): Promise<void> => {
+    await docker.ping().catch((error: unknown) => {
+      throw asSandboxFailure(error, `sandbox host ${deps.hostId}`);
+    });
+  };
   return {
+    /**
+     * Any live sandbox worker may answer on the shared queue; one whose engine is down refuses
+     * (retryably), so the retry goes to another host.
+     */
     async claimSandboxHost(): Promise<SandboxHost> {
+      await engineAnswers();
       return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId) };
+    },
+
+    /** Claims a host as above and builds the repository's image there (once) before answering. */
+    async claimHostForRepository(repository: RepoImageInput): Promise<SandboxHostWithImage> {
+      await engineAnswers();
+      const ticker = setInterval(heartbeat, 2000);
+      try {
+        const image = await prepareRepoImage(docker, deps.baseImage, repository);
+        return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId), ...image };
+      } finally {
+        clearInterval(ticker);
+      }
     },
 
     async prepareRepoImage(input: RepoImageInput): Promise<RepoImage> {

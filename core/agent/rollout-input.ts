@@ -46,6 +46,14 @@ export const RolloutInputSchema = z.object({
     image: z.string().min(1),
     baseCommit: z.string().min(1),
     limits: SandboxLimitsSchema.prefault({}),
+    /**
+     * The repository the image was built from, as the sandbox hosts see it. With it, the rollout
+     * claims a host of its own (any live one, which builds the image if it has none) and moves to
+     * another host when its host's engine stops answering; without it, it stays on `hostQueue`.
+     */
+    repository: z.string().min(1).optional(),
+    /** A task that waits this long on the host's queue (its worker is gone) moves the rollout. */
+    hostStartTimeoutSeconds: z.number().int().min(5).default(300),
   }),
   model: ModelSettingsSchema,
   limits: RolloutLimitsSchema.prefault({}),

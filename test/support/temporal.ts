@@ -26,7 +26,7 @@ export type RunningWorkers = InProcessWorkers;
 /** Real workers of the given roles, in this process, polling the test server. */
 export async function startWorkers(
   roles: WorkerRole[],
-  extra: Partial<Pick<RoleWorkerOptions, 'sandboxHostId' | 'wrapSandboxActivities'>> = {},
+  extra: Partial<Pick<RoleWorkerOptions, 'sandboxHostId' | 'docker' | 'wrapSandboxActivities'>> = {},
 ): Promise<RunningWorkers> {
   return startInProcessWorkers(roles, useTestServer(), extra);
 }
