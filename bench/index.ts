@@ -16,6 +16,9 @@ import { barChart, lineChart } from '../core/charts';
 import { benchTraining, type TrainBenchRow } from './train-throughput';
 import { benchGrading } from './eval-grading';
 import { benchSvgRun, type ThroughputRow } from './svg-throughput';
+import { benchLongRun, printLongRun } from './long-run';
+import { benchLifecycle, type LifecycleRow } from './lifecycle-overhead';
+import { startTeacherServer } from '../infra/teacher-server';
 import type { Stats } from './stats';
 
 const options = new Command('bench')
@@ -29,7 +32,18 @@ const options = new Command('bench')
     (v) => Number(v),
     1000,
   )
-  .option('--only <name>', 'run one benchmark: exec, rollout, svg, train or grade')
+  .option('--only <name>', 'run one benchmark: exec, rollout, svg, long, lifecycle, train or grade')
+  .option('--life-samples <n>', 'samples per lifecycle run in the overhead benchmark', (v) => Number(v), 8)
+  .option('--life-rounds <n>', 'interleaved rounds of the lifecycle benchmark', (v) => Number(v), 2)
+  .option('--life-train-steps <n>', 'SFT steps per lifecycle run', (v) => Number(v), 6)
+  .option('--long-samples <n>', 'samples of the long generation (stand-in samples)', (v) => Number(v), 10000)
+  .option('--long-concurrency <n>', 'concurrency of the long generation', (v) => Number(v), 64)
+  .option(
+    '--long-per-continue <n>',
+    'samples per continued run of the long generation',
+    (v) => Number(v),
+    200,
+  )
   .option('--grade-concurrencies <list>', 'grading concurrencies', (v) => v.split(',').map(Number), [1, 2])
   .option('--train-rounds <n>', 'interleaved rounds of the training benchmark', (v) => Number(v), 2)
   .option('--train-steps <n>', 'optimizer steps per training run', (v) => Number(v), 18)
@@ -55,6 +69,12 @@ const options = new Command('bench')
     trainRounds: number;
     trainSteps: number;
     gradeConcurrencies: number[];
+    lifeSamples: number;
+    lifeRounds: number;
+    lifeTrainSteps: number;
+    longSamples: number;
+    longConcurrency: number;
+    longPerContinue: number;
   }>();
 
 installWorkerRuntime('ERROR');
@@ -206,6 +226,113 @@ try {
       JSON.stringify({ machine, run: memoryRow, memory }, null, 2),
     );
     console.log(`plot: ${memoryPlot}`);
+  }
+  if (!options.only || options.only === 'lifecycle') {
+    const figures = await benchLifecycle(
+      client,
+      {
+        samples: options.lifeSamples,
+        concurrency: 4,
+        trainSteps: options.lifeTrainSteps,
+        modelLatencyMs: options.modelLatencyMs,
+        rounds: options.lifeRounds,
+        tag: stamp.slice(11, 19).replace(/-/g, ''),
+      },
+      (line) => console.error(`[bench] ${line}`),
+    );
+    console.log(
+      `lifecycle (generation, dataset, training): ${options.lifeSamples} samples at concurrency 4, ${options.lifeTrainSteps} SFT steps, teacher reply delay ${options.modelLatencyMs} ms, ${options.lifeRounds} interleaved rounds (mean seconds)`,
+    );
+    console.log(
+      `${'way'.padEnd(30)} ${'total'.padStart(8)} ${'generation'.padStart(11)} ${'dataset'.padStart(8)} ${'training'.padStart(9)} ${'accepted'.padStart(9)}`,
+    );
+    const mean = (way: string, pick: (r: LifecycleRow) => number): number => {
+      const picked = figures.rows.filter((r) => r.way === way).map(pick);
+      return picked.reduce((a, b) => a + b, 0) / picked.length;
+    };
+    for (const way of ['temporal', 'plain']) {
+      const label = way === 'temporal' ? 'specializeRepository' : 'same stages in-process';
+      console.log(
+        `${label.padEnd(30)} ${mean(way, (r) => r.wallSeconds)
+          .toFixed(1)
+          .padStart(8)} ${mean(way, (r) => r.stages.generation ?? 0)
+          .toFixed(1)
+          .padStart(11)} ${mean(way, (r) => r.stages.dataset ?? 0)
+          .toFixed(1)
+          .padStart(8)} ${mean(way, (r) => r.stages.training ?? 0)
+          .toFixed(1)
+          .padStart(9)} ${mean(way, (r) => r.accepted)
+          .toFixed(1)
+          .padStart(9)}`,
+      );
+    }
+    console.log(
+      `Temporal overhead ${(figures.overheadShare * 100).toFixed(1)} % of the in-process wall time — ${figures.overheadShare <= 0.05 ? 'meets' : 'misses'} the ≤ 5 % goal`,
+    );
+    console.log(
+      `history: ${figures.history.workflows.toFixed(0)} workflows per run, ${figures.history.eventsPerSample.toFixed(0)} events and ${figures.history.bytesPerSample.toFixed(0)} bytes per sample (all workflows of the run)`,
+    );
+    writeFileSync(
+      path.join(outDir, `lifecycle-${stamp}.json`),
+      JSON.stringify({ machine, modelLatencyMs: options.modelLatencyMs, ...figures }, null, 2),
+    );
+    const plot = path.join(outDir, `lifecycle-${stamp}.svg`);
+    writeFileSync(
+      plot,
+      barChart('Lifecycle stages: Temporal vs in-process (mean s)', 'stage / way', 's', [
+        ...['generation', 'dataset', 'training'].flatMap((stage) => [
+          { label: `${stage}, Temporal`, value: mean('temporal', (r) => r.stages[stage] ?? 0) },
+          { label: `${stage}, in-process`, value: mean('plain', (r) => r.stages[stage] ?? 0) },
+        ]),
+      ]),
+    );
+    console.log(`plot: ${plot}\n`);
+  }
+  if (!options.only || options.only === 'long') {
+    const teacher = await startTeacherServer();
+    try {
+      const figures = await benchLongRun(
+        client,
+        local.connection,
+        teacher,
+        {
+          samples: options.longSamples,
+          concurrency: options.longConcurrency,
+          samplesPerContinue: options.longPerContinue,
+          tag: stamp.slice(11, 19).replace(/-/g, ''),
+        },
+        (line) => console.error(`[bench] ${line}`),
+      );
+      printLongRun(figures);
+      writeFileSync(
+        path.join(outDir, `long-run-${stamp}.json`),
+        JSON.stringify({ machine, ...figures }, null, 2),
+      );
+      const memoryPlot = path.join(outDir, `long-run-memory-${stamp}.svg`);
+      writeFileSync(
+        memoryPlot,
+        lineChart(
+          `Worker memory over ${figures.samples} samples (stand-in samples)`,
+          'samples finished',
+          'MiB',
+          [
+            { label: 'RSS', points: figures.memory.map(([n, rss]) => [n, rss]) },
+            { label: 'JS heap used', points: figures.memory.map(([n, , heap]) => [n, heap]) },
+          ],
+        ),
+      );
+      const historyPlot = path.join(outDir, `long-run-history-${stamp}.svg`);
+      writeFileSync(
+        historyPlot,
+        lineChart('svgRun history per continued run', 'continued run', 'KB', [
+          { label: 'history bytes', points: figures.segments.map((s, i) => [i + 1, s.bytes / 1024]) },
+          { label: 'carried state', points: figures.segments.map((s, i) => [i + 1, s.carriedBytes / 1024]) },
+        ]),
+      );
+      console.log(`plots: ${memoryPlot}, ${historyPlot}\n`);
+    } finally {
+      await teacher.close();
+    }
   }
   if (!options.only || options.only === 'grade') {
     const rows = await benchGrading(

@@ -2,6 +2,8 @@ import type Docker from 'dockerode';
 import { createAgentToolActivities } from '../activities/agent/activities';
 import { createLlmActivities } from '../activities/llm/activities';
 import { createSandbox, destroySandbox } from '../activities/sandbox/containers';
+import { execInSandbox } from '../activities/sandbox/exec';
+import { patchStats, type PatchStats } from '../core/patch-stats';
 import { formatProblemObservation, NO_TOOL_CALL_PROBLEM, observation } from '../core/agent/observation';
 import { systemPrompt, taskMessage } from '../core/agent/prompts';
 import type { RolloutInput } from '../core/agent/rollout-input';
@@ -11,6 +13,9 @@ import type { ArtifactRef, ArtifactStore } from '../core/artifacts';
 
 export interface PlainRolloutResult {
   submitted: boolean;
+  /** With `finish`: the trajectory with its exit recorded, and the submitted patch. */
+  trajectory?: ArtifactRef;
+  patch?: ArtifactRef & PatchStats;
   turns: number;
   wallMs: number;
   modelMs: number;
@@ -25,6 +30,7 @@ export async function plainRollout(
   docker: Docker,
   artifacts: ArtifactStore,
   input: RolloutInput,
+  options: { finish?: boolean } = {},
 ): Promise<PlainRolloutResult> {
   const llm = createLlmActivities({ artifacts });
   const tools = createAgentToolActivities({ docker, artifacts });
@@ -36,6 +42,37 @@ export async function plainRollout(
   let trajectory: ArtifactRef | undefined;
   let pending: PendingObservation[] = [];
   let armed = false;
+  let formatErrors = 0;
+  /** As the workflow ends a rollout: the patch (when submitted) and the exit in the trajectory. */
+  const end = async (submitted: boolean): Promise<PlainRolloutResult> => {
+    let patch: (ArtifactRef & PatchStats) | undefined;
+    if (options.finish && submitted) {
+      const diff = await execInSandbox(docker, {
+        container: name,
+        command: `git add -A && git diff --cached ${input.sandbox.baseCommit}`,
+        timeoutSeconds: 120,
+        outputCapBytes: 64 * 1024 * 1024,
+      });
+      patch = { ...(await artifacts.put(diff.output, 'text/x-diff')), ...patchStats(diff.output) };
+    }
+    const finished =
+      options.finish && trajectory
+        ? await llm.finishTrajectory({
+            trajectory,
+            observations: pending,
+            exit: { status: submitted ? 'submitted' : 'exit_turns', patch },
+          })
+        : trajectory;
+    return {
+      submitted,
+      trajectory: finished,
+      patch,
+      turns: turn,
+      wallMs: performance.now() - started,
+      modelMs,
+      toolMs,
+    };
+  };
   await createSandbox(docker, {
     name,
     image: input.sandbox.image,
@@ -65,11 +102,15 @@ export async function plainRollout(
           ms: 0,
           text: formatProblemObservation(NO_TOOL_CALL_PROBLEM),
         });
+        formatErrors += 1;
+        if (formatErrors >= input.limits.maxFormatErrors) return await end(false);
         continue;
       }
+      let malformed = false;
       for (const [index, call] of reply.toolCalls.entries()) {
         const tool = parseToolCall(call.function.name, call.function.arguments);
         if (!tool.ok) {
+          malformed = true;
           pending.push({
             toolCallId: call.id,
             name: call.function.name,
@@ -87,7 +128,7 @@ export async function plainRollout(
             ms: 0,
             text: observation('Submitted.'),
           });
-          return { submitted: true, turns: turn, wallMs: performance.now() - started, modelMs, toolMs };
+          return await end(true);
         }
         const result = await tools.runTool({
           container: name,
@@ -107,8 +148,10 @@ export async function plainRollout(
           ref: result.observation,
         });
       }
+      formatErrors = malformed ? formatErrors + 1 : 0;
+      if (formatErrors >= input.limits.maxFormatErrors) return await end(false);
     }
-    return { submitted: false, turns: turn, wallMs: performance.now() - started, modelMs, toolMs };
+    return await end(false);
   } finally {
     await destroySandbox(docker, name);
   }

@@ -4,6 +4,7 @@ import type { RunConfigRequest } from '../core/run-config';
 import { exampleRepository } from '../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL } from '../infra/teacher-server';
 import type { SvgRunResult } from '../workflows/svg-run';
+import { acceptedCountOf } from '../core/accepted-count';
 
 export interface ThroughputRow {
   concurrency: number;
@@ -18,7 +19,7 @@ export interface ThroughputRow {
 }
 
 /** Sum of history events and bytes over the run's workflows (run, samples, rollouts; every continued run). */
-async function historyOf(
+export async function historyOf(
   client: Client,
   workflowIdPrefix: string,
 ): Promise<{ workflows: number; events: number; bytes: number }> {
@@ -64,10 +65,10 @@ export async function benchSvgRun(
     return {
       concurrency: options.concurrency,
       samples: result.finished,
-      accepted: result.accepted.length,
+      accepted: acceptedCountOf(result),
       wallSeconds,
       samplesPerSecond: result.finished / wallSeconds,
-      acceptedPerSecond: result.accepted.length / wallSeconds,
+      acceptedPerSecond: acceptedCountOf(result) / wallSeconds,
       workflows: history.workflows,
       historyEventsPerSample: history.events / result.finished,
       historyBytesPerSample: history.bytes / result.finished,

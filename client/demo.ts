@@ -11,6 +11,7 @@ import {
   offlineTeacherFor,
   startRun,
 } from './svg-run-commands';
+import { acceptedCountOf } from '../core/accepted-count';
 
 export interface DemoOptions {
   runId?: string;
@@ -70,7 +71,7 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; acce
     for (const line of describeRunResult(result)) console.log(line);
     if (stack.embeddedServer)
       console.log('the dev server keeps running for the UI; stop it with: npm run cli -- server stop');
-    return { ok: true, accepted: asRunResult(result).accepted.length };
+    return { ok: true, accepted: acceptedCountOf(asRunResult(result)) };
   } finally {
     await stack.stop();
     await teacher?.close();

@@ -13,6 +13,7 @@ import type { SvgRunProgress, SvgRunResult } from '../workflows/svg-run';
 import type { SpecializeProgress, SpecializeResult } from '../workflows/specialize-repository';
 import { evaluateProgressLine } from './eval-commands';
 import { progressLine } from './progress-bar';
+import { acceptedCountOf } from '../core/accepted-count';
 
 export function runWorkflowId(runId: string): string {
   return `sera-run-${runId}`;
@@ -162,10 +163,10 @@ export function describeRunResult(run: SvgRunResult | SpecializeResult): string[
           `environment: tests ${lifecycle.environment.passed ? 'pass' : 'FAIL'}${lifecycle.environment.summary ? ` (${lifecycle.environment.summary.line})` : ''} at ${lifecycle.environment.commit.slice(0, 12)}`,
         ]
       : []),
-    `run ${result.runId}: ${result.status}, ${result.finished}/${result.samples} samples${result.reused ? ` (${result.reused} reused)` : ''}, ${result.accepted.length} accepted`,
+    `run ${result.runId}: ${result.status}, ${result.finished}/${result.samples} samples${result.reused ? ` (${result.reused} reused)` : ''}, ${acceptedCountOf(result)} accepted`,
     `  rejected: ${reasons || 'none'}`,
     `  tokens ${result.tokens}, cost $${result.costUsd.toFixed(4)}`,
-    `  accepted sample records: ${result.accepted.map((a) => `#${a.index} ${a.record.slice(0, 19)}`).join(', ') || 'none'}`,
+    `  ledger (every sample's record and fate): ${result.ledger.join(', ') || 'none'}`,
     ...(result.dataset
       ? [
           `  dataset: ${result.dataset.lines} samples, ${result.dataset.tokens} tokens, mean truncation ratio ${result.dataset.meanTruncationRatio.toFixed(3)}, ${result.dataset.problems} unreadable records (${result.dataset.workflowId})`,

@@ -40,6 +40,7 @@ import {
 } from './run-evaluation';
 import { pauseSignal, resumeSignal, runConfigOrFail, svgRun, type SvgRunResult } from './svg-run';
 import { trainStudentModel } from './train-student';
+import { acceptedCountOf } from '../core/accepted-count';
 
 export interface SpecializeProgress {
   stage: LifecycleStage | 'resuming' | 'done';
@@ -277,7 +278,7 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
         samples: generation.samples,
         finished: generation.finished,
         reused: generation.reused ?? 0,
-        accepted: generation.accepted.length,
+        accepted: acceptedCountOf(generation),
         rejectedByReason: generation.rejectedByReason,
         tokens: generation.tokens,
         costUsd: generation.costUsd,

@@ -44,7 +44,14 @@ export interface SvgRunState {
   /** Next sample index to start. */
   cursor: number;
   finished: number;
+  /** Runs before the compact-run-state patch: each accepted rollout-1 patch, its sample and record. */
   accepted: Record<string, { index: number; record: string }>;
+  /**
+   * Since that patch: the first 16 hex digits of each accepted rollout-1 patch id and the sample
+   * holding it, about 26 bytes each; the records are in the ledger. Carried across
+   * continue-as-new, so it is what grows with the run.
+   */
+  acceptedPatches?: Record<string, number>;
   rejected: Record<string, number>;
   /** Recall of verified-or-not samples in ten bins: [0,0.1), …, [0.9,1]. */
   recallHistogram: number[];
@@ -85,7 +92,13 @@ export interface SvgRunResult {
   finished: number;
   /** Of the finished samples, those taken from the run named by `resumeFrom`. */
   reused: number;
-  accepted: Array<{ index: number; record: string }>;
+  /** Accepted samples (after the duplicate rule). */
+  acceptedCount?: number;
+  /**
+   * Runs before the compact-run-state patch listed every accepted sample here; later runs leave
+   * it out (it grew with the run): the ledger has every sample's record and fate.
+   */
+  accepted?: Array<{ index: number; record: string }>;
   rejectedByReason: Record<string, number>;
   tokens: number;
   costUsd: number;
@@ -112,6 +125,7 @@ export interface SvgRunResult {
 
 /** Workflow patches (docs/operations.md, "Upgrading workers while runs are live"). */
 export const ROLLOUTS_CLAIM_HOSTS = 'rollouts-claim-hosts';
+export const COMPACT_RUN_STATE = 'compact-run-state';
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
 export const pauseSignal = defineSignal('pause');
@@ -179,6 +193,21 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   let stage = carried ? 'sampling' : 'preparing';
   const running = new Set<number>();
   let startedThisRun = 0;
+  // Since this patch the run carries a compact duplicate index instead of every accepted record.
+  const compact = patched(COMPACT_RUN_STATE);
+  if (compact && !state.acceptedPatches) {
+    state.acceptedPatches = {};
+    for (const [patch, holder] of Object.entries(state.accepted))
+      state.acceptedPatches[patch.slice(0, 16)] = holder.index;
+    state.accepted = {};
+  }
+  const acceptedCount = (): number => Object.keys(state.acceptedPatches ?? state.accepted).length;
+  const holderOf = (patch: string): number | undefined =>
+    state.acceptedPatches ? state.acceptedPatches[patch.slice(0, 16)] : state.accepted[patch]?.index;
+  const hold = (patch: string, index: number, record: string): void => {
+    if (state.acceptedPatches) state.acceptedPatches[patch.slice(0, 16)] = index;
+    else state.accepted[patch] = { index, record };
+  };
 
   setHandler(svgRunProgressQuery, (): SvgRunProgress => {
     const minutes = Math.max((Date.now() - state.startedAt) / 60000, 1e-6);
@@ -190,7 +219,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       running: running.size,
       finished: state.finished,
       reused: state.reused ?? 0,
-      accepted: Object.keys(state.accepted).length,
+      accepted: acceptedCount(),
       rejectedByReason: state.rejected,
       recallHistogram: state.recallHistogram,
       tokens: state.tokens,
@@ -285,22 +314,22 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     let reason: string | undefined = summary.reason;
     if (summary.accepted && summary.patch1) {
       // The same rollout-1 patch twice: the lower index keeps it, whichever finished first.
-      const holder = state.accepted[summary.patch1];
-      if (holder && holder.index < summary.index) reason = 'duplicate_patch';
+      const holder = holderOf(summary.patch1);
+      if (holder !== undefined && holder < summary.index) reason = 'duplicate_patch';
       else {
-        if (holder) {
+        if (holder !== undefined) {
           state.rejected.duplicate_patch = (state.rejected.duplicate_patch ?? 0) + 1;
           // The displaced holder ran at the same time, so it is in this segment.
-          const displaced = segment.find((e) => e.index === holder.index);
+          const displaced = segment.find((e) => e.index === holder);
           if (displaced) Object.assign(displaced, { accepted: false, reason: 'duplicate_patch' });
         }
-        state.accepted[summary.patch1] = { index: summary.index, record: summary.record.id };
+        hold(summary.patch1, summary.index, summary.record.id);
       }
     }
     if (reason) state.rejected[reason] = (state.rejected[reason] ?? 0) + 1;
     segment.push({ index: summary.index, record: summary.record.id, accepted: reason === undefined, reason });
     upsertSearchAttributes([
-      { key: SearchAttributes.acceptedSamples, value: Object.keys(state.accepted).length },
+      { key: SearchAttributes.acceptedSamples, value: acceptedCount() },
       { key: SearchAttributes.costUsd, value: state.costUsd },
     ]);
   };
@@ -419,7 +448,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     samples: config.samples,
     finished: state.finished,
     reused: state.reused ?? 0,
-    accepted: Object.values(state.accepted).sort((a, b) => a.index - b.index),
+    acceptedCount: acceptedCount(),
+    ...(compact ? {} : { accepted: Object.values(state.accepted).sort((a, b) => a.index - b.index) }),
     rejectedByReason: state.rejected,
     tokens: state.tokens,
     costUsd: state.costUsd,

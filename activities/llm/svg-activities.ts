@@ -140,22 +140,32 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
       return (await deps.artifacts.put(JSON.stringify(input.entries), 'application/json')).id;
     },
 
-    /** Writes `<output>/<runId>/manifest.json` and one file per accepted sample's record. */
+    /**
+     * Writes `<output>/<runId>/manifest.json` (the run's result plus the accepted samples, read
+     * from its ledger) and one file per accepted sample's record.
+     */
     async writeRunManifest(input: {
       output: string;
       runId: string;
-      manifest: { accepted: Array<{ index: number; record: string }> } & Record<string, unknown>;
+      manifest: { ledger: string[] } & Record<string, unknown>;
     }): Promise<string> {
       const dir = path.join(input.output, input.runId);
       await mkdir(path.join(dir, 'accepted'), { recursive: true });
-      for (const a of input.manifest.accepted) {
+      const accepted: Array<{ index: number; record: string }> = [];
+      for (const chunk of input.manifest.ledger) {
+        const entries = JSON.parse((await deps.artifacts.get(chunk)).toString('utf8')) as LedgerEntry[];
+        for (const entry of entries)
+          if (entry.accepted && entry.record) accepted.push({ index: entry.index, record: entry.record });
+      }
+      accepted.sort((a, b) => a.index - b.index);
+      for (const a of accepted) {
         await writeFile(
           path.join(dir, 'accepted', `sample-${String(a.index).padStart(6, '0')}.json`),
           await deps.artifacts.get(a.record),
         );
       }
       const file = path.join(dir, 'manifest.json');
-      await writeFile(file, JSON.stringify(input.manifest, null, 2));
+      await writeFile(file, JSON.stringify({ ...input.manifest, accepted }, null, 2));
       return file;
     },
   };

@@ -32,6 +32,12 @@ export async function prepareRepoImage(
   baseImage: string,
   input: RepoImageInput,
 ): Promise<RepoImage> {
+  const repoName = path.basename(input.repository).replace(/\.git$/, '') || 'repo';
+  // A full commit id names the image without looking at the repository (no clone of a URL).
+  if (/^[0-9a-f]{40}$/.test(input.commit)) {
+    const tag = repoImageTag(repoName, input.commit, baseImage);
+    if (await imageExists(docker, tag)) return { image: tag, commit: input.commit, repoName };
+  }
   const work = await mkdtemp(path.join(os.tmpdir(), 'sera-image-'));
   try {
     const source = await resolveSource(input.repository, work);
@@ -43,7 +49,6 @@ export async function prepareRepoImage(
         nonRetryable: true,
       });
     }
-    const repoName = path.basename(input.repository).replace(/\.git$/, '') || 'repo';
     const tag = repoImageTag(repoName, commit, baseImage);
     if (await imageExists(docker, tag)) return { image: tag, commit, repoName };
     if (!(await imageExists(docker, baseImage))) {

@@ -1,0 +1,63 @@
+// The workflows of the long-run benchmark: the real `svgRun`, with a stand-in for its samples.
+// What the benchmark measures is the run itself (its history across continue-as-new, the state
+// it carries, the orchestration worker's memory), so each sample is a workflow that writes a
+// real record artifact and returns at once instead of two rollouts in containers.
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { SvgActivities } from '../activities/llm/svg-activities';
+import { TaskQueues } from '../core/queues';
+import type { SvgSampleInput, SvgSampleSummary } from '../workflows/svg-sample';
+
+export { svgRun } from '../workflows/svg-run';
+
+const llm = proxyActivities<Pick<SvgActivities, 'writeRecord'>>({
+  taskQueue: TaskQueues.llm,
+  startToCloseTimeout: '1m',
+});
+
+/** 32-bit FNV-1a: a deterministic hash for the stand-in's fate (no randomness in workflows). */
+function fnv(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** 64 hex characters, like an artifact id, so the run carries state of a real run's size. */
+function fakeId(seed: string): string {
+  let out = '';
+  for (let i = 0; out.length < 64; i += 1) out += fnv(`${seed}/${i}`).toString(16).padStart(8, '0');
+  return out.slice(0, 64);
+}
+
+/**
+ * Stands in for `svgSample` (same workflow type name and result): about 60 % accepted, as the
+ * offline teacher's runs are, and one rollout-1 patch in fifty repeated, so the run's duplicate
+ * rule has work to do.
+ */
+export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary> {
+  const roll = fnv(`${input.seed}:${input.index}`) % 100;
+  const accepted = roll < 60;
+  const patchSeed = roll < 2 ? `dup-${input.index % 7}` : `p-${input.seed}-${input.index}`;
+  const recall = accepted ? 1 : (roll % 50) / 100;
+  const record = await llm.writeRecord({
+    record: {
+      runId: input.runId,
+      index: input.index,
+      standIn: workflowInfo().workflowType,
+      accepted,
+      recall,
+    },
+  });
+  return {
+    index: input.index,
+    accepted,
+    reason: accepted ? undefined : 'recall_below_threshold',
+    recall,
+    patch1: fakeId(patchSeed),
+    tokens: 40_000,
+    costUsd: 0.04,
+    record,
+  };
+}

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type NativeConnection } from '@temporalio/worker';
+import type { RunConfigRequest } from '../core/run-config';
+import { exampleRepository } from '../infra/example-repo';
+import { repoRoot } from '../infra/paths';
+import { TEACHER_MODEL, type TeacherServer } from '../infra/teacher-server';
+import type { SvgRunResult } from '../workflows/svg-run';
+import { acceptedCountOf } from '../core/accepted-count';
+
+export interface LongRunFigures {
+  samples: number;
+  accepted: number;
+  concurrency: number;
+  samplesPerContinue: number;
+  wallSeconds: number;
+  /** One row per continued run of svgRun: its history and the state it started with. */
+  segments: Array<{ runId: string; events: number; bytes: number; carriedBytes: number }>;
+  /** [samples finished, RSS MiB, heap used MiB] of the process holding every worker. */
+  memory: Array<[number, number, number]>;
+  resultBytes: number;
+}
+
+const QUEUE = 'sera-bench-long-run';
+
+/** Bytes of the first payload of a run's start event: the state continue-as-new carried into it. */
+async function carriedBytes(client: Client, workflowId: string, runId: string): Promise<number> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const start = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  return (start?.input?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
+}
+
+/**
+ * A long generation: the real svgRun with stand-in samples (bench/long-run-workflows.ts) on its
+ * own task queue and orchestration worker, following the process's memory as samples finish and
+ * measuring every continued run's history afterwards.
+ */
+export async function benchLongRun(
+  client: Client,
+  connection: NativeConnection,
+  teacher: TeacherServer,
+  options: { samples: number; concurrency: number; samplesPerContinue: number; tag: string },
+  progress: (line: string) => void,
+): Promise<LongRunFigures> {
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: path.join(repoRoot, 'bench', 'long-run-workflows.ts'),
+    logger: {
+      info: () => undefined,
+      warn: () => undefined,
+      error: console.error,
+      debug: () => undefined,
+      trace: () => undefined,
+      log: () => undefined,
+    },
+  });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: QUEUE,
+    workflowBundle: bundle,
+    maxConcurrentWorkflowTaskExecutions: 100,
+  });
+  const running = worker.run();
+  const example = exampleRepository();
+  const workflowId = `sera-run-bench-long-${options.tag}`;
+  const config: RunConfigRequest = {
+    runId: `bench-long-${options.tag}`,
+    repository: { path: example.path, commit: example.commit },
+    teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+    samples: options.samples,
+    concurrency: options.concurrency,
+    samplesPerContinue: options.samplesPerContinue,
+    seed: 3,
+    dataset: { build: false },
+  };
+  const memory: LongRunFigures['memory'] = [];
+  try {
+    const started = performance.now();
+    const handle = await client.workflow.start('svgRun', { taskQueue: QUEUE, workflowId, args: [config] });
+    let done = false;
+    const result = handle.result().finally(() => (done = true)) as Promise<SvgRunResult>;
+    let lastLine = 0;
+    while (!done) {
+      const finished = await handle
+        .query<{ finished: number }>('progress')
+        .then((p) => p.finished)
+        .catch(() => undefined);
+      if (finished !== undefined) {
+        const usage = process.memoryUsage();
+        memory.push([finished, usage.rss / 2 ** 20, usage.heapUsed / 2 ** 20]);
+        if (performance.now() - lastLine > 30_000) {
+          lastLine = performance.now();
+          progress(
+            `long run: ${finished}/${options.samples} samples, RSS ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
+          );
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    const outcome = await result;
+    const wallSeconds = (performance.now() - started) / 1000;
+    const runs: Array<{ runId: string; startTime: Date }> = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+      runs.push({ runId: execution.runId, startTime: execution.startTime });
+    runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    const segments: LongRunFigures['segments'] = [];
+    for (const run of runs) {
+      const description = await client.workflow.getHandle(workflowId, run.runId).describe();
+      segments.push({
+        runId: run.runId,
+        events: description.historyLength,
+        bytes: description.historySize ?? 0,
+        carriedBytes: await carriedBytes(client, workflowId, run.runId),
+      });
+    }
+    return {
+      samples: outcome.finished,
+      accepted: acceptedCountOf(outcome),
+      concurrency: options.concurrency,
+      samplesPerContinue: options.samplesPerContinue,
+      wallSeconds,
+      segments,
+      memory,
+      resultBytes: Buffer.byteLength(JSON.stringify(outcome)),
+    };
+  } finally {
+    worker.shutdown();
+    await running;
+  }
+}
+
+/** The table `npm run bench` prints for the long generation. */
+export function printLongRun(f: LongRunFigures): void {
+  const events = f.segments.map((s) => s.events);
+  const bytes = f.segments.map((s) => s.bytes);
+  const carried = f.segments.map((s) => s.carriedBytes);
+  const kb = (n: number): string => `${(n / 1024).toFixed(0)} KB`;
+  const rss = f.memory.map(([, r]) => r);
+  const heap = f.memory.map(([, , h]) => h);
+  const tenth = Math.max(1, Math.floor(f.memory.length / 10));
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+  console.log(
+    `long generation: ${f.samples} stand-in samples (${f.accepted} accepted) at concurrency ${f.concurrency}, ${f.samplesPerContinue} per continued run, ${f.wallSeconds.toFixed(0)} s (${(f.samples / f.wallSeconds).toFixed(1)} samples/s)`,
+  );
+  console.log(
+    `svgRun: ${f.segments.length} runs; per run: history ${Math.min(...events)}–${Math.max(...events)} events, ${kb(Math.min(...bytes))}–${kb(Math.max(...bytes))}; carried state ${kb(carried[0] ?? 0)} at the first run, ${kb(Math.max(...carried))} at most; result ${kb(f.resultBytes)}`,
+  );
+  console.log(
+    `worker RSS (MiB): first tenth ${mean(rss.slice(0, tenth)).toFixed(0)}, last tenth ${mean(rss.slice(-tenth)).toFixed(0)}, peak ${Math.max(...rss).toFixed(0)}; JS heap used: first tenth ${mean(heap.slice(0, tenth)).toFixed(0)}, last tenth ${mean(heap.slice(-tenth)).toFixed(0)}`,
+  );
+}
