@@ -87,7 +87,9 @@ export async function benchLifecycle(
       });
       const history = await historyOf(client, workflowId);
       histories.push({ ...history, samples: result.generation.finished });
-      progress(`lifecycle round ${round}: through Temporal in ${temporalWall.toFixed(0)} s`);
+      progress(
+        `lifecycle round ${round}: through Temporal in ${temporalWall.toFixed(0)} s, ${acceptedCountOf(result.generation)} accepted, ${result.dataset?.lines ?? 0} dataset lines`,
+      );
 
       const parsed = parseRunConfig(request(`bench-plain-${options.tag}-${round}`));
       if (!parsed.ok) throw new Error(parsed.message);
@@ -104,7 +106,9 @@ export async function benchLifecycle(
         datasetLines: plain.datasetLines,
         trainingSteps: plain.trainingSteps,
       });
-      progress(`lifecycle round ${round}: in-process in ${plainWall.toFixed(0)} s`);
+      progress(
+        `lifecycle round ${round}: in-process in ${plainWall.toFixed(0)} s, ${plain.accepted} accepted, ${plain.datasetLines} dataset lines`,
+      );
     }
   } finally {
     await teacher.close();

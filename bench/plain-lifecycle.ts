@@ -86,8 +86,13 @@ export async function plainLifecycle(
       return { index: i, record: ref.id, accepted: !reason, reason, patch1 };
     };
     const r1 = await rollout('change', task, 'r1');
-    record.rollout1 = { trajectory: r1.trajectory, patch: r1.patch, turns: r1.turns };
-    if (!r1.submitted || !r1.patch) return finish('rollout1_not_submitted');
+    record.rollout1 = {
+      exitStatus: r1.exitStatus,
+      trajectory: r1.trajectory,
+      patch: r1.patch,
+      turns: r1.turns,
+    };
+    if (!r1.submitted || !r1.patch) return finish(`rollout1_${r1.exitStatus}`);
     if (r1.patch.linesAdded + r1.patch.linesDeleted === 0) return finish('empty_patch');
     let answer: 'yes' | 'no' | undefined;
     for (let tries = 0; tries < config.judgeTries && !answer; tries += 1)
@@ -102,8 +107,13 @@ export async function plainLifecycle(
     record.prDescription = pr.description;
     if (!pr.description) return finish('no_pr_description', undefined, r1.patch.id);
     const r2 = await rollout('reproduce', pr.description, 'r2');
-    record.rollout2 = { trajectory: r2.trajectory, patch: r2.patch, turns: r2.turns };
-    if (!r2.submitted || !r2.patch) return finish('rollout2_not_submitted', undefined, r1.patch.id);
+    record.rollout2 = {
+      exitStatus: r2.exitStatus,
+      trajectory: r2.trajectory,
+      patch: r2.patch,
+      turns: r2.turns,
+    };
+    if (!r2.submitted || !r2.patch) return finish(`rollout2_${r2.exitStatus}`, undefined, r1.patch.id);
     const verification = await svg.verifyPatches({
       patch1: r1.patch,
       patch2: r2.patch,
@@ -136,11 +146,15 @@ export async function plainLifecycle(
     runThreshold: config.threshold,
   });
   const built = performance.now();
-  const trained = await createTrainActivities({ artifacts }).trainStudent({
-    runId: config.runId,
-    dataset: dataset.dataset.id,
-    config: config.train,
-  });
+  // As the lifecycle does: no training on an empty dataset.
+  const trained =
+    dataset.lines > 0
+      ? await createTrainActivities({ artifacts }).trainStudent({
+          runId: config.runId,
+          dataset: dataset.dataset.id,
+          config: config.train,
+        })
+      : { steps: 0 };
   const done = performance.now();
   return {
     seconds: {

@@ -13,6 +13,7 @@ import type { ArtifactRef, ArtifactStore } from '../core/artifacts';
 
 export interface PlainRolloutResult {
   submitted: boolean;
+  exitStatus: 'submitted' | 'exit_turns' | 'exit_format';
   /** With `finish`: the trajectory with its exit recorded, and the submitted patch. */
   trajectory?: ArtifactRef;
   patch?: ArtifactRef & PatchStats;
@@ -44,7 +45,8 @@ export async function plainRollout(
   let armed = false;
   let formatErrors = 0;
   /** As the workflow ends a rollout: the patch (when submitted) and the exit in the trajectory. */
-  const end = async (submitted: boolean): Promise<PlainRolloutResult> => {
+  const end = async (exitStatus: PlainRolloutResult['exitStatus']): Promise<PlainRolloutResult> => {
+    const submitted = exitStatus === 'submitted';
     let patch: (ArtifactRef & PatchStats) | undefined;
     if (options.finish && submitted) {
       const diff = await execInSandbox(docker, {
@@ -60,11 +62,12 @@ export async function plainRollout(
         ? await llm.finishTrajectory({
             trajectory,
             observations: pending,
-            exit: { status: submitted ? 'submitted' : 'exit_turns', patch },
+            exit: { status: exitStatus, patch },
           })
         : trajectory;
     return {
       submitted,
+      exitStatus,
       trajectory: finished,
       patch,
       turns: turn,
@@ -103,7 +106,7 @@ export async function plainRollout(
           text: formatProblemObservation(NO_TOOL_CALL_PROBLEM),
         });
         formatErrors += 1;
-        if (formatErrors >= input.limits.maxFormatErrors) return await end(false);
+        if (formatErrors >= input.limits.maxFormatErrors) return await end('exit_format');
         continue;
       }
       let malformed = false;
@@ -128,7 +131,7 @@ export async function plainRollout(
             ms: 0,
             text: observation('Submitted.'),
           });
-          return await end(true);
+          return await end('submitted');
         }
         const result = await tools.runTool({
           container: name,
@@ -149,9 +152,9 @@ export async function plainRollout(
         });
       }
       formatErrors = malformed ? formatErrors + 1 : 0;
-      if (formatErrors >= input.limits.maxFormatErrors) return await end(false);
+      if (formatErrors >= input.limits.maxFormatErrors) return await end('exit_format');
     }
-    return await end(false);
+    return await end('exit_turns');
   } finally {
     await destroySandbox(docker, name);
   }
