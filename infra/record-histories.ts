@@ -1,6 +1,7 @@
-// Records the histories of a finished specialization run into test/fixtures/histories/, one per
-// workflow type, for the replay test: `npm run record-histories -- <workflow id>` (a server must
-// answer at TEMPORAL_ADDRESS; `npm run demo` leaves its dev server running).
+// Records the histories of a finished specialization run into test/fixtures/histories/<set>/, one
+// per workflow type, for the replay test: `npm run record-histories -- <workflow id> <set>` (a
+// server must answer at TEMPORAL_ADDRESS; `npm run demo` leaves its dev server running). Each set
+// is kept: runs recorded before a patch stay, so the old branch keeps being replayed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -20,15 +21,19 @@ export interface HistoryFixture {
 }
 
 async function main(): Promise<void> {
-  const root = process.argv[2];
-  if (!root) throw new Error('usage: record-histories <workflow id of a finished run>');
+  const [root, set] = process.argv.slice(2);
+  if (!root || !set || !/^[a-z0-9][a-z0-9-]*$/.test(set))
+    throw new Error(
+      'usage: record-histories <workflow id of a finished run> <set name: lower-case letters, digits, dashes>',
+    );
+  const dir = path.join(historyFixturesDir, set);
   const client = await connectClient();
   try {
     const seen = new Set<string>();
     const stages = new Set<string>();
     const index: HistoryFixture[] = [];
     const queue = [root];
-    mkdirSync(historyFixturesDir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     // Breadth first, so each type is recorded from the workflow closest to the root.
     while (queue.length > 0) {
       const workflowId = queue.shift()!;
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
           : description.type;
         seen.add(description.type);
         // The history's own protobuf encoding: what the server stores, read back by the replay test.
-        const file = path.join(historyFixturesDir, `${name}.pb.gz`);
+        const file = path.join(dir, `${name}.pb.gz`);
         writeFileSync(file, gzipSync(History.encode(history).finish()));
         index.push({
           workflowType: description.type,
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
       for (const child of children) if (stages.has(child.id) || !seen.has(child.type)) queue.push(child.id);
     }
     writeFileSync(
-      path.join(historyFixturesDir, 'index.json'),
+      path.join(dir, 'index.json'),
       JSON.stringify({ recordedFrom: root, fixtures: index }, null, 2) + '\n',
     );
   } finally {

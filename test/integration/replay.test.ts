@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -14,11 +14,19 @@ const History = proto.temporal.api.history.v1.History;
 
 useTestServer(); // installs the quiet runtime logger
 
-const { fixtures } = JSON.parse(readFileSync(path.join(historyFixturesDir, 'index.json'), 'utf8')) as {
-  fixtures: HistoryFixture[];
-};
-const historyOf = (fixture: HistoryFixture): proto.temporal.api.history.v1.History =>
-  History.decode(gunzipSync(readFileSync(path.join(historyFixturesDir, fixture.file))));
+/** Every recorded set (one per recording, kept across releases) and its fixtures. */
+const sets = readdirSync(historyFixturesDir, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+const fixturesOf = (set: string): HistoryFixture[] =>
+  (
+    JSON.parse(readFileSync(path.join(historyFixturesDir, set, 'index.json'), 'utf8')) as {
+      fixtures: HistoryFixture[];
+    }
+  ).fixtures;
+const historyOf = (set: string, fixture: HistoryFixture): proto.temporal.api.history.v1.History =>
+  History.decode(gunzipSync(readFileSync(path.join(historyFixturesDir, set, fixture.file))));
 
 /**
  * Histories of a real run of the example, recorded by `npm run record-histories`, replayed
@@ -26,35 +34,40 @@ const historyOf = (fixture: HistoryFixture): proto.temporal.api.history.v1.Histo
  * or reordered without `patched`) fails here, not in production.
  */
 describe('recorded histories replay against the current workflow code', () => {
-  it('has a fixture for every workflow type of the lifecycle', () => {
-    expect(fixtures.map((f) => f.workflowType)).toEqual(
-      expect.arrayContaining([
-        'specializeRepository',
-        'prepareEnvironment',
-        'svgRun',
-        'svgSample',
-        'rollout',
-        'buildDataset',
-        'trainStudentModel',
-        'evaluateModel',
-        'solveInstance',
-      ]),
-    );
+  it('has sets of fixtures, each with every workflow type of the lifecycle', () => {
+    expect(sets.length).toBeGreaterThan(0);
+    for (const set of sets)
+      expect(fixturesOf(set).map((f) => f.workflowType)).toEqual(
+        expect.arrayContaining([
+          'specializeRepository',
+          'prepareEnvironment',
+          'svgRun',
+          'svgSample',
+          'rollout',
+          'buildDataset',
+          'trainStudentModel',
+          'evaluateModel',
+          'solveInstance',
+        ]),
+      );
   });
 
-  for (const fixture of fixtures) {
-    it(`${fixture.workflowType} (${fixture.workflowId})`, async () => {
-      await Worker.runReplayHistory(
-        { workflowBundle: { codePath: workflowBundlePath } },
-        historyOf(fixture),
-        fixture.workflowId,
-      );
-    });
+  for (const set of sets) {
+    for (const fixture of fixturesOf(set)) {
+      it(`${set}: ${fixture.workflowType} (${fixture.workflowId})`, async () => {
+        await Worker.runReplayHistory(
+          { workflowBundle: { codePath: workflowBundlePath } },
+          historyOf(set, fixture),
+          fixture.workflowId,
+        );
+      });
+    }
   }
 
   it('fails a history whose commands the code no longer makes', async () => {
-    const fixture = fixtures.find((f) => f.workflowType === 'specializeRepository')!;
-    const history = historyOf(fixture);
+    const set = sets[0]!;
+    const fixture = fixturesOf(set).find((f) => f.workflowType === 'specializeRepository')!;
+    const history = historyOf(set, fixture);
     // As if the code had once called another activity first: the code's first command no longer matches.
     const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType = { name: 'anActivityTheCodeNoLongerCalls' };
