@@ -24,11 +24,11 @@ function fnv(text: string): number {
   return hash;
 }
 
-/** 64 hex characters, like an artifact id, so the run carries state of a real run's size. */
+/** Shaped like an artifact id (sha256: and 64 hex digits), so the run carries state of a real run's size. */
 function fakeId(seed: string): string {
   let out = '';
   for (let i = 0; out.length < 64; i += 1) out += fnv(`${seed}/${i}`).toString(16).padStart(8, '0');
-  return out.slice(0, 64);
+  return `sha256:${out.slice(0, 64)}`;
 }
 
 /**

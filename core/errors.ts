@@ -12,6 +12,8 @@ export const ErrorTypes = {
   CommandTimedOut: 'CommandTimedOut',
   TestCommandFailed: 'TestCommandFailed',
   DockerUnreachable: 'DockerUnreachable',
+  /** A sandbox host cannot build a repository's image (path, base image): another host may. */
+  SandboxHostUnfit: 'SandboxHostUnfit',
   ArtifactMissing: 'ArtifactMissing',
   /** The model endpoint said 429: retried after its Retry-After. */
   ModelRateLimited: 'ModelRateLimited',

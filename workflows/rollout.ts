@@ -132,7 +132,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
   ]);
   let status = carried ? 'continued' : 'starting';
   setHandler(rolloutProgressQuery, () => {
-    const { pending, trajectory, lastDiff, ...rest } = state;
+    const { pending, trajectory, lastDiff, host, ...rest } = state;
     return { ...rest, status };
   });
 
@@ -174,11 +174,12 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     taskQueue: TaskQueues.sandbox,
     startToCloseTimeout: '30m',
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-    scheduleToCloseTimeout: '6h',
-    // Hosts whose engine is down refuse claims; retrying soon lets a live host answer.
+    // Hosts whose engine is down, or that cannot build the image, refuse claims; retrying soon
+    // lets another host answer. About 10 minutes of refusals fail the rollout.
     retry: {
       initialInterval: '1s',
       maximumInterval: '15s',
+      maximumAttempts: 45,
       nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
     },
   });
@@ -281,6 +282,8 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
 
   /** The container goes with the rollout; on a host that cannot be reached, its reaper removes it later. */
   const removeContainer = async (): Promise<void> => {
+    // A movable rollout that never got a host never made a container.
+    if (movable && !state.host) return;
     try {
       await sandbox().destroySandbox({ name });
     } catch (error) {

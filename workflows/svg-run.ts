@@ -23,6 +23,7 @@ import type { FunctionIndex, IndexFunctionsInput } from '../activities/index/ind
 import type { ResumeActivities } from '../activities/run/resume';
 import type { ArtifactRef } from '../core/artifacts';
 import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
+import { duplicateKey } from '../core/duplicate-key';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { rootApplicationFailure } from '../core/failures';
 import { TaskQueues } from '../core/queues';
@@ -198,14 +199,14 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   if (compact && !state.acceptedPatches) {
     state.acceptedPatches = {};
     for (const [patch, holder] of Object.entries(state.accepted))
-      state.acceptedPatches[patch.slice(0, 16)] = holder.index;
+      state.acceptedPatches[duplicateKey(patch)] = holder.index;
     state.accepted = {};
   }
   const acceptedCount = (): number => Object.keys(state.acceptedPatches ?? state.accepted).length;
   const holderOf = (patch: string): number | undefined =>
-    state.acceptedPatches ? state.acceptedPatches[patch.slice(0, 16)] : state.accepted[patch]?.index;
+    state.acceptedPatches ? state.acceptedPatches[duplicateKey(patch)] : state.accepted[patch]?.index;
   const hold = (patch: string, index: number, record: string): void => {
-    if (state.acceptedPatches) state.acceptedPatches[patch.slice(0, 16)] = index;
+    if (state.acceptedPatches) state.acceptedPatches[duplicateKey(patch)] = index;
     else state.accepted[patch] = { index, record };
   };
 

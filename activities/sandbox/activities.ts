@@ -1,6 +1,8 @@
 import os from 'node:os';
 import type Docker from 'dockerode';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../../core/errors';
 import type { Client } from '@temporalio/client';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { patchStats, type PatchStats } from '../../core/patch-stats';
@@ -41,6 +43,14 @@ export interface DiffResult extends PatchStats {
 
 const TAIL_CHARS = 1500;
 
+/** Failures of one host's set-up, not of the run: another host may serve the claim. */
+const HOST_UNFIT = new Set<string>([
+  ErrorTypes.RepositoryNotFound,
+  ErrorTypes.CommitNotFound,
+  ErrorTypes.BaseImageMissing,
+  ErrorTypes.ImageBuildFailed,
+]);
+
 /** Heartbeats while a long call runs, so a lost worker is noticed within the heartbeat timeout. */
 function heartbeat(): void {
   Context.current().heartbeat();
@@ -67,13 +77,26 @@ export function createSandboxActivities(deps: SandboxDeps) {
       return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId) };
     },
 
-    /** Claims a host as above and builds the repository's image there (once) before answering. */
+    /**
+     * Claims a host as above and builds the repository's image there (once) before answering. A
+     * host that cannot (the repository missing at that path here, no base image, a failed build)
+     * refuses retryably, so the retry can go to a host that can: the run already built this
+     * image once on the host it started on.
+     */
     async claimHostForRepository(repository: RepoImageInput): Promise<SandboxHostWithImage> {
       await engineAnswers();
       const ticker = setInterval(heartbeat, 2000);
       try {
         const image = await prepareRepoImage(docker, deps.baseImage, repository);
         return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId), ...image };
+      } catch (error) {
+        if (error instanceof ApplicationFailure && error.type && HOST_UNFIT.has(error.type))
+          throw ApplicationFailure.create({
+            type: ErrorTypes.SandboxHostUnfit,
+            message: `sandbox host ${deps.hostId} cannot serve ${repository.repository}: ${error.message}`,
+            nonRetryable: false,
+          });
+        throw error;
       } finally {
         clearInterval(ticker);
       }

@@ -23,6 +23,23 @@ export async function reapOrphans(
   return { removed, kept };
 }
 
+/**
+ * For a sweep nobody asked for: keeps a container unless this server knows its workflow and says
+ * it has ended, so a worker never removes containers of another server's runs on a shared engine.
+ */
+export function workflowNotEndedOn(client: Client): (workflowId: string) => Promise<boolean> {
+  const running = workflowRunningOn(client);
+  return async (workflowId) => {
+    try {
+      await client.workflow.getHandle(workflowId).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return true;
+      throw error;
+    }
+    return running(workflowId);
+  };
+}
+
 /** Asks the Temporal server whether a workflow still runs; unknown workflows do not. */
 export function workflowRunningOn(client: Client): (workflowId: string) => Promise<boolean> {
   return async (workflowId) => {

@@ -52,8 +52,11 @@ export const RolloutInputSchema = z.object({
      * another host when its host's engine stops answering; without it, it stays on `hostQueue`.
      */
     repository: z.string().min(1).optional(),
-    /** A task that waits this long on the host's queue (its worker is gone) moves the rollout. */
-    hostStartTimeoutSeconds: z.number().int().min(5).default(300),
+    /**
+     * A task that waits this long on the host's queue counts as a lost host (its worker is gone)
+     * and moves the rollout. Long, so that a merely busy host is not taken for a dead one.
+     */
+    hostStartTimeoutSeconds: z.number().int().min(5).default(1800),
   }),
   model: ModelSettingsSchema,
   limits: RolloutLimitsSchema.prefault({}),

@@ -10,8 +10,11 @@ describe('the sandbox worker container sweep interval', () => {
 
   it('refuses a value that is not a number of seconds, naming the variable', () => {
     expect(() => reapIntervalSeconds({ SERA_REAP_INTERVAL_SECONDS: 'soon' })).toThrow(
-      /SERA_REAP_INTERVAL_SECONDS must be a number of seconds/,
+      /SERA_REAP_INTERVAL_SECONDS must be a whole number of seconds/,
     );
     expect(() => reapIntervalSeconds({ SERA_REAP_INTERVAL_SECONDS: '-5' })).toThrow(/not "-5"/);
+    expect(() => reapIntervalSeconds({ SERA_REAP_INTERVAL_SECONDS: '2.5' })).toThrow(/whole number/);
+    // Past Node's longest timer the sweep would run without pause.
+    expect(() => reapIntervalSeconds({ SERA_REAP_INTERVAL_SECONDS: '3000000' })).toThrow(/up to 2000000/);
   });
 });
