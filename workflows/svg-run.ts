@@ -49,7 +49,7 @@ export interface SvgRunState {
   accepted: Record<string, { index: number; record: string }>;
   /**
    * Since that patch: the first 16 hex digits of each accepted rollout-1 patch id and the sample
-   * holding it, about 26 bytes each; the records are in the ledger. Carried across
+   * holding it, about 24 bytes each; the records are in the ledger. Carried across
    * continue-as-new, so it is what grows with the run.
    */
   acceptedPatches?: Record<string, number>;
