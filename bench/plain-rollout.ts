@@ -93,6 +93,7 @@ export async function plainRollout(
         trajectory,
         start: trajectory ? undefined : { system: systemPrompt(), user: taskMessage(input.kind, input.task) },
         observations: pending,
+        formatRequeries: input.limits.formatRequeries,
       });
       turn += 1;
       modelMs += reply.modelMs;

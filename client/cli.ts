@@ -423,7 +423,7 @@ program
 program
   .command('drill')
   .description(
-    'fault drill: the same specialization undisturbed and then while every worker role is killed, the dev server and a Docker engine restart and the teacher answers 429s, 500s, cut connections and slow replies; compares samples, dataset bytes and predictions, and checks nothing is left behind',
+    'fault drill: the same specialization undisturbed and then while every worker role is killed, the dev server and a Docker engine restart and the teacher answers 429s, 500s, cut connections, slow replies and garbled tool calls; compares samples, dataset bytes and predictions, and checks nothing is left behind',
   )
   .option('--seed <n>', 'seeds the run and where the faults fall', integer, DRILL_DEFAULTS.seed)
   .option('--samples <n>', 'samples per run', positiveInt, DRILL_DEFAULTS.samples)
@@ -431,9 +431,9 @@ program
   .option('--no-evaluate', 'stop after training (no vLLM serving)')
   .option(
     '--garbage-rate <share>',
-    'share of teacher replies whose tool call the proxy garbles (0 by default: a garbled call changes the trajectory)',
+    'share of teacher replies whose tool call the proxy truncates (asked again by the rollout, so the run must not change)',
     Number,
-    0,
+    DRILL_DEFAULTS.faults.garbageRate,
   )
   .action(
     async (options: {

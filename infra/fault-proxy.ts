@@ -24,7 +24,7 @@ export const DRILL_FAULTS: ProxyFaults = {
   cutRate: 0.04,
   slowRate: 0.05,
   slowMs: 1500,
-  garbageRate: 0,
+  garbageRate: 0.05,
   retryAfterSeconds: 1,
 };
 

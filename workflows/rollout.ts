@@ -5,6 +5,7 @@ import {
   TimeoutFailure,
   continueAsNew,
   defineQuery,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -76,6 +77,8 @@ export type RolloutProgress = Omit<RolloutState, 'pending' | 'trajectory' | 'las
 export const rolloutProgressQuery = defineQuery<RolloutProgress>('progress');
 
 const MAX_RECOVERIES = 3;
+/** Workflow patch (docs/operations.md): turns pass `formatRequeries` to the model call. */
+export const FORMAT_REQUERIES = 'format-requeries';
 /** Hosts a rollout may move to before it fails: a run whose hosts all keep dying should stop. */
 const MAX_HOST_MOVES = 5;
 
@@ -367,6 +370,8 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
             ? undefined
             : { system: systemPrompt(), user: taskMessage(input.kind, input.task) },
           observations: state.pending,
+          // Since this patch a malformed tool call is asked again before it reaches the trajectory.
+          ...(patched(FORMAT_REQUERIES) ? { formatRequeries: input.limits.formatRequeries } : {}),
         });
       } catch (error) {
         // A rejected request or a missing model: the trajectory records it, then the rollout fails.

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { activityContext, heartbeat } from '../common/activity-context';
+import { parseToolCall } from '../../core/agent/tool-call';
 import { AGENT_TOOLS } from '../../core/agent/tools';
 import type {
   ChatMessage,
@@ -28,6 +29,8 @@ export interface AgentTurnInput {
   trajectory?: ArtifactRef;
   start?: { system: string; user: string };
   observations: PendingObservation[];
+  /** Replies with a malformed tool call asked again before one is kept (absent: none). */
+  formatRequeries?: number;
 }
 
 export interface AgentTurnResult {
@@ -44,6 +47,13 @@ export interface FinishTrajectoryInput {
   trajectory: ArtifactRef;
   observations: PendingObservation[];
   exit: { status: ExitStatus; detail?: string; patch?: ArtifactRef };
+}
+
+/** True when a reply's tool call would come back to the model as a format error. */
+function hasMalformedCall(completion: OpenAI.Chat.Completions.ChatCompletion): boolean {
+  return (completion.choices[0]?.message?.tool_calls ?? []).some(
+    (call) => call.type === 'function' && !parseToolCall(call.function.name, call.function.arguments).ok,
+  );
 }
 
 /** The llm role's activities: one model call per turn, and the trajectory's last write. */
@@ -68,18 +78,27 @@ export function createLlmActivities(deps: LlmDeps) {
       // Heartbeats tell Temporal the worker is alive while the model thinks (a dead worker's call is retried).
       const ticker = setInterval(heartbeat, 1000);
       let completion: OpenAI.Chat.Completions.ChatCompletion;
+      let requeried = 0;
+      const spent = { promptTokens: 0, completionTokens: 0 };
       try {
-        completion = await openaiClient(input.model, env).chat.completions.create(
-          {
-            model: input.model.model,
-            messages: trajectory.messages as OpenAI.Chat.Completions.ChatCompletionMessageParam[],
-            tools: AGENT_TOOLS,
-            temperature: input.model.temperature,
-            max_tokens: input.model.maxTokens,
-            ...(input.model.seed !== undefined ? { seed: input.model.seed } : {}),
-          },
-          { signal: activityContext()?.cancellationSignal },
-        );
+        for (;;) {
+          completion = await openaiClient(input.model, env).chat.completions.create(
+            {
+              model: input.model.model,
+              messages: trajectory.messages as OpenAI.Chat.Completions.ChatCompletionMessageParam[],
+              tools: AGENT_TOOLS,
+              temperature: input.model.temperature,
+              max_tokens: input.model.maxTokens,
+              ...(input.model.seed !== undefined ? { seed: input.model.seed } : {}),
+            },
+            { signal: activityContext()?.cancellationSignal },
+          );
+          if (requeried >= (input.formatRequeries ?? 0) || !hasMalformedCall(completion)) break;
+          // Asked again with the same conversation; the malformed reply is not kept.
+          requeried += 1;
+          spent.promptTokens += completion.usage?.prompt_tokens ?? 0;
+          spent.completionTokens += completion.usage?.completion_tokens ?? 0;
+        }
       } catch (error) {
         if (isContextOverflow(error)) {
           const ref = await saveTrajectory(deps.artifacts, trajectory);
@@ -106,8 +125,8 @@ export function createLlmActivities(deps: LlmDeps) {
           function: { name: c.function.name, arguments: c.function.arguments },
         }));
       const usage = {
-        promptTokens: completion.usage?.prompt_tokens ?? 0,
-        completionTokens: completion.usage?.completion_tokens ?? 0,
+        promptTokens: spent.promptTokens + (completion.usage?.prompt_tokens ?? 0),
+        completionTokens: spent.completionTokens + (completion.usage?.completion_tokens ?? 0),
       };
       const assistant: ChatMessage = {
         role: 'assistant',
@@ -120,6 +139,7 @@ export function createLlmActivities(deps: LlmDeps) {
         model: completion.model ?? input.model.model,
         usage,
         modelMs,
+        ...(requeried > 0 ? { requeried } : {}),
         tools: [],
       });
       const ref = await saveTrajectory(deps.artifacts, trajectory);

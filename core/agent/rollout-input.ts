@@ -30,6 +30,13 @@ export const RolloutLimitsSchema = z.object({
     .default(32 * 1024),
   /** Malformed tool calls in a row before the rollout ends with exit_format. */
   maxFormatErrors: z.number().int().positive().default(3),
+  /**
+   * A reply whose tool call is malformed (JSON that does not parse, an unknown tool, a missing
+   * argument) is asked again up to this many times, and only the reply that parses joins the
+   * trajectory, as SWE-agent requeries format errors; past them the reply is kept and the model
+   * sees the problem as an observation. 0: every malformed reply is kept.
+   */
+  formatRequeries: z.number().int().min(0).max(10).default(3),
 });
 export type RolloutLimits = z.output<typeof RolloutLimitsSchema>;
 

@@ -35,6 +35,11 @@ export interface TurnRecord {
   model: string;
   usage: TokenUsage;
   modelMs: number;
+  /**
+   * Replies with a malformed tool call that were asked again (SWE-agent's requery) and left out
+   * of the messages; their tokens are in `usage`.
+   */
+  requeried?: number;
   /** Filled in when the observations come back (next model call or the end). */
   tools: Array<{ callId: string; name: string; ok: boolean; ms: number; exitCode?: number }>;
 }

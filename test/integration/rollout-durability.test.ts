@@ -98,15 +98,39 @@ describe('rollouts under faults', () => {
       const trajectory = await readTrajectory(result.trajectory);
       const turns = turnNumbers(trajectory);
       expect(turns).toEqual(turns.map((_, i) => i + 1));
-      // A garbled call went back to the model as an observation naming the problem.
+      // A garbled call was asked again (SWE-agent's requery) and never reached the trajectory.
       const problems = trajectory.messages.filter(
         (m) => m.role === 'tool' && m.content.includes('are not valid JSON'),
       );
-      expect(problems.length).toBe(faulty.counts.garbage);
+      expect(problems).toEqual([]);
+      const requeried = trajectory.turns.reduce((sum, t) => sum + (t.requeried ?? 0), 0);
+      expect(requeried).toBe(faulty.counts.garbage);
+      // So the conversation is the undisturbed one, message for message.
+      expect(conversation(trajectory)).toEqual(conversation(reference.trajectory));
       // Rate limits and server errors were retried by Temporal, never shown to the model.
       const attempts = await activityAttempts(handle);
       expect(Math.max(...(attempts.agentTurn ?? []))).toBeGreaterThan(1);
       expect(await readArtifact(result.patch!)).toBe(reference.patch);
+    } finally {
+      await faulty.close();
+    }
+  });
+
+  it('with requeries off, shows a garbled call to the model as an observation naming the problem', async () => {
+    const faulty = await startTeacherServer({ faults: { garbageRate: 0.25 }, faultSeed: 10 });
+    try {
+      const runId = uniqueRunId('garbled');
+      const request = await exampleRolloutRequest(runId, 'g1', faulty.url, HOST, {
+        limits: { formatRequeries: 0 },
+      });
+      const result = (await (await start(request)).result()) as RolloutResult;
+      expect(faulty.counts.garbage).toBeGreaterThan(0);
+      const trajectory = await readTrajectory(result.trajectory);
+      const problems = trajectory.messages.filter(
+        (m) => m.role === 'tool' && m.content.includes('are not valid JSON'),
+      );
+      expect(problems.length).toBe(faulty.counts.garbage);
+      expect(trajectory.turns.every((t) => t.requeried === undefined)).toBe(true);
     } finally {
       await faulty.close();
     }
