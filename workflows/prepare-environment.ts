@@ -1,7 +1,9 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -13,6 +15,7 @@ import type { ArtifactRef } from '../core/artifacts';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { parsePrepareEnvironmentInput, type PrepareEnvironmentRequest } from '../core/environment-input';
 import { containerName } from '../core/names';
+import { CREATE_BEFORE_CLEANUP } from './rollout';
 import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
@@ -93,12 +96,13 @@ export async function prepareEnvironment(
   const host = await shared.claimSandboxHost();
   progress.sandboxHost = host.hostId;
   upsertMemo({ sandboxHost: host.hostId });
-  const onHost = proxyActivities<SandboxActivities>({
+  const hostOptions = {
     taskQueue: host.taskQueue,
     startToCloseTimeout: `${input.testTimeoutSeconds + 120}s`,
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
     retry,
-  });
+  };
+  const onHost = proxyActivities<SandboxActivities>(hostOptions);
 
   progress.stage = 'building-image';
   const image = await onHost.prepareRepoImage({
@@ -112,7 +116,14 @@ export async function prepareEnvironment(
   let run: ExecToArtifactResult;
   try {
     progress.stage = 'creating-sandbox';
-    await onHost.createSandbox({
+    // A cancel waits for the create to end, so the cleanup below cannot race it.
+    const creates = patched(CREATE_BEFORE_CLEANUP)
+      ? proxyActivities<SandboxActivities>({
+          ...hostOptions,
+          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        })
+      : onHost;
+    await creates.createSandbox({
       name,
       image: image.image,
       baseCommit: image.commit,

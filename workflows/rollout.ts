@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -79,6 +80,11 @@ export const rolloutProgressQuery = defineQuery<RolloutProgress>('progress');
 const MAX_RECOVERIES = 3;
 /** Workflow patch (docs/operations.md): turns pass `formatRequeries` to the model call. */
 export const FORMAT_REQUERIES = 'format-requeries';
+/**
+ * Workflow patch (docs/operations.md): a cancelled rollout waits for a container create in flight
+ * to end before it removes the container, so the create cannot add it back after the removal.
+ */
+export const CREATE_BEFORE_CLEANUP = 'create-before-cleanup';
 /** Hosts a rollout may move to before it fails: a run whose hosts all keep dying should stop. */
 const MAX_HOST_MOVES = 5;
 
@@ -156,9 +162,10 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
   // A rollout that knows its repository claims a host itself and can move to another one.
   const repository = input.sandbox.repository;
   const movable = repository !== undefined;
-  const onHost = (queue: string) =>
+  const onHost = (queue: string, waitForCancel = false) =>
     proxyActivities<SandboxActivities & AgentToolActivities>({
       taskQueue: queue,
+      ...(waitForCancel ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
       startToCloseTimeout: `${input.limits.commandTimeoutSeconds + 180}s`,
       heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
       // A movable rollout does not wait for a dead engine: it moves to a live host instead.
@@ -197,7 +204,8 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
 
   const name = containerName(input.runId, input.rolloutId);
   const createContainer = async (): Promise<void> => {
-    await sandbox().createSandbox({
+    const host = state.host?.queue ?? input.sandbox.hostQueue;
+    await onHost(host, patched(CREATE_BEFORE_CLEANUP)).createSandbox({
       name,
       image: state.host?.image ?? input.sandbox.image,
       baseCommit: input.sandbox.baseCommit,

@@ -62,4 +62,42 @@ describe('a rollout against the offline teacher in a real container', () => {
     expect(strip(tb.messages)).toEqual(strip(ta.messages));
     expect(await readArtifact(b.patch!)).toBe(await readArtifact(a.patch!));
   });
+
+  it('cancelled while its container is being created, leaves no container once it has ended', async () => {
+    const runId = uniqueRunId('rcancel');
+    const request = await exampleRolloutRequest(runId, 's3', teacher.url, HOST);
+    const handle = await workers.client.workflow.start('rollout', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `${runId}-s3`,
+      args: [request],
+    });
+    // Cancel the moment a sandbox worker has picked up the create, before it can finish.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      if (pending.some((a) => a.activityType?.name === 'createSandbox' && Number(a.state) === 2)) break;
+      if (Date.now() > deadline) throw new Error('createSandbox never started');
+    }
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
+    // The removal was scheduled only after the create had ended: it cannot run before the create.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = (type: string) =>
+      events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type);
+    const create = String(events[scheduled('createSandbox')]?.eventId);
+    const createEnded = events.findIndex((e) =>
+      [
+        e.activityTaskCompletedEventAttributes,
+        e.activityTaskFailedEventAttributes,
+        e.activityTaskCanceledEventAttributes,
+        e.activityTaskTimedOutEventAttributes,
+      ].some((ended) => ended && String(ended.scheduledEventId) === create),
+    );
+    expect(events.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
+    expect(createEnded).toBeGreaterThan(0);
+    expect(scheduled('destroySandbox')).toBeGreaterThan(createEnded);
+    // A create that was still running when the workflow went on must not add a container later.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
 });
