@@ -4,7 +4,8 @@ import type { SvgRunResult } from '../workflows/svg-run';
 
 /**
  * Every finished sample's fate and patches, one line each in index order: what "the same
- * samples" means when two runs of one config are compared (the drill, the many-hosts test).
+ * samples" means when two runs of one config are compared (the drill, and the tests that run a
+ * config twice).
  */
 export async function sampleOutcomes(
   store: ArtifactStore,

@@ -3,17 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { sampleOutcomes } from '../../client/sample-outcomes';
 import { TaskQueues } from '../../core/queues';
 import type { RunConfigRequest } from '../../core/run-config';
 import type { LifecycleReport } from '../../core/lifecycle-report';
-import type { LedgerEntry } from '../../core/sft/sample-record';
 import { exampleEvalSet, exampleRepository } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { freePort } from '../../infra/temporal-server';
 import type { SpecializeResult } from '../../workflows/specialize-repository';
-import type { SvgRunProgress, SvgRunResult } from '../../workflows/svg-run';
+import type { SvgRunProgress } from '../../workflows/svg-run';
 import { applicationCause } from '../support/failures';
-import { readArtifact } from '../support/rollout';
+import { readArtifact, storedArtifacts } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
 const evalSet = exampleEvalSet();
@@ -26,31 +26,6 @@ async function runsOf(client: Client, workflowId: string): Promise<number> {
   for await (const run of client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
     if (run.workflowId === workflowId) n += 1;
   return n;
-}
-
-/** Every sample's fate and patches, in index order, from the generation's ledger and records. */
-async function outcomesOf(generation: SvgRunResult): Promise<unknown[]> {
-  const out: Array<{ index: number } & Record<string, unknown>> = [];
-  for (const chunk of generation.ledger) {
-    for (const entry of JSON.parse(await readArtifact(ref(chunk))) as LedgerEntry[]) {
-      const record = entry.record
-        ? (JSON.parse(await readArtifact(ref(entry.record))) as {
-            rollout1?: { patch?: { id: string } };
-            rollout2?: { patch?: { id: string } };
-            recall?: number;
-          })
-        : undefined;
-      out.push({
-        index: entry.index,
-        accepted: entry.accepted,
-        reason: entry.reason,
-        patch1: record?.rollout1?.patch?.id,
-        patch2: record?.rollout2?.patch?.id,
-        recall: record?.recall,
-      });
-    }
-  }
-  return out.sort((a, b) => a.index - b.index);
 }
 
 describe('the specialization lifecycle (specializeRepository)', () => {
@@ -214,7 +189,9 @@ describe('the specialization lifecycle (specializeRepository)', () => {
     expect(resumed.generation.finished).toBe(4);
     const undisturbed = await execute(`sera-run-${runId}-whole`, small);
     expect(undisturbed.generation.reused).toBe(0);
-    expect(await outcomesOf(resumed.generation)).toEqual(await outcomesOf(undisturbed.generation));
+    expect(await sampleOutcomes(storedArtifacts(), resumed.generation)).toEqual(
+      await sampleOutcomes(storedArtifacts(), undisturbed.generation),
+    );
     expect(resumed.generation.acceptedCount).toBe(undisturbed.generation.acceptedCount);
     expect(resumed.dataset!.lines).toBe(undisturbed.dataset!.lines);
   });

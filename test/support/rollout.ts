@@ -37,8 +37,13 @@ export async function exampleRolloutRequest(
   };
 }
 
+/** The artifact store the workers use; read at call time, after the test setup chose its folder. */
+export function storedArtifacts(): LocalArtifactStore {
+  return new LocalArtifactStore(artifactsDir());
+}
+
 export async function readArtifact(ref: ArtifactRef): Promise<string> {
-  return (await new LocalArtifactStore(artifactsDir()).get(ref.id)).toString('utf8');
+  return (await storedArtifacts().get(ref.id)).toString('utf8');
 }
 
 export async function readTrajectory(ref: ArtifactRef): Promise<Trajectory> {
