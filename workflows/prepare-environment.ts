@@ -15,10 +15,10 @@ import type { ArtifactRef } from '../core/artifacts';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { parsePrepareEnvironmentInput, type PrepareEnvironmentRequest } from '../core/environment-input';
 import { containerName } from '../core/names';
-import { CREATE_BEFORE_CLEANUP } from './rollout';
 import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
+import { CREATE_BEFORE_CLEANUP } from './rollout';
 
 export type EnvironmentStage =
   | 'validating'

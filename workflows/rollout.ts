@@ -178,8 +178,9 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         maximumAttempts: 10,
       },
     });
-  const fixed = onHost(input.sandbox.hostQueue);
-  const sandbox = (): ReturnType<typeof onHost> => (state.host ? onHost(state.host.queue) : fixed);
+  /** The rollout's current host: the one it claimed, or the one it was given. */
+  const sandbox = (waitForCancel = false): ReturnType<typeof onHost> =>
+    onHost(state.host?.queue ?? input.sandbox.hostQueue, waitForCancel);
   const claims = proxyActivities<Pick<SandboxActivities, 'claimHostForRepository'>>({
     taskQueue: TaskQueues.sandbox,
     startToCloseTimeout: '30m',
@@ -204,8 +205,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
 
   const name = containerName(input.runId, input.rolloutId);
   const createContainer = async (): Promise<void> => {
-    const host = state.host?.queue ?? input.sandbox.hostQueue;
-    await onHost(host, patched(CREATE_BEFORE_CLEANUP)).createSandbox({
+    await sandbox(patched(CREATE_BEFORE_CLEANUP)).createSandbox({
       name,
       image: state.host?.image ?? input.sandbox.image,
       baseCommit: input.sandbox.baseCommit,
@@ -229,9 +229,9 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
           throw error;
         state.recoveries += 1;
         status = `recreating the sandbox (${state.recoveries})`;
-        await fixed.destroySandbox({ name });
+        await sandbox().destroySandbox({ name });
         await createContainer();
-        if (state.lastDiff) await fixed.applyPatch({ container: name, patch: state.lastDiff });
+        if (state.lastDiff) await sandbox().applyPatch({ container: name, patch: state.lastDiff });
       }
     }
   };

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
 import { TaskQueues } from '../../core/queues';
 import { startTeacherServer, type TeacherServer } from '../../infra/teacher-server';
 import type { RolloutResult } from '../../workflows/rollout';
+import { waitForStartedActivity } from '../support/history';
 import { exampleRolloutRequest, readArtifact, readTrajectory } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
@@ -19,13 +21,17 @@ describe('a rollout against the offline teacher in a real container', () => {
     await teacher?.close();
   });
 
-  async function run(runId: string, rolloutId: string): Promise<RolloutResult> {
+  async function start(runId: string, rolloutId: string): Promise<WorkflowHandle> {
     const request = await exampleRolloutRequest(runId, rolloutId, teacher.url, HOST);
-    return (await workers.client.workflow.execute('rollout', {
+    return workers.client.workflow.start('rollout', {
       taskQueue: TaskQueues.orchestration,
       workflowId: `${runId}-${rolloutId}`,
       args: [request],
-    })) as RolloutResult;
+    });
+  }
+
+  async function run(runId: string, rolloutId: string): Promise<RolloutResult> {
+    return (await (await start(runId, rolloutId)).result()) as RolloutResult;
   }
 
   it('submits a real patch and records the whole trajectory', async () => {
@@ -65,19 +71,9 @@ describe('a rollout against the offline teacher in a real container', () => {
 
   it('cancelled while its container is being created, leaves no container once it has ended', async () => {
     const runId = uniqueRunId('rcancel');
-    const request = await exampleRolloutRequest(runId, 's3', teacher.url, HOST);
-    const handle = await workers.client.workflow.start('rollout', {
-      taskQueue: TaskQueues.orchestration,
-      workflowId: `${runId}-s3`,
-      args: [request],
-    });
+    const handle = await start(runId, 's3');
     // Cancel the moment a sandbox worker has picked up the create, before it can finish.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      if (pending.some((a) => a.activityType?.name === 'createSandbox' && Number(a.state) === 2)) break;
-      if (Date.now() > deadline) throw new Error('createSandbox never started');
-    }
+    await waitForStartedActivity(handle, 'createSandbox');
     await handle.cancel();
     await handle.result().catch(() => undefined);
     // The removal was scheduled only after the create had ended: it cannot run before the create.

@@ -3,7 +3,7 @@ import { exampleRepository } from '../../infra/example-repo';
 import { environmentWorkflowId, validateEnvironmentRequest } from '../../client/run-environment';
 import { TaskQueues } from '../../core/queues';
 import type { PrepareEnvironmentResult } from '../../workflows/prepare-environment';
-import { activityAttempts } from '../support/history';
+import { activityAttempts, waitForStartedActivity } from '../support/history';
 import {
   containersOfRun,
   startWorkers,
@@ -48,14 +48,11 @@ describe('a sandbox worker killed in the middle of a workflow', () => {
     });
 
     // Wait until the test command is running on the first worker, then kill it without warning.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      const running = pending.find((a) => a.activityType?.name === 'execToArtifact' && Number(a.state) === 2);
-      if (running) break;
-      if (Date.now() > deadline) throw new Error(`execToArtifact never started:\n${first.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitForStartedActivity(handle, 'execToArtifact', {
+      timeoutMs: 60_000,
+      pollMs: 200,
+      detail: () => first.output(),
+    });
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 

@@ -19,3 +19,22 @@ export async function activityAttempts(handle: WorkflowHandle): Promise<Record<s
   }
   return attempts;
 }
+
+/**
+ * Returns once a worker has picked up an activity of `type` (its pending state is STARTED).
+ * Polls without a pause by default, to catch short activities while they run.
+ */
+export async function waitForStartedActivity(
+  handle: WorkflowHandle,
+  type: string,
+  options: { timeoutMs?: number; pollMs?: number; detail?: () => string } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    if (pending.some((a) => a.activityType?.name === type && Number(a.state) === 2)) return;
+    if (Date.now() > deadline)
+      throw new Error(`${type} never started${options.detail ? `:\n${options.detail()}` : ''}`);
+    if (options.pollMs) await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+  }
+}
