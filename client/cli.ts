@@ -44,6 +44,7 @@ import type { SpecializeProgress } from '../workflows/specialize-repository';
 import { runRolloutCommand, type RolloutCommandOptions } from './run-rollout';
 import { startTeacherServer } from '../infra/teacher-server';
 import { describeOutcome, runEnvironment } from './run-environment';
+import { errorLines } from './workflow-failure';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -495,8 +496,6 @@ program
 try {
   await program.parseAsync();
 } catch (error) {
-  // Temporal wraps the useful part (a validator's or a workflow's message) in `cause`.
-  const cause = (error as { cause?: Error }).cause;
-  console.error(`error: ${(error as Error).message}${cause?.message ? `: ${cause.message}` : ''}`);
+  for (const line of errorLines(error)) console.error(line);
   process.exitCode = 1;
 }

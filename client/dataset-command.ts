@@ -6,11 +6,13 @@ import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import { TaskQueues } from '../core/queues';
 import { RunConfigSchema } from '../core/run-config';
 import { DatasetConfigSchema, type DatasetConfigRequest } from '../core/sft/dataset-config';
+import { describeIssues } from '../core/environment-input';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir } from '../infra/paths';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { SvgRunResult } from '../workflows/svg-run';
 import { asRunResult, runWorkflowId } from './svg-run-commands';
+import { workflowResult } from './workflow-failure';
 import type { SpecializeResult } from '../workflows/specialize-repository';
 
 export interface DatasetCommandOptions {
@@ -23,10 +25,7 @@ export interface DatasetCommandOptions {
 function readDatasetConfig(file: string): DatasetConfigRequest {
   const raw = readConfigFile(file, 'dataset config');
   const parsed = DatasetConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`${file}: invalid dataset config: ${issues.join('; ')}`);
-  }
+  if (!parsed.success) throw new Error(`${file}: invalid dataset config: ${describeIssues(parsed.error)}`);
   return raw as DatasetConfigRequest;
 }
 
@@ -74,7 +73,7 @@ export async function buildDatasetOfRun(
       .catch(() => undefined);
   }, 2000);
   try {
-    return (await handle.result()) as BuildDatasetResult;
+    return await workflowResult<BuildDatasetResult>(handle);
   } finally {
     clearInterval(poll);
   }

@@ -18,6 +18,7 @@ import { connectClient, temporalSettingsFromEnv } from '../infra/temporal-connec
 import { ensureDevServer, freePort, stopDevServer } from '../infra/temporal-server';
 import { startWorkerProcess, type WorkerProcess } from '../infra/worker-process';
 import { sampleOutcomes } from './sample-outcomes';
+import { workflowResult } from './workflow-failure';
 import { ensureWorkflowBundle } from '../infra/workflow-bundle';
 import type { SpecializeResult } from '../workflows/specialize-repository';
 
@@ -150,11 +151,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 
     log('undisturbed run…');
     let started = Date.now();
-    const calm = (await client.workflow.execute('specializeRepository', {
-      taskQueue: TaskQueues.orchestration,
-      workflowId: `sera-run-${runId}-calm`,
-      args: [config(teacher.url)],
-    })) as SpecializeResult;
+    const calm = await workflowResult<SpecializeResult>(
+      await client.workflow.start('specializeRepository', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `sera-run-${runId}-calm`,
+        args: [config(teacher.url)],
+      }),
+    );
     const calmSeconds = (Date.now() - started) / 1000;
     log(`  ${calm.report.headline.at(-1)}`);
 
@@ -190,7 +193,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         await engine.restart();
       }
     }
-    const stormResult = (await client.workflow.getHandle(storm.workflowId).result()) as SpecializeResult;
+    const stormResult = await workflowResult<SpecializeResult>(client.workflow.getHandle(storm.workflowId));
     const stormSeconds = (Date.now() - started) / 1000;
     log(`  ${stormResult.report.headline.at(-1)}`);
 

@@ -12,6 +12,7 @@ import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connecti
 import type { EvalOutputs } from '../activities/eval/report';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { readConfigFile } from './config-file';
+import { workflowResult } from './workflow-failure';
 
 type Json = Record<string, unknown>;
 
@@ -90,7 +91,7 @@ export async function followWorkflow<R>(
       .catch(() => undefined);
   }, 2000);
   try {
-    return (await handle.result()) as R;
+    return await workflowResult<R>(handle);
   } finally {
     clearInterval(poll);
     if (tty && last) process.stderr.write('\n');

@@ -4,7 +4,7 @@ import {
   type PrepareEnvironmentInput,
   type PrepareEnvironmentRequest,
 } from '../core/environment-input';
-import { rootApplicationFailure } from '../core/failures';
+import { failureCause } from '../core/failure-cause';
 import { TaskQueues } from '../core/queues';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { EnvironmentProgress, PrepareEnvironmentResult } from '../workflows/prepare-environment';
@@ -13,8 +13,8 @@ export interface EnvironmentOutcome {
   workflowId: string;
   uiUrl: string;
   result?: PrepareEnvironmentResult;
-  /** Set when the workflow failed: the root cause's type and message. */
-  failure?: { type: string; message: string };
+  /** Set when the workflow failed: the innermost cause's type and message, and the line that says both. */
+  failure?: { type: string; message: string; text: string };
 }
 
 export function environmentWorkflowId(runId: string): string {
@@ -66,18 +66,15 @@ export async function runEnvironment(
     const result = await handle.result();
     return { workflowId, uiUrl, result };
   } catch (error) {
-    if (error instanceof WorkflowFailedError) return { workflowId, uiUrl, failure: rootCause(error) };
+    if (error instanceof WorkflowFailedError) {
+      const { type, message, text } = failureCause(error);
+      return { workflowId, uiUrl, failure: { type, message, text } };
+    }
     throw error;
   } finally {
     finished = true;
     clearInterval(poll);
   }
-}
-
-function rootCause(error: WorkflowFailedError): { type: string; message: string } {
-  const failure = rootApplicationFailure(error);
-  if (failure) return { type: failure.type ?? 'Error', message: failure.message };
-  return { type: error.cause?.name ?? 'Error', message: error.cause?.message ?? error.message };
 }
 
 /** The lines a person reads at the end of a run. */
@@ -91,7 +88,7 @@ export function describeOutcome(outcome: EnvironmentOutcome): string[] {
       `  output: artifact ${r.output.id} (${r.output.size} bytes${r.truncated ? ', truncated' : ''})`,
     );
   } else if (outcome.failure) {
-    lines.push(`failed (${outcome.failure.type}): ${outcome.failure.message}`);
+    lines.push(`failed: ${outcome.failure.text}`);
   }
   lines.push(`workflow: ${outcome.uiUrl}`);
   return lines;

@@ -14,6 +14,7 @@ import { startTeacherServer, TEACHER_MODEL } from '../infra/teacher-server';
 import { workflowUiUrl } from '../infra/temporal-connection';
 import type { RolloutProgress, RolloutResult } from '../workflows/rollout';
 import { startLocalStack } from './local-stack';
+import { workflowResult } from './workflow-failure';
 
 export interface RolloutCommandOptions {
   repo?: string;
@@ -89,7 +90,7 @@ export async function runRolloutCommand(options: RolloutCommandOptions): Promise
         .catch(() => undefined);
     }, 300);
     try {
-      const result = (await handle.result()) as RolloutResult;
+      const result = await workflowResult<RolloutResult>(handle);
       finished = true;
       console.log(
         `exit: ${result.exitStatus}${result.detail ? ` (${result.detail})` : ''} after ${result.turns} turns`,

@@ -14,6 +14,7 @@ import type { SpecializeProgress, SpecializeResult } from '../workflows/speciali
 import { evaluateProgressLine } from './eval-commands';
 import { progressLine } from './progress-bar';
 import { acceptedCountOf } from '../core/accepted-count';
+import { workflowResult } from './workflow-failure';
 
 export function runWorkflowId(runId: string): string {
   return `sera-run-${runId}`;
@@ -134,7 +135,7 @@ export async function followRun(
       .catch(() => undefined);
   }, 1000);
   try {
-    return (await handle.result()) as SpecializeResult | SvgRunResult;
+    return await workflowResult<SpecializeResult | SvgRunResult>(handle);
   } finally {
     finished = true;
     clearInterval(poll);

@@ -12,6 +12,7 @@ import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connecti
 import type { SvgRunResult } from '../workflows/svg-run';
 import { readConfigFile } from './config-file';
 import { asRunResult, runWorkflowId } from './svg-run-commands';
+import { workflowResult } from './workflow-failure';
 import type { SpecializeResult } from '../workflows/specialize-repository';
 
 export interface TrainCommandOptions {
@@ -92,7 +93,7 @@ export async function trainOnDataset(
       .catch(() => undefined);
   }, 2000);
   try {
-    return (await handle.result()) as TrainStudentResult;
+    return await workflowResult<TrainStudentResult>(handle);
   } finally {
     clearInterval(poll);
     if (tty) process.stderr.write('\n');

@@ -13,6 +13,7 @@ import type { LifecycleReportActivities, LifecycleReportOutputs } from '../activ
 import type { ResumeActivities } from '../activities/run/resume';
 import type { TrainStudentResult } from '../activities/train/train-student';
 import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
+import { stageFailure } from '../core/failure-cause';
 import {
   STAGE_MANIFEST_MEMO,
   baseEvaluationKey,
@@ -149,7 +150,10 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
     }
     enter(name, workflowId);
     const started = Date.now();
-    const result = await work();
+    // A failed stage fails the run naming the stage and its reason; only the thrown failure changes, not the commands.
+    const result = await work().catch((error: unknown) => {
+      throw stageFailure(name, error);
+    });
     const record: StageRecord = {
       stage: name,
       status: 'finished',

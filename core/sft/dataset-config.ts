@@ -4,7 +4,7 @@ import { z } from 'zod';
  * How a run's samples become SFT data (SERA's postprocessing). Every field has the paper's
  * default; `threshold` defaults to the run's own soft-verification threshold.
  */
-export const DatasetConfigSchema = z.object({
+export const DatasetConfigSchema = z.strictObject({
   /** Build the dataset when the run's generation ends. */
   build: z.boolean().default(true),
   /** T2: verified rollout-2 trajectories; T1: rollout-1 trajectories (unverified); or both. */
