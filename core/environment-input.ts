@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TestTimeoutSecondsSchema } from './environment-recipe';
 
 /**
  * What the environment workflow needs: a repository at a commit and the command that tests it.
@@ -15,13 +16,7 @@ export const RunIdSchema = z
     'letters, digits, "_", "." and "-" only, starting with a letter or digit',
   );
 
-/** How long a test command may run, in seconds: up to a day. */
-export const TestTimeoutSecondsSchema = z
-  .number()
-  .int()
-  .positive()
-  .max(24 * 3600)
-  .default(900);
+export { TestTimeoutSecondsSchema };
 
 export const SandboxLimitsSchema = z.object({
   cpus: z.number().positive().max(64).default(1),

@@ -8,6 +8,12 @@ export const ErrorTypes = {
   CommitNotFound: 'CommitNotFound',
   BaseImageMissing: 'BaseImageMissing',
   ImageBuildFailed: 'ImageBuildFailed',
+  /** A recipe's setup command (or package install) failed at image build time: names the step. */
+  SetupFailed: 'SetupFailed',
+  /** A recipe's start image, or its Dockerfile, is not there. */
+  ImageNotFound: 'ImageNotFound',
+  /** A recipe's toolchain version cannot be fetched from its registry. */
+  ToolchainUnavailable: 'ToolchainUnavailable',
   ContainerGone: 'ContainerGone',
   CommandTimedOut: 'CommandTimedOut',
   TestCommandFailed: 'TestCommandFailed',
@@ -33,6 +39,9 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorTypes.CommitNotFound,
   ErrorTypes.BaseImageMissing,
   ErrorTypes.ImageBuildFailed,
+  ErrorTypes.SetupFailed,
+  ErrorTypes.ImageNotFound,
+  ErrorTypes.ToolchainUnavailable,
   ErrorTypes.TestCommandFailed,
   ErrorTypes.ArtifactMissing,
   ErrorTypes.ModelRequestRejected,

@@ -44,3 +44,8 @@ export function servePython(): string {
 export function serveWorkDir(): string {
   return path.resolve(process.env.SERA_SERVE_DIR ?? path.join(stateDir(), 'serve'));
 }
+
+/** A sandbox host's own cache: git mirrors of repository URLs and downloaded toolchains. */
+export function sandboxCacheDir(): string {
+  return path.resolve(process.env.SERA_SANDBOX_CACHE ?? path.join(stateDir(), 'sandbox-cache'));
+}

@@ -46,6 +46,7 @@ const TAIL_CHARS = 1500;
 /** Failures of one host's set-up, not of the run: another host may serve the claim. */
 const HOST_UNFIT = new Set<string>([
   ErrorTypes.RepositoryNotFound,
+  ErrorTypes.ImageNotFound,
   ErrorTypes.CommitNotFound,
   ErrorTypes.BaseImageMissing,
   ErrorTypes.ImageBuildFailed,
@@ -67,6 +68,25 @@ export function createSandboxActivities(deps: SandboxDeps) {
       throw asSandboxFailure(error, `sandbox host ${deps.hostId}`);
     });
   };
+  /**
+   * An image build's heartbeats carry its latest output line (the UI shows it on the pending
+   * activity); a ticker keeps them going through long silent steps. The log goes to the store.
+   */
+  const imageBuild = () => {
+    let latest = '';
+    const beat = (): void => Context.current().heartbeat({ building: latest });
+    const ticker = setInterval(beat, 2000);
+    return {
+      options: {
+        artifacts: deps.artifacts,
+        progress: (line: string) => {
+          latest = line.slice(0, 300);
+          beat();
+        },
+      },
+      stop: () => clearInterval(ticker),
+    };
+  };
   return {
     /**
      * Any live sandbox worker may answer on the shared queue; one whose engine is down refuses
@@ -85,9 +105,9 @@ export function createSandboxActivities(deps: SandboxDeps) {
      */
     async claimHostForRepository(repository: RepoImageInput): Promise<SandboxHostWithImage> {
       await engineAnswers();
-      const ticker = setInterval(heartbeat, 2000);
+      const build = imageBuild();
       try {
-        const image = await prepareRepoImage(docker, deps.baseImage, repository);
+        const image = await prepareRepoImage(docker, deps.baseImage, repository, build.options);
         return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId), ...image };
       } catch (error) {
         if (error instanceof ApplicationFailure && error.type && HOST_UNFIT.has(error.type))
@@ -98,16 +118,16 @@ export function createSandboxActivities(deps: SandboxDeps) {
           });
         throw error;
       } finally {
-        clearInterval(ticker);
+        build.stop();
       }
     },
 
     async prepareRepoImage(input: RepoImageInput): Promise<RepoImage> {
-      const ticker = setInterval(heartbeat, 2000);
+      const build = imageBuild();
       try {
-        return await prepareRepoImage(docker, deps.baseImage, input);
+        return await prepareRepoImage(docker, deps.baseImage, input, build.options);
       } finally {
-        clearInterval(ticker);
+        build.stop();
       }
     },
 

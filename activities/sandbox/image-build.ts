@@ -1,0 +1,103 @@
+import type Docker from 'dockerode';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../../core/errors';
+import type { BuildStep } from '../../core/image-dockerfile';
+import { asSandboxFailure, dockerStatus } from './docker-errors';
+
+export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+  try {
+    await docker.getImage(tag).inspect();
+    return true;
+  } catch (error) {
+    if (dockerStatus(error) === 404) return false;
+    throw asSandboxFailure(error, `inspecting image ${tag}`);
+  }
+}
+
+/** The builder's own failure, with the step it was on and the log's last lines. */
+export class ImageBuildError extends Error {
+  constructor(
+    readonly step: number | undefined,
+    readonly detail: string,
+    readonly tail: string,
+  ) {
+    super(detail);
+  }
+}
+
+interface BuildEvent {
+  stream?: string;
+  error?: string;
+  status?: string;
+}
+
+const STEP_LINE = /^Step (\d+)\/\d+ : /;
+
+/**
+ * Builds an image from a context folder (only the `src` entries of it), streaming the builder's
+ * output line by line to `log`. A failed step throws ImageBuildError with its step number.
+ */
+export async function buildImage(
+  docker: Docker,
+  context: string,
+  src: string[],
+  tag: string,
+  labels: Record<string, string>,
+  log: (line: string) => void,
+  /** The Dockerfile's path inside the context, when not `Dockerfile`. */
+  dockerfile?: string,
+): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.buildImage(
+      { context, src },
+      { t: tag, labels, rm: true, forcerm: true, ...(dockerfile ? { dockerfile } : {}) },
+    );
+  } catch (error) {
+    throw asSandboxFailure(error, `building image ${tag}`);
+  }
+  let step: number | undefined;
+  const recent: string[] = [];
+  const remember = (line: string): void => {
+    recent.push(line);
+    if (recent.length > 40) recent.shift();
+    log(line);
+  };
+  const failure = await new Promise<string | undefined>((resolve, reject) => {
+    let error: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(asSandboxFailure(err, `building image ${tag}`)) : resolve(error)),
+      (event: BuildEvent) => {
+        for (const line of (event.stream ?? event.status ?? '').split('\n')) {
+          if (!line.trim()) continue;
+          const match = STEP_LINE.exec(line);
+          if (match?.[1]) step = Number(match[1]);
+          remember(line.trimEnd());
+        }
+        if (event.error) {
+          error = event.error.trim();
+          remember(error);
+        }
+      },
+    );
+  });
+  if (failure !== undefined) throw new ImageBuildError(step, failure, recent.join('\n'));
+}
+
+/** A failed build as the failure a person reads: which step, what it said, where the log is. */
+export function buildFailure(
+  error: ImageBuildError,
+  steps: readonly BuildStep[],
+  image: string,
+  logArtifact: string,
+): ApplicationFailure {
+  const label = steps.find((s) => s.step === error.step)?.label;
+  const isSetup = label !== undefined && /^(setup|system packages|git is there)/.test(label);
+  const where = label ? `${label}` : `step ${error.step ?? '?'}`;
+  return ApplicationFailure.create({
+    type: isSetup ? ErrorTypes.SetupFailed : ErrorTypes.ImageBuildFailed,
+    message: `building ${image} failed at ${where}: ${error.detail}; build log: artifact ${logArtifact}\n${error.tail.split('\n').slice(-12).join('\n')}`,
+    nonRetryable: true,
+  });
+}
