@@ -136,6 +136,14 @@ describe('errorLines', () => {
     expect(lines.join('\n')).not.toContain('Child Workflow execution failed');
   });
 
+  it('says the reason of a failed workflow awaited without the helper too', () => {
+    const failed = asClientSees(childFailure(activityFailure(notFound())));
+    expect(errorLines(failed)).toEqual([
+      `error: RepositoryNotFound: ${missing}`,
+      '  via child workflow prepareEnvironment (sera-run-r-env) → activity buildRepoImage',
+    ]);
+  });
+
   it('adds a Temporal cause to a plain error’s message', () => {
     const rejected = new Error('Workflow Update failed', { cause: notFound() });
     expect(errorLines(rejected)).toEqual([`error: Workflow Update failed: RepositoryNotFound: ${missing}`]);
