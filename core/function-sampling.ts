@@ -1,4 +1,7 @@
+import type { SourceLanguage } from './languages';
 import { SeededRandom } from './teacher/random';
+
+export { isTestPath } from './languages';
 
 /** A function the pipeline can ask a teacher to change. */
 export interface IndexedFunction {
@@ -6,13 +9,8 @@ export interface IndexedFunction {
   /** Path relative to the repository root. */
   file: string;
   line: number;
-}
-
-const TEST_PATH = /(^|\/)(tests?|testing)(\/|$)|(^|\/)test_[^/]*$|_tests?\.[a-z]+$|(^|\/)conftest\.py$/i;
-
-/** Files whose path says they are tests are never sampled (the method changes non-test code). */
-export function isTestPath(file: string): boolean {
-  return TEST_PATH.test(file);
+  /** Absent in indexes written before the field existed. */
+  language?: SourceLanguage;
 }
 
 /** Sorted by file and line, then capped by a seeded choice: the same repository and seed, the same list. */

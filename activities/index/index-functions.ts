@@ -1,16 +1,25 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
-import { capFunctions, isTestPath, type IndexedFunction } from '../../core/function-sampling';
-import { hostGit, hostGitRaw, tryHostGit } from '../sandbox/git';
+import { capFunctions, type IndexedFunction } from '../../core/function-sampling';
+import { isGeneratedSource, isSourceLanguage, type SourceLanguage } from '../../core/languages';
 import { heartbeat } from '../common/activity-context';
-import { LANGUAGES, parseFunctions, type SourceLanguage } from './parse-functions';
+import { hostGitRaw, tryHostGit } from '../sandbox/git';
+import { parseFunctions } from './parse-functions';
+import { chooseSourceFiles, filesAtCommit, filterByGlobs } from './source-files';
 
 export interface IndexFunctionsInput {
   /** A local git repository on this host (the sandbox host that built the image). */
   repository: string;
   commit: string;
-  language: SourceLanguage;
+  /** The languages to index; when absent (and `language` too), those that make up the repository. */
+  languages?: SourceLanguage[];
+  /** One language, as callers said before `languages`. */
+  language?: SourceLanguage;
+  /** Globs on paths from the repository root: only files matching one (e.g. `packages/core/**`). */
+  include?: string[];
+  /** Globs of files never indexed. */
+  exclude?: string[];
   cap: number;
   seed: number;
 }
@@ -21,16 +30,35 @@ export interface FunctionIndex {
   filesRead: number;
   /** Functions found before the cap. */
   found: number;
+  /** The languages indexed, asked for or detected, most files first when detected. */
+  languages: SourceLanguage[];
+  /** Functions found per language, before the cap. */
+  foundByLanguage: Partial<Record<SourceLanguage, number>>;
+}
+
+function askedLanguages(input: IndexFunctionsInput): SourceLanguage[] {
+  const asked: string[] = input.languages?.length ? input.languages : input.language ? [input.language] : [];
+  const unknown = asked.filter((name) => !isSourceLanguage(name));
+  if (unknown.length > 0) {
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: `the function index does not read ${unknown.map((l) => JSON.stringify(l)).join(', ')}`,
+      nonRetryable: true,
+    });
+  }
+  return asked.filter(isSourceLanguage);
 }
 
 /**
- * Lists the repository's functions at a commit, read from git (no checkout), skipping test
- * paths, parsed with the language's tree-sitter grammar, capped deterministically by the seed.
+ * Lists the repository's functions at a commit, read from git (no checkout): the files of its
+ * languages within the include / exclude globs, less tests, vendored and generated code, parsed with
+ * each language's tree-sitter grammar, capped deterministically by the seed.
  */
 export async function indexFunctions(
   artifacts: ArtifactStore,
   input: IndexFunctionsInput,
 ): Promise<FunctionIndex> {
+  const asked = askedLanguages(input);
   const commit = await tryHostGit(
     ['rev-parse', '--verify', '--quiet', `${input.commit}^{commit}`],
     input.repository,
@@ -42,15 +70,22 @@ export async function indexFunctions(
       nonRetryable: true,
     });
   }
-  const extensions: readonly string[] = LANGUAGES[input.language].extensions;
-  const files = (await hostGit(['ls-tree', '-r', '--name-only', commit], input.repository))
-    .split('\n')
-    .filter((file) => extensions.some((ext) => file.endsWith(ext)) && !isTestPath(file));
+  const inScope = filterByGlobs(
+    await filesAtCommit(input.repository, commit),
+    input.include ?? [],
+    input.exclude ?? [],
+  );
+  const { languages, files } = chooseSourceFiles(inScope, asked, input.repository);
   const found: IndexedFunction[] = [];
-  for (const file of files) {
+  const foundByLanguage: Partial<Record<SourceLanguage, number>> = {};
+  for (const { path, language } of files) {
     heartbeat();
-    const source = await hostGitRaw(['show', `${commit}:${file}`], input.repository);
-    for (const fn of await parseFunctions(input.language, source)) found.push({ ...fn, file });
+    const source = await hostGitRaw(['show', `${commit}:${path}`], input.repository);
+    if (isGeneratedSource(source)) continue;
+    for (const fn of await parseFunctions(language, source, path)) {
+      found.push({ ...fn, file: path, language });
+      foundByLanguage[language] = (foundByLanguage[language] ?? 0) + 1;
+    }
   }
   const kept = capFunctions(found, input.cap, input.seed);
   return {
@@ -58,5 +93,7 @@ export async function indexFunctions(
     count: kept.length,
     filesRead: files.length,
     found: found.length,
+    languages,
+    foundByLanguage,
   };
 }

@@ -1,48 +1,28 @@
-import { createRequire } from 'node:module';
-import { Language, Parser, type Node } from 'web-tree-sitter';
+import type { SourceLanguage } from '../../core/languages';
+import { NAMING, functionName } from './function-names';
+import { parserFor } from './grammars';
 
-/** Languages the index reads, with their grammars' bundled .wasm files and their source files. */
-export const LANGUAGES = {
-  python: { grammar: 'tree-sitter-python/tree-sitter-python.wasm', extensions: ['.py'] },
-  javascript: {
-    grammar: 'tree-sitter-javascript/tree-sitter-javascript.wasm',
-    extensions: ['.js', '.mjs', '.cjs', '.jsx'],
-  },
-} as const;
-export type SourceLanguage = keyof typeof LANGUAGES;
+export { SOURCE_LANGUAGES, type SourceLanguage } from '../../core/languages';
 
-const FUNCTION_NODES: Record<SourceLanguage, string[]> = {
-  python: ['function_definition'],
-  javascript: ['function_declaration', 'method_definition', 'generator_function_declaration'],
-};
-
-const require = createRequire(import.meta.url);
-const parsers = new Map<SourceLanguage, Parser>();
-
-async function parserFor(language: SourceLanguage): Promise<Parser> {
-  const cached = parsers.get(language);
-  if (cached) return cached;
-  await Parser.init();
-  const parser = new Parser();
-  parser.setLanguage(await Language.load(require.resolve(LANGUAGES[language].grammar)));
-  parsers.set(language, parser);
-  return parser;
-}
-
-/** Named functions and methods in one source file, with their 1-based first lines. */
+/**
+ * Named functions and methods in one source file, with their 1-based first lines, in source order.
+ * `file` picks the grammar where a language has two (TypeScript's .tsx).
+ */
 export async function parseFunctions(
   language: SourceLanguage,
   source: string,
+  file?: string,
 ): Promise<Array<{ name: string; line: number }>> {
-  const parser = await parserFor(language);
+  const parser = await parserFor(language, file);
   const tree = parser.parse(source);
   if (!tree) return [];
   try {
-    return tree.rootNode
-      .descendantsOfType(FUNCTION_NODES[language])
-      .filter((node): node is Node => node !== null)
-      .map((node) => ({ name: node.childForFieldName('name')?.text ?? '', line: node.startPosition.row + 1 }))
-      .filter((f) => /^[A-Za-z_$][\w$]*$/.test(f.name));
+    const found: Array<{ name: string; line: number }> = [];
+    for (const node of tree.rootNode.descendantsOfType([...NAMING[language].definitions])) {
+      const name = node && functionName(language, node);
+      if (node && name) found.push({ name, line: node.startPosition.row + 1 });
+    }
+    return found;
   } finally {
     tree.delete();
   }

@@ -2,13 +2,23 @@
  * The words the agent sees. The teacher (any model) gets a system message, then one task
  * message: the repository's path and the task text, asking for a minimal change to non-test files.
  */
+import { languageTitles } from '../languages';
+
 export const REPO_DIR = '/repo';
 
 export type TaskKind = 'change' | 'reproduce' | 'solve';
 
-export function systemPrompt(): string {
+/** "a TypeScript repository", "a Go and Python repository"; "a repository" when none is known. */
+function repositoryPhrase(languages: readonly string[]): string {
+  const titles = languageTitles(languages);
+  if (!titles) return 'a repository';
+  return `${/^[AEIOU]/i.test(titles) ? 'an' : 'a'} ${titles} repository`;
+}
+
+/** The system message, naming the repository's languages (from the run's config or the index). */
+export function systemPrompt(languages: readonly string[] = []): string {
   return [
-    'You are a software engineer working in a Python repository inside a sandbox.',
+    `You are a software engineer working in ${repositoryPhrase(languages)} inside a sandbox.`,
     'Use the tools to explore the code, make your change and check it. Every tool result comes back',
     'as an observation. When you are done, call submit: the first call shows your diff for review,',
     'the second submits it.',

@@ -1,35 +1,40 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { indexFunctions } from '../../activities/index/index-functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  indexFunctions,
+  type FunctionIndex,
+  type IndexFunctionsInput,
+} from '../../activities/index/index-functions';
 import { parseFunctions } from '../../activities/index/parse-functions';
 import type { IndexedFunction } from '../../core/function-sampling';
 import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
+import { repoRoot } from '../../infra/paths';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'sera-index-'));
-const store = new LocalArtifactStore(root);
+const store = new LocalArtifactStore(path.join(root, 'artifacts'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const functionsOf = async (index: FunctionIndex): Promise<IndexedFunction[]> =>
+  JSON.parse((await store.get(index.functions.id)).toString()) as IndexedFunction[];
 
 describe('function index (tree-sitter)', () => {
   it('finds Python functions and methods with their lines', async () => {
     const source =
       '\n\nclass A:\n    def m(self):\n        def inner():\n            pass\n\nasync def top(x):\n    return x\n';
     expect(await parseFunctions('python', source)).toEqual([
-      { name: 'm', line: 4 },
+      { name: 'A.m', line: 4 },
       { name: 'inner', line: 5 },
       { name: 'top', line: 8 },
     ]);
   });
 
-  it('finds JavaScript functions and methods', async () => {
-    const source = 'function a() {}\nclass B { m() { return 1; } }\nconst c = () => 2;\n';
-    expect((await parseFunctions('javascript', source)).map((f) => f.name)).toEqual(['a', 'm']);
-  });
-
   it('indexes the example repository at its commit, skipping tests, the same way twice', async () => {
     const example = exampleRepository();
+    // The one-language input of callers written before `languages`.
     const input = {
       repository: example.path,
       commit: example.commit,
@@ -39,9 +44,15 @@ describe('function index (tree-sitter)', () => {
     };
     const index = await indexFunctions(store, input);
     expect(index.count).toBeGreaterThan(150);
-    const functions = JSON.parse((await store.get(index.functions.id)).toString()) as IndexedFunction[];
+    expect(index.languages).toEqual(['python']);
+    const functions = await functionsOf(index);
     expect(functions.some((f) => f.file.startsWith('tests/'))).toBe(false);
-    expect(functions).toContainEqual({ name: 'windowed', file: 'more_itertools/more.py', line: 870 });
+    expect(functions).toContainEqual({
+      name: 'windowed',
+      file: 'more_itertools/more.py',
+      line: 870,
+      language: 'python',
+    });
     expect((await indexFunctions(store, input)).functions.id).toBe(index.functions.id);
 
     const capped = await indexFunctions(store, { ...input, cap: 20 });
@@ -63,5 +74,131 @@ describe('function index (tree-sitter)', () => {
         seed: 1,
       }),
     ).rejects.toThrow(/commit "nope" does not exist/);
+  });
+
+  it('refuses a language it does not read', async () => {
+    const example = exampleRepository();
+    const input = {
+      repository: example.path,
+      commit: example.commit,
+      languages: ['cobol'],
+      cap: 10,
+      seed: 1,
+    };
+    await expect(indexFunctions(store, input as unknown as IndexFunctionsInput)).rejects.toMatchObject({
+      type: 'InvalidInput',
+      message: expect.stringContaining('"cobol"'),
+    });
+  });
+});
+
+/** Git bundles of real repositories in three languages, kept beside the project (shared/repos). */
+const bundles = process.env.SERA_REPO_BUNDLES ?? path.resolve(repoRoot, '..', 'shared', 'repos');
+const haveBundles = ['unjs+ufo', 'google+uuid', 'pallets+flask'].every((name) =>
+  existsSync(path.join(bundles, `${name}.bundle`)),
+);
+if (!haveBundles) {
+  console.warn(
+    `function index on real repositories skipped: no bundles at ${bundles} (set SERA_REPO_BUNDLES)`,
+  );
+}
+
+describe.skipIf(!haveBundles)('function index on real repositories (ufo, uuid, flask bundles)', () => {
+  const clone = (name: string): string => {
+    const dir = path.join(root, name);
+    execFileSync('git', ['clone', '--quiet', '--no-checkout', path.join(bundles, `${name}.bundle`), dir]);
+    return dir;
+  };
+  const repos = { ufo: '', uuid: '', flask: '' };
+  beforeAll(() => {
+    repos.ufo = clone('unjs+ufo');
+    repos.uuid = clone('google+uuid');
+    repos.flask = clone('pallets+flask');
+  });
+
+  /** Indexes with the language detected, and says how long it took and what it found. */
+  async function indexed(repository: string, commit: string, more: Partial<IndexFunctionsInput> = {}) {
+    const started = performance.now();
+    const index = await indexFunctions(store, { repository, commit, cap: 100_000, seed: 1, ...more });
+    console.log(
+      `${path.basename(repository)}@${commit}: ${index.found} functions in ${index.filesRead} files ` +
+        `${JSON.stringify(index.foundByLanguage)} in ${Math.round(performance.now() - started)} ms`,
+    );
+    return { index, functions: await functionsOf(index) };
+  }
+
+  it('ufo (TypeScript): exported functions, class methods, function expressions bound to names', async () => {
+    const { index, functions } = await indexed(repos.ufo, 'v1.6.3');
+    expect(index.languages).toEqual(['typescript']);
+    expect(index.found).toBeGreaterThan(50);
+    expect(functions).toContainEqual(
+      expect.objectContaining({ name: 'withQuery', file: 'src/utils.ts', language: 'typescript' }),
+    );
+    expect(functions).toContainEqual(expect.objectContaining({ name: '$URL.toString', file: 'src/url.ts' }));
+    expect(functions).toContainEqual({
+      name: 'c',
+      file: 'src/punycode.ts',
+      line: 16,
+      language: 'typescript',
+    });
+    expect(functions.filter((f) => !f.file.startsWith('src/'))).toEqual([]);
+  });
+
+  it('uuid (Go): functions and methods by receiver type, no _test.go files', async () => {
+    const { index, functions } = await indexed(repos.uuid, 'v1.6.0');
+    expect(index.languages).toEqual(['go']);
+    expect(index.found).toBeGreaterThan(50);
+    expect(functions).toContainEqual(expect.objectContaining({ name: 'UUID.String', file: 'uuid.go' }));
+    expect(functions).toContainEqual(expect.objectContaining({ name: 'NullUUID.Scan', file: 'null.go' }));
+    expect(functions).toContainEqual(expect.objectContaining({ name: 'NewRandom', file: 'version4.go' }));
+    expect(functions.some((f) => f.file.endsWith('_test.go'))).toBe(false);
+  });
+
+  it('flask (Python): methods by class, no tests; include and exclude globs', async () => {
+    const { index, functions } = await indexed(repos.flask, '3.1.3');
+    expect(index.languages).toEqual(['python']);
+    expect(index.found).toBeGreaterThan(250);
+    expect(functions).toContainEqual(
+      expect.objectContaining({ name: 'Flask.wsgi_app', file: 'src/flask/app.py' }),
+    );
+    expect(functions).toContainEqual(
+      expect.objectContaining({ name: 'find_best_app', file: 'src/flask/cli.py' }),
+    );
+    expect(functions.some((f) => f.file.startsWith('tests/'))).toBe(false);
+
+    const scoped = await indexed(repos.flask, '3.1.3', {
+      include: ['src/**'],
+      exclude: ['src/flask/cli.py'],
+    });
+    const scopedFunctions = await functionsOf(scoped.index);
+    expect(scopedFunctions.length).toBeGreaterThan(150);
+    expect(
+      scopedFunctions.every((f) => f.file.startsWith('src/flask/') && f.file !== 'src/flask/cli.py'),
+    ).toBe(true);
+
+    await expect(
+      indexFunctions(store, {
+        repository: repos.flask,
+        commit: '3.1.3',
+        include: ['source/**'],
+        cap: 10,
+        seed: 1,
+      }),
+    ).rejects.toMatchObject({
+      type: 'InvalidInput',
+      message: expect.stringContaining('"source/**"'),
+    });
+  });
+
+  it('says which repository has no language it reads', async () => {
+    await expect(
+      indexFunctions(store, {
+        repository: repos.uuid,
+        commit: 'v1.6.0',
+        include: ['*.md'],
+        cap: 10,
+        seed: 1,
+      }),
+    ).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining(repos.uuid) });
   });
 });
