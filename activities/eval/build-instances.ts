@@ -3,15 +3,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
 import type { SandboxLimits } from '../../core/environment-input';
-import type { RepoEnvironment } from '../../core/eval/eval-input';
 import { gradeFromResults } from '../../core/eval/grading';
 import { testFilesOf, type SweInstance } from '../../core/eval/instances';
-import { isTestFile, splitGitDiff } from '../../core/eval/patch-files';
+import { splitGitDiff } from '../../core/eval/patch-files';
+import { isTestPatchFile } from '../../core/eval/test-files';
 import { countsAsPassed, type TestStatus } from '../../core/eval/test-log';
 import { heartbeat } from '../common/activity-context';
 import { hostGitRaw, tryHostGit } from '../sandbox/git';
 import { containerName } from '../../core/names';
-import { runInstanceTests, type InstanceTestInput } from './instance-tests';
+import { runInstanceTests, type InstanceTestInput, type TestEnvironment } from './instance-tests';
 
 /** A change to turn into an instance: the repository at `base`, the change up to `commit`. */
 export interface CommitPair {
@@ -37,7 +37,7 @@ export interface DeriveInput {
   drafts: ArtifactRef;
   instanceId: string;
   image: string;
-  environment: RepoEnvironment;
+  environment: TestEnvironment;
   limits: SandboxLimits;
 }
 
@@ -74,11 +74,11 @@ export function createBuildInstanceActivities(deps: { docker: Docker; artifacts:
           await hostGitRaw(['diff', '--no-color', '--full-index', base, commit], input.repository),
         );
         const patch = files
-          .filter((f) => !isTestFile(f.path))
+          .filter((f) => !isTestPatchFile(f.path))
           .map((f) => f.text)
           .join('');
         const testPatch = files
-          .filter((f) => isTestFile(f.path))
+          .filter((f) => isTestPatchFile(f.path))
           .map((f) => f.text)
           .join('');
         if (patch === '') {

@@ -1,12 +1,17 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
+import type { TestScope } from '../../core/environment-recipe';
 import type { RepoEnvironment } from '../../core/eval/eval-input';
-import { testLogParser, type TestStatus } from '../../core/eval/test-log';
+import { testCommandLine } from '../../core/eval/test-command';
+import { TEST_LOG_PARSERS, testLogParser, type TestStatus } from '../../core/eval/test-log';
 import { createSandbox, destroySandbox } from '../sandbox/containers';
 import { execInSandbox } from '../sandbox/exec';
 import { writeSandboxFile } from '../sandbox/files';
 import type { SandboxLimits } from '../../core/environment-input';
+
+/** An evaluation environment; `testScope` is read with its default until the schema has it. */
+export type TestEnvironment = RepoEnvironment & { testScope?: TestScope };
 
 export interface InstanceTestInput {
   container: string;
@@ -15,10 +20,11 @@ export interface InstanceTestInput {
   runId: string;
   workflowId: string;
   limits: SandboxLimits;
-  environment: RepoEnvironment;
+  environment: TestEnvironment;
   /** Applied first; empty for none. */
   modelPatch: string;
   testPatch: string;
+  /** The test patch's files: what the tests run on with scope `patch-files`. */
   testFiles: string[];
 }
 
@@ -49,7 +55,8 @@ const PATCH_TIMEOUT_S = 120;
 
 /**
  * One grading pass in a fresh container: the model patch (git apply, then patch with fuzz as the
- * harnesses do), the test patch, the install command, the test files. A patch that does not
+ * harnesses do), the test patch, the install command, the tests (the test patch's files or the
+ * whole suite, by the environment's test scope). A patch that does not
  * apply or a test run that times out is an outcome, not an error; a container that dies is an
  * error (ContainerGone), so the activity is retried in a new container.
  */
@@ -58,6 +65,14 @@ export async function runInstanceTests(
   input: InstanceTestInput,
   heartbeat: () => void,
 ): Promise<InstanceTestRun> {
+  const runner = input.environment.testRunner;
+  // A runner without a parser is bad input, found before any container is made.
+  if (!TEST_LOG_PARSERS.includes(runner))
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: `no test log parser named ${JSON.stringify(runner)} (known: ${TEST_LOG_PARSERS.join(', ')})`,
+      nonRetryable: true,
+    });
   const log: string[] = [];
   const timings: GradeTimings = { container: 0, patches: 0, install: 0, tests: 0 };
   const timed = async <T>(phase: keyof GradeTimings, work: () => Promise<T>): Promise<T> => {
@@ -129,9 +144,7 @@ export async function runInstanceTests(
         });
     }
     const parser = testLogParser(environment.testRunner);
-    const command = [environment.testCommand, parser.reportFlags, ...input.testFiles.map(shellQuote)].join(
-      ' ',
-    );
+    const command = testCommandLine(environment, input.testFiles);
     try {
       const run = await timed('tests', () => exec('run the tests', command, environment.testTimeoutSeconds));
       return done({
@@ -179,8 +192,4 @@ export async function runInstanceTests(
 function tail(output: string): string {
   const text = output.trim();
   return text.length <= 400 ? text : `…${text.slice(-400)}`;
-}
-
-function shellQuote(word: string): string {
-  return /^[\w./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

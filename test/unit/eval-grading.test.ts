@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { gradeFromResults } from '../../core/eval/grading';
 import { isTestFile, withoutTestFiles } from '../../core/eval/patch-files';
-import { pytestParser, testLogParser } from '../../core/eval/test-log';
+import { testCommandLine } from '../../core/eval/test-command';
+import { isTestPatchFile } from '../../core/eval/test-files';
+import { pytestParser, TEST_LOG_PARSERS, testLogParser } from '../../core/eval/test-log';
 
 const log = `============================= test session starts ==============================
 tests/test_more.py::ChunkedTests::test_even PASSED                       [ 25%]
@@ -33,7 +35,73 @@ describe('pytest log parser', () => {
 
   it('is found by name, and an unknown runner is an error naming the known ones', () => {
     expect(testLogParser('pytest')).toBe(pytestParser);
-    expect(() => testLogParser('jest')).toThrow(/known: pytest/);
+    expect(TEST_LOG_PARSERS).toEqual(['pytest', 'unittest', 'go', 'vitest', 'jest', 'cargo']);
+    expect(() => testLogParser('mocha')).toThrow(
+      'no test log parser named "mocha" (known: pytest, unittest, go, vitest, jest, cargo)',
+    );
+  });
+});
+
+describe('the test command', () => {
+  const files = ['tests/test_a.py', 'pkg/b_test.go', "tests/it's.py"];
+
+  it('appends the report flags and, with scope patch-files (the default), the test patch’s files', () => {
+    const pytest = { testCommand: 'python -m pytest', testRunner: 'pytest' };
+    expect(testCommandLine(pytest, files)).toBe(
+      `python -m pytest -rA tests/test_a.py pkg/b_test.go 'tests/it'\\''s.py'`,
+    );
+    expect(testCommandLine({ ...pytest, testScope: 'patch-files' }, files)).toBe(
+      testCommandLine(pytest, files),
+    );
+  });
+
+  it('runs the whole command with scope all', () => {
+    expect(testCommandLine({ testCommand: 'pytest', testRunner: 'pytest', testScope: 'all' }, files)).toBe(
+      'pytest -rA',
+    );
+  });
+
+  it('gives go test the packages of the files, and cargo nothing to select', () => {
+    expect(testCommandLine({ testCommand: 'go test', testRunner: 'go' }, files)).toBe(
+      'go test -v ./tests ./pkg',
+    );
+    expect(testCommandLine({ testCommand: 'cargo test', testRunner: 'cargo' }, ['tests/api.rs'])).toBe(
+      'cargo test --no-fail-fast',
+    );
+    expect(testCommandLine({ testCommand: 'npx vitest run', testRunner: 'vitest' }, ['test/a.test.ts'])).toBe(
+      'npx vitest run --reporter=verbose test/a.test.ts',
+    );
+  });
+
+  it('refuses a runner it has no parser for', () => {
+    expect(() => testCommandLine({ testCommand: 'mocha', testRunner: 'mocha' }, files)).toThrow(
+      /known: pytest/,
+    );
+  });
+});
+
+describe('the test patch of a change', () => {
+  it('holds the test files of Python, TypeScript and Go projects', () => {
+    const tests = [
+      'tests/test_a.py',
+      'pkg/test_b.py',
+      'pkg/b_test.py',
+      'conftest.py',
+      'src/parse.test.ts',
+      'src/ui/button.spec.tsx',
+      'lib/__tests__/x.js',
+      'src/__snapshots__/parse.test.ts.snap',
+      'test/helpers.ts',
+      'calc_test.go',
+      'internal/lex/lex_test.go',
+      'parse/testdata/golden.txt',
+    ];
+    expect(tests.filter((f) => !isTestPatchFile(f))).toEqual([]);
+  });
+
+  it('leaves code out, even when its name mentions a test', () => {
+    const code = ['src/parse.ts', 'lib/contest.py', 'latest.go', 'src/testimony.ts', 'cmd/tester/main.go'];
+    expect(code.filter(isTestPatchFile)).toEqual([]);
   });
 });
 
