@@ -47,6 +47,8 @@ export const RolloutInputSchema = z.object({
   /** change: rollout 1; reproduce: rollout 2; solve: an evaluation task (rollout 2's prompt). */
   kind: z.enum(['change', 'reproduce', 'solve']),
   task: z.string().min(1),
+  /** The repository's languages (`python`, `typescript` …), named in the system prompt; none: "a repository". */
+  languages: z.array(z.string().min(1)).optional(),
   sandbox: z.object({
     /** The sandbox host queue that holds the image (from claimSandboxHost). */
     hostQueue: z.string().min(1),
