@@ -9,7 +9,7 @@ import { RolloutInputSchema } from '../core/agent/rollout-input';
 import type { ArtifactStore } from '../core/artifacts';
 import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
 import { mapBounded } from '../core/map-bounded';
-import type { RunConfig } from '../core/run-config';
+import { configuredLanguages, imageRecipeInput, type RunConfig } from '../core/run-config';
 import type { LedgerEntry } from '../core/sft/sample-record';
 import { baseImageTag } from '../infra/base-image';
 import { plainRollout } from './plain-rollout';
@@ -41,11 +41,14 @@ export async function plainLifecycle(
   const image = await prepareRepoImage(docker, baseImageTag(), {
     repository: config.repository.path,
     commit: config.repository.commit,
+    ...imageRecipeInput(config),
   });
+  const languages = configuredLanguages(config);
   const index = await indexFunctions(artifacts, {
     repository: config.repository.path,
     commit: image.commit,
-    language: config.language,
+    ...(languages.length > 0 ? { languages } : {}),
+    ...(config.index ?? {}),
     cap: config.functionCap,
     seed: config.seed,
   });

@@ -91,7 +91,9 @@ export async function plainRollout(
         turn: turn + 1,
         model: input.model,
         trajectory,
-        start: trajectory ? undefined : { system: systemPrompt(), user: taskMessage(input.kind, input.task) },
+        start: trajectory
+          ? undefined
+          : { system: systemPrompt(input.languages), user: taskMessage(input.kind, input.task) },
         observations: pending,
         formatRequeries: input.limits.formatRequeries,
       });

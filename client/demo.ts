@@ -12,6 +12,8 @@ import {
   startRun,
 } from './svg-run-commands';
 import { acceptedCountOf } from '../core/accepted-count';
+import { RepoEnvironmentSchema } from '../core/eval/eval-input';
+import { imageRecipeInput, RunEnvironmentSchema } from '../core/run-config';
 
 export interface DemoOptions {
   runId?: string;
@@ -38,17 +40,17 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; acce
   const example = exampleRepository();
   config.repository.path = example.path;
   if (options.commit) config.repository.commit = options.commit;
-  config.environment = {
+  const check = RunEnvironmentSchema.parse({
+    ...config.environment,
     testCommand: options.testCommand ?? example.testCommand,
-    testTimeoutSeconds: config.environment?.testTimeoutSeconds ?? 900,
-    requireTestsPass: config.environment?.requireTestsPass ?? false,
-  };
+  });
+  config.environment = check;
   if (config.evaluate) {
     // The example evaluation set and the release history it was built from, wherever the state lives.
     const set = exampleEvalSet();
     config.evaluate.instances = { path: set.instancesFile };
     config.evaluate.environments = {
-      [set.repo]: { installCommand: '', testRunner: 'pytest', ...set.environment },
+      [set.repo]: RepoEnvironmentSchema.parse(set.environment),
     };
   }
   const teacher = options.environmentOnly ? undefined : await offlineTeacherFor(config);
@@ -58,7 +60,8 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; acce
       const environment: EnvironmentOutcome = await runEnvironment(stack.client, stack.settings, {
         runId: config.runId,
         repository: config.repository,
-        testCommand: config.environment.testCommand,
+        testCommand: check.testCommand!,
+        ...imageRecipeInput(config),
       });
       for (const line of describeOutcome(environment)) console.log(line);
       return { ok: environment.result !== undefined };

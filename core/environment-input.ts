@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TestTimeoutSecondsSchema } from './environment-recipe';
+import { ImageRecipeSchema, TestTimeoutSecondsSchema } from './environment-recipe';
 
 /**
  * What the environment workflow needs: a repository at a commit and the command that tests it.
@@ -18,16 +18,16 @@ export const RunIdSchema = z
 
 export { TestTimeoutSecondsSchema };
 
-export const SandboxLimitsSchema = z.object({
+export const SandboxLimitsSchema = z.strictObject({
   cpus: z.number().positive().max(64).default(1),
   memoryMb: z.number().int().min(128).max(262_144).default(2048),
   pids: z.number().int().min(16).max(65_536).default(512),
 });
 
-export const PrepareEnvironmentInputSchema = z.object({
+export const PrepareEnvironmentInputSchema = z.strictObject({
   /** Names the run: containers, artifacts and search attributes carry it. */
   runId: RunIdSchema,
-  repository: z.object({
+  repository: z.strictObject({
     /** A git repository on the sandbox host (local path) or a URL git can clone. */
     path: z.string().min(1),
     /** Any commit-ish: sha, tag or branch. */
@@ -35,6 +35,8 @@ export const PrepareEnvironmentInputSchema = z.object({
   }),
   testCommand: z.string().min(1),
   testTimeoutSeconds: TestTimeoutSecondsSchema,
+  /** How the image is built (the test fields of a recipe are the ones above). */
+  recipe: ImageRecipeSchema.optional(),
   outputCapBytes: z
     .number()
     .int()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TEST_LOG_PARSERS } from './eval/test-log';
 
 /**
  * How to build and test one repository: where its image starts, what the build installs (with
@@ -75,7 +76,11 @@ export const TestRecipeFields = {
   /** Run in /repo with no network. */
   testCommand: z.string().min(1),
   /** The log parser that reads per-test results (grading). */
-  testRunner: z.string().min(1).default('pytest'),
+  testRunner: z
+    .enum(TEST_LOG_PARSERS as [string, ...string[]], {
+      error: (issue) => `no test log parser named ${JSON.stringify(issue.input)} (known: ${TEST_LOG_PARSERS.join(', ')})`,
+    })
+    .default('pytest'),
   /**
    * Which tests grade an instance: only those in the test patch's files (SWE-bench's rule) or
    * the whole suite (SWE-smith's).
@@ -149,4 +154,13 @@ export function canonicalImageRecipe(recipe: ImageRecipe): string {
     env: Object.fromEntries(Object.entries(r.env).sort(([a], [b]) => a.localeCompare(b))),
     dependencyFiles: r.dependencyFiles ?? null,
   });
+}
+
+/**
+ * A recipe as activity and child inputs carry it: absent when it adds nothing to the base image,
+ * so such runs build (and record in their histories) exactly what they did before recipes.
+ */
+export function recipeInput(recipe: ImageRecipe | undefined): { recipe?: ImageRecipe } {
+  if (!recipe || isPlainRecipe(recipe)) return {};
+  return { recipe: imageRecipeOf(recipe) };
 }

@@ -40,6 +40,7 @@ export interface Dockerfile {
 
 /** Where the host's CA bundle goes in the image, and the variables that point tools at it. */
 export const CA_PATH = '/usr/local/share/sera/ca.pem';
+const CA_ENV = '/usr/local/share/sera/ca-env';
 const CA_VARIABLES = [
   'SSL_CERT_FILE',
   'REQUESTS_CA_BUNDLE',
@@ -90,10 +91,17 @@ export function environmentDockerfile(input: EnvironmentDockerfileInput): Docker
   env.push(...Object.entries(input.env));
   if (env.length > 0)
     out.add(`ENV ${env.map(([k, v]) => `${k}=${envValue(v)}`).join(' ')}`, 'environment variables');
-  // Network steps see the host's CA bundle, where the host has one; tests never need it.
-  const withCa = input.caBundle ? `${CA_VARIABLES.map((v) => `${v}=${CA_PATH}`).join(' ')} ` : '';
+  // Network steps see the host's CA bundle, where the host has one; tests never need it, so the
+  // variables live in a file the steps source, not in the image's environment.
+  const withCa = input.caBundle ? `. ${CA_ENV} && ` : '';
   const aptCa = input.caBundle ? `-o Acquire::https::CAInfo=${CA_PATH} ` : '';
-  if (input.caBundle) out.add(`COPY sera-ca.pem ${CA_PATH}`, "the host's CA bundle");
+  if (input.caBundle) {
+    out.add(`COPY sera-ca.pem ${CA_PATH}`, "the host's CA bundle");
+    out.add(
+      `RUN printf 'export %s\\n' ${CA_VARIABLES.map((v) => `${v}=${CA_PATH}`).join(' ')} > ${CA_ENV}`,
+      "variables that point tools at the host's CA bundle",
+    );
+  }
   if (input.packages.length > 0)
     out.add(
       `RUN apt-get ${aptCa}update -q && DEBIAN_FRONTEND=noninteractive apt-get ${aptCa}install -y -q --no-install-recommends ${input.packages.join(' ')} && rm -rf /var/lib/apt/lists/*`,
@@ -106,11 +114,7 @@ export function environmentDockerfile(input: EnvironmentDockerfileInput): Docker
   out.add('COPY repo /repo', 'the repository');
   out.add('WORKDIR /repo', 'the working directory');
   input.setup.forEach((command, i) => {
-    // `env` keeps the CA variables out of the command a person reads in the step's label.
-    out.add(
-      `RUN ${withCa ? `env ${withCa}` : ''}sh -ec ${shellQuote(command)}`,
-      `setup ${i + 1}/${input.setup.length}: ${command}`,
-    );
+    out.add(`RUN ${withCa}sh -ec ${shellQuote(command)}`, `setup ${i + 1}/${input.setup.length}: ${command}`);
   });
   out.add(
     `RUN mkdir -p /etc/sera && git ls-files --others --exclude-standard --directory | sed 's|^|/|' > ${SETUP_EXCLUDES} && git config --system core.excludesFile ${SETUP_EXCLUDES}`,

@@ -1,4 +1,4 @@
-import type { RunConfig } from './run-config';
+import { imageRecipeInput, type RunConfig } from './run-config';
 
 /** The memo field where a specialization run keeps its stage manifest's artifact id. */
 export const STAGE_MANIFEST_MEMO = 'stageManifest';
@@ -48,6 +48,9 @@ export function generationKey(config: RunConfig): string {
   return stableJson({
     repository: config.repository,
     language: config.language,
+    index: config.index,
+    // Absent for a plain environment, so runs from before recipes keep their keys.
+    recipe: imageRecipeInput(config).recipe,
     teacher: config.teacher,
     samples: config.samples,
     seed: config.seed,
@@ -66,7 +69,12 @@ export function generationKey(config: RunConfig): string {
 export function environmentKey(config: RunConfig): string {
   return stableJson({
     repository: config.repository,
-    environment: config.environment,
+    environment: config.environment && {
+      testCommand: config.environment.testCommand,
+      testTimeoutSeconds: config.environment.testTimeoutSeconds,
+      requireTestsPass: config.environment.requireTestsPass,
+    },
+    recipe: imageRecipeInput(config).recipe,
     sandboxLimits: config.sandboxLimits,
   });
 }

@@ -4,20 +4,25 @@ import { TEMPLATE_COUNT } from './agent/instructions';
 import { DatasetConfigSchema } from './sft/dataset-config';
 import { RunEvaluationSchema } from './eval/eval-input';
 import { resolveTrainConfig, TrainConfigError, TrainConfigSchema } from './train/train-config';
-import {
-  RunIdSchema,
-  SandboxLimitsSchema,
-  TestTimeoutSecondsSchema,
-  describeIssues,
-  type ParseResult,
-} from './environment-input';
+import { RunIdSchema, SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
+import { EnvironmentRecipeSchema, recipeInput, type ImageRecipe } from './environment-recipe';
+import { SOURCE_LANGUAGES, type SourceLanguage } from './languages';
 
-/** The repository's own tests, run once in a sandbox before generation (specializeRepository only). */
-export const EnvironmentCheckSchema = z.object({
-  testCommand: z.string().min(1),
-  testTimeoutSeconds: TestTimeoutSecondsSchema,
+/**
+ * The repository's environment: how its image is built (start, packages, toolchains, setup,
+ * variables) and, with `testCommand`, its own tests, run once in a sandbox before generation
+ * (specializeRepository only). Generation, the environment check and the evaluation's grading of
+ * this repository all use the image this recipe builds.
+ */
+export const RunEnvironmentSchema = EnvironmentRecipeSchema.extend({
   /** SVG runs no tests, so by default failing tests are reported and the run goes on. */
   requireTestsPass: z.boolean().default(false),
+});
+
+/** Which files the function index reads (monorepos): globs relative to the repository. */
+export const IndexFilesSchema = z.strictObject({
+  include: z.array(z.string().min(1)).min(1).optional(),
+  exclude: z.array(z.string().min(1)).optional(),
 });
 
 /**
@@ -26,14 +31,17 @@ export const EnvironmentCheckSchema = z.object({
  * lifecycle), to `--type svgRun` (generation and what follows it, no environment check) or to
  * `sera-flow run run.json`.
  */
-export const RunConfigSchema = z.object({
+export const RunConfigSchema = z.strictObject({
   runId: RunIdSchema,
-  repository: z.object({
+  repository: z.strictObject({
     /** A git repository on the sandbox hosts, or a URL git can clone. */
     path: z.string().min(1),
     commit: z.string().min(1),
   }),
-  language: z.enum(['python', 'javascript']).default('python'),
+  /** The language(s) whose functions are changed. Absent: detected from the repository's files. */
+  language: z.union([z.enum(SOURCE_LANGUAGES), z.array(z.enum(SOURCE_LANGUAGES)).min(1)]).optional(),
+  /** Only functions in these files (include / exclude globs). */
+  index: IndexFilesSchema.optional(),
   teacher: ModelSettingsSchema,
   /** Samples to attempt (each: rollout 1, judge, PR, rollout 2, verification). */
   samples: z.number().int().positive().max(1_000_000),
@@ -62,7 +70,7 @@ export const RunConfigSchema = z.object({
   rolloutLimits: RolloutLimitsSchema.prefault({}),
   sandboxLimits: SandboxLimitsSchema.prefault({}),
   budget: z
-    .object({
+    .strictObject({
       maxTokens: z.number().int().positive().optional(),
       maxCostUsd: z.number().positive().optional(),
     })
@@ -77,7 +85,7 @@ export const RunConfigSchema = z.object({
    * finished stages (specializeRepository) or finished samples (svgRun) are reused, not made again.
    */
   resumeFrom: z.string().min(1).max(200).optional(),
-  environment: EnvironmentCheckSchema.optional(),
+  environment: RunEnvironmentSchema.optional(),
   /** The dataset stage that follows generation (SERA's filters, truncation and SFT export). */
   dataset: DatasetConfigSchema.prefault({}),
   /** SFT of the student on the dataset (gpu-train workers). Absent: the run stops at the dataset. */
@@ -107,4 +115,15 @@ export function parseRunConfig(raw: unknown): ParseResult<RunConfig> {
     return { ok: true, value: result.data };
   }
   return { ok: false, message: `invalid run config: ${describeIssues(result.error)}` };
+}
+
+/** The configured languages as a list; empty when the index is to detect them. */
+export function configuredLanguages(config: Pick<RunConfig, 'language'>): SourceLanguage[] {
+  if (!config.language) return [];
+  return Array.isArray(config.language) ? config.language : [config.language];
+}
+
+/** The image recipe of a run, as activity and child inputs carry it (see recipeInput). */
+export function imageRecipeInput(config: Pick<RunConfig, 'environment'>): { recipe?: ImageRecipe } {
+  return recipeInput(config.environment);
 }

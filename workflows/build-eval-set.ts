@@ -10,6 +10,7 @@ import type { BuildInstanceActivities, DeriveResult, Rejected } from '../activit
 import type { SandboxActivities } from '../activities/sandbox/activities';
 import type { ArtifactRef } from '../core/artifacts';
 import { BuildEvalSetInputSchema, type BuildEvalSetRequest } from '../core/eval/eval-input';
+import { recipeInput } from '../core/environment-recipe';
 import { mapBounded } from '../core/map-bounded';
 import { SearchAttributes } from '../core/search-attributes';
 import { claimHostQueue, evalRetry, parseOrFail } from './eval-common';
@@ -59,7 +60,11 @@ export async function buildEvalSet(request: BuildEvalSetRequest): Promise<BuildE
   progress.stage = 'testing';
   const { workflowId } = workflowInfo();
   const derived: DeriveResult[] = await mapBounded(drafted.heads, input.concurrency, async (head) => {
-    const image = await host.prepareRepoImage({ repository: input.repository.path, commit: head.baseCommit });
+    const image = await host.prepareRepoImage({
+      repository: input.repository.path,
+      commit: head.baseCommit,
+      ...recipeInput(input.environment),
+    });
     const result = await host.deriveInstance({
       runId: input.runId,
       workflowId,

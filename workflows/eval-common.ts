@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { EvalFileActivities, GradeActivities, InstanceHead } from '../activities/eval/activities';
 import type { EvalOutputs, EvalReportActivities } from '../activities/eval/report';
 import type { SandboxActivities } from '../activities/sandbox/activities';
+import { recipeInput } from '../core/environment-recipe';
 import type { RepoEnvironment } from '../core/eval/eval-input';
 import { describeIssues } from '../core/environment-input';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
@@ -78,8 +79,14 @@ export function imageCache(
     const key = `${head.repo}@${head.baseCommit}`;
     let image = images.get(key);
     if (!image) {
-      const path = environments[head.repo]?.path ?? '';
-      image = host.prepareRepoImage({ repository: path, commit: head.baseCommit }).then((i) => i.image);
+      const environment = environments[head.repo];
+      image = host
+        .prepareRepoImage({
+          repository: environment?.path ?? '',
+          commit: head.baseCommit,
+          ...recipeInput(environment),
+        })
+        .then((i) => i.image);
       images.set(key, image);
     }
     return image;

@@ -198,6 +198,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     const host = await claims.claimHostForRepository({
       repository: repository!,
       commit: input.sandbox.baseCommit,
+      ...(input.sandbox.recipe ? { recipe: input.sandbox.recipe } : {}),
     });
     state.host = { queue: host.taskQueue, id: host.hostId, image: host.image };
     state.hosts = [...(state.hosts ?? []), host.hostId];
@@ -376,7 +377,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
           trajectory: state.trajectory,
           start: state.trajectory
             ? undefined
-            : { system: systemPrompt(), user: taskMessage(input.kind, input.task) },
+            : { system: systemPrompt(input.languages), user: taskMessage(input.kind, input.task) },
           observations: state.pending,
           // Since this patch a malformed tool call is asked again before it reaches the trajectory.
           ...(patched(FORMAT_REQUERIES) ? { formatRequeries: input.limits.formatRequeries } : {}),

@@ -28,7 +28,7 @@ import {
   type StageRecord,
 } from '../core/lifecycle-stages';
 import { TaskQueues } from '../core/queues';
-import type { RunConfig, RunConfigRequest } from '../core/run-config';
+import { imageRecipeInput, type RunConfig, type RunConfigRequest } from '../core/run-config';
 import { SearchAttributes } from '../core/search-attributes';
 import { buildDataset } from './build-dataset';
 import { prepareEnvironment, type PrepareEnvironmentResult } from './prepare-environment';
@@ -169,7 +169,8 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
     return result;
   }
 
-  const environment = config.environment
+  const check = config.environment?.testCommand ? config.environment : undefined;
+  const environment = check
     ? await stage('environment', environmentKey(config), `${me.workflowId}-env`, () =>
         executeChild(prepareEnvironment, {
           workflowId: `${me.workflowId}-env`,
@@ -178,9 +179,10 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
             {
               runId: config.runId,
               repository: config.repository,
-              testCommand: config.environment!.testCommand,
-              testTimeoutSeconds: config.environment!.testTimeoutSeconds,
-              requireTestsPass: config.environment!.requireTestsPass,
+              testCommand: check.testCommand!,
+              testTimeoutSeconds: check.testTimeoutSeconds,
+              requireTestsPass: check.requireTestsPass,
+              ...imageRecipeInput(config),
               limits: config.sandboxLimits,
               heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
             },

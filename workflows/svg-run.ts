@@ -27,7 +27,13 @@ import { duplicateKey } from '../core/duplicate-key';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { rootApplicationFailure } from '../core/failures';
 import { TaskQueues } from '../core/queues';
-import { parseRunConfig, type RunConfig, type RunConfigRequest } from '../core/run-config';
+import {
+  configuredLanguages,
+  imageRecipeInput,
+  parseRunConfig,
+  type RunConfig,
+  type RunConfigRequest,
+} from '../core/run-config';
 import { SearchAttributes } from '../core/search-attributes';
 import type { LedgerEntry } from '../core/sft/sample-record';
 import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
@@ -41,6 +47,8 @@ import { svgSample, type SvgSampleSummary } from './svg-sample';
 export interface SvgRunState {
   sandbox?: { hostQueue: string; hostId: string; image: string; baseCommit: string };
   functions?: ArtifactRef;
+  /** The languages the index read (configured or detected); the agent's prompt names them. */
+  languages?: string[];
   functionCount?: number;
   /** Next sample index to start. */
   cursor: number;
@@ -254,7 +262,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     { key: SearchAttributes.stage, value: stage },
   ]);
   upsertMemo({
-    config: `${config.samples} samples of ${config.repository.path}@${config.repository.commit} (${config.language}), teacher ${config.teacher.model}, threshold ${config.threshold}, concurrency ${config.concurrency}, seed ${config.seed}`,
+    config: `${config.samples} samples of ${config.repository.path}@${config.repository.commit} (${configuredLanguages(config).join(', ') || 'languages detected'}), teacher ${config.teacher.model}, threshold ${config.threshold}, concurrency ${config.concurrency}, seed ${config.seed}`,
   });
 
   if (!state.sandbox) {
@@ -273,22 +281,25 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     const image = await onHost.prepareRepoImage({
       repository: config.repository.path,
       commit: config.repository.commit,
+      ...imageRecipeInput(config),
     });
     stage = 'indexing';
     const index = await onHost.indexFunctions({
       repository: config.repository.path,
       commit: image.commit,
-      language: config.language,
+      ...(configuredLanguages(config).length > 0 ? { languages: configuredLanguages(config) } : {}),
+      ...(config.index ?? {}),
       cap: config.functionCap,
       seed: config.seed,
     });
     if (index.count === 0) {
       throw ApplicationFailure.create({
         type: ErrorTypes.InvalidInput,
-        message: `no ${config.language} functions outside test paths in ${config.repository.path} at ${image.commit.slice(0, 12)}`,
+        message: `no ${(index.languages ?? configuredLanguages(config)).join(' or ')} functions outside test paths in ${config.repository.path} at ${image.commit.slice(0, 12)}`,
         nonRetryable: true,
       });
     }
+    if (index.languages) state.languages = index.languages;
     state.sandbox = {
       hostQueue: host.taskQueue,
       hostId: host.hostId,
@@ -417,7 +428,9 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
               limits: config.sandboxLimits,
               // Since this patch, rollouts spread over every live sandbox host and move off a dead one.
               ...(patched(ROLLOUTS_CLAIM_HOSTS) ? { repository: config.repository.path } : {}),
+              ...imageRecipeInput(config),
             },
+            ...(state.languages ? { languages: state.languages } : {}),
             teacher: config.teacher,
             rolloutLimits: config.rolloutLimits,
             threshold: config.threshold,

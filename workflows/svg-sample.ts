@@ -3,6 +3,7 @@ import type { SvgActivities } from '../activities/llm/svg-activities';
 import { bugInstruction } from '../core/agent/instructions';
 import type { ModelSettings, RolloutLimits } from '../core/agent/rollout-input';
 import type { SandboxLimits } from '../core/environment-input';
+import type { ImageRecipe } from '../core/environment-recipe';
 import type { ArtifactRef } from '../core/artifacts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { TaskQueues } from '../core/queues';
@@ -21,7 +22,10 @@ export interface SvgSampleInput {
     baseCommit: string;
     limits: SandboxLimits;
     repository?: string;
+    recipe?: ImageRecipe;
   };
+  /** The repository's languages, named in the agent's prompt. */
+  languages?: string[];
   teacher: ModelSettings;
   rolloutLimits: RolloutLimits;
   threshold: number;
@@ -101,6 +105,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
           kind,
           task: text,
           sandbox: input.sandbox,
+          ...(input.languages ? { languages: input.languages } : {}),
           model: { ...input.teacher, seed: (input.teacher.seed ?? input.seed) + input.index },
           limits: input.rolloutLimits,
           heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds,

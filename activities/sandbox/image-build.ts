@@ -32,6 +32,8 @@ interface BuildEvent {
 }
 
 const STEP_LINE = /^Step (\d+)\/\d+ : /;
+// eslint-disable-next-line no-control-regex -- colour codes start with the ESC character
+const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**
  * Builds an image from a context folder (only the `src` entries of it), streaming the builder's
@@ -69,14 +71,17 @@ export async function buildImage(
       stream,
       (err: Error | null) => (err ? reject(asSandboxFailure(err, `building image ${tag}`)) : resolve(error)),
       (event: BuildEvent) => {
-        for (const line of (event.stream ?? event.status ?? '').split('\n')) {
+        for (const line of (event.stream ?? event.status ?? '').replace(ANSI, '').split('\n')) {
           if (!line.trim()) continue;
           const match = STEP_LINE.exec(line);
           if (match?.[1]) step = Number(match[1]);
           remember(line.trimEnd());
         }
         if (event.error) {
-          error = event.error.trim();
+          // "The command '/bin/sh -c …' returned a non-zero code: 1": the step's label says which command.
+          error = event.error
+            .trim()
+            .replace(/^The command '.*' returned a non-zero code: (\d+)$/s, 'exit code $1');
           remember(error);
         }
       },

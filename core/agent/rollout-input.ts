@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImageRecipeSchema } from '../environment-recipe';
 import { SandboxLimitsSchema } from '../environment-input';
 
 /** How to reach the model: any OpenAI-compatible endpoint. */
@@ -61,6 +62,8 @@ export const RolloutInputSchema = z.object({
      * another host when its host's engine stops answering; without it, it stays on `hostQueue`.
      */
     repository: z.string().min(1).optional(),
+    /** The recipe the image was built with (a host that claims the rollout builds the same one). */
+    recipe: ImageRecipeSchema.optional(),
     /**
      * A task that waits this long on the host's queue counts as a lost host (its worker is gone)
      * and moves the rollout. Long, so that a merely busy host is not taken for a dead one.

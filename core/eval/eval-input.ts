@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from '../agent/rollout-input';
-import { RunIdSchema, SandboxLimitsSchema, TestTimeoutSecondsSchema } from '../environment-input';
-import { TEST_LOG_PARSERS } from './test-log';
+import { RunIdSchema, SandboxLimitsSchema } from '../environment-input';
+import { EnvironmentRecipeSchema } from '../environment-recipe';
 
-/** How to build and test one repository of the instances file (SWE-bench's per-repo "specs"). */
-export const RepoEnvironmentSchema = z.object({
+/**
+ * How to build and test one repository of the instances file (SWE-bench's per-repo "specs"): an
+ * environment recipe (core/environment-recipe.ts), with the test command required.
+ */
+export const RepoEnvironmentSchema = EnvironmentRecipeSchema.extend({
   /** A git repository on the sandbox hosts (a local path or a URL) holding every base_commit. */
   path: z.string().min(1),
   /** Run once in the fresh container after the patches are applied; empty for none. */
   installCommand: z.string().default(''),
-  /** The test command; the runner's report flags and the test patch's files are appended. */
+  /** The test command; the runner's report flags (and, by scope, the test patch's files) are appended. */
   testCommand: z.string().min(1),
-  testRunner: z.enum(TEST_LOG_PARSERS as [string, ...string[]]).default('pytest'),
-  testTimeoutSeconds: TestTimeoutSecondsSchema,
 });
 export type RepoEnvironment = z.output<typeof RepoEnvironmentSchema>;
 
@@ -37,11 +38,11 @@ const Common = {
 };
 
 /** Grades existing predictions (gold patches, another system's output) without solving. */
-export const GradePredictionsInputSchema = z.object({
+export const GradePredictionsInputSchema = z.strictObject({
   ...Common,
   predictions: z
     .array(
-      z.object({
+      z.strictObject({
         name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/),
         /** A predictions file, or "gold" (the instances' own patches) or "empty" (no patch at all). */
         source: z.union([FileSourceSchema, z.enum(['gold', 'empty'])]),
@@ -53,7 +54,7 @@ export type GradePredictionsRequest = z.input<typeof GradePredictionsInputSchema
 export type GradePredictionsInput = z.output<typeof GradePredictionsInputSchema>;
 
 /** A checkpoint the gpu-serve queue serves for the evaluation's length. */
-export const ServedCheckpointSchema = z.object({
+export const ServedCheckpointSchema = z.strictObject({
   checkpoint: FileSourceSchema,
   /** The model name the server answers to. */
   servedName: z.string().min(1).default('student'),
@@ -72,7 +73,7 @@ export const EvaluationModelSchema = z.union([
   z.object({ serve: ServedCheckpointSchema, settings: ModelSettingsSchema.partial().prefault({}) }).strict(),
 ]);
 
-export const EvaluateModelInputSchema = z.object({
+export const EvaluateModelInputSchema = z.strictObject({
   ...Common,
   /** Names this model in predictions files (`model_name_or_path`) and reports. */
   modelName: z.string().min(1),
@@ -89,16 +90,16 @@ export type EvaluateModelRequest = z.input<typeof EvaluateModelInputSchema>;
 export type EvaluateModelInput = z.output<typeof EvaluateModelInputSchema>;
 
 /** Builds an instances file from a git repository and a list of changes (`buildEvalSet`). */
-export const BuildEvalSetInputSchema = z.object({
+export const BuildEvalSetInputSchema = z.strictObject({
   runId: RunIdSchema,
-  repository: z.object({
+  repository: z.strictObject({
     /** A git repository on the sandbox hosts. */
     path: z.string().min(1),
     /** The instances' `repo` field, e.g. "owner/name". */
     name: z.string().min(1),
   }),
   /** Each change: the repository at `base`, changed up to `commit`. */
-  pairs: z.array(z.object({ base: z.string().min(1), commit: z.string().min(1) })).min(1),
+  pairs: z.array(z.strictObject({ base: z.string().min(1), commit: z.string().min(1) })).min(1),
   environment: RepoEnvironmentSchema.omit({ path: true }),
   concurrency: z.number().int().min(1).max(64).default(2),
   limits: SandboxLimitsSchema.prefault({}),
@@ -111,7 +112,7 @@ export type BuildEvalSetInput = z.output<typeof BuildEvalSetInputSchema>;
  * `evaluate` in a run config: after training, the student (served on gpu-serve) and, when given,
  * the base model (an endpoint) are evaluated on the same instances and seeds, then compared.
  */
-export const RunEvaluationSchema = z.object({
+export const RunEvaluationSchema = z.strictObject({
   ...Common,
   runId: RunIdSchema.optional(),
   seeds: EvaluateModelInputSchema.shape.seeds.default([0, 1, 2]),

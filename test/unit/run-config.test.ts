@@ -21,8 +21,9 @@ describe('run config', () => {
     const parsed = parseRunConfig(minimal);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
+    // No language: the index detects it from the repository's files.
+    expect(parsed.value.language).toBeUndefined();
     expect(parsed.value).toMatchObject({
-      language: 'python',
       concurrency: 4,
       threshold: 1,
       functionCap: 5000,
@@ -38,6 +39,56 @@ describe('run config', () => {
       maxTokens: 32768,
       baseModel: 'Qwen/Qwen3-32B',
     });
+  });
+
+  it('rejects unknown keys, naming them, at every level', () => {
+    const parsed = parseRunConfig({
+      ...minimal,
+      samplse: 10,
+      repository: { ...minimal.repository, comit: 'x' },
+      environment: { testCommand: 'pytest', setpu: ['pip install .'], toolchains: { nodejs: '22' } },
+    });
+    expect(parsed.ok).toBe(false);
+    const message = parsed.ok ? '' : parsed.message;
+    expect(message).toContain('"samplse"');
+    expect(message).toContain('repository: Unrecognized key: "comit"');
+    expect(message).toContain('environment: Unrecognized key: "setpu"');
+    expect(message).toContain('environment.toolchains: Unrecognized key: "nodejs"');
+  });
+
+  it('takes an environment recipe and several languages', () => {
+    const parsed = parseRunConfig({
+      ...minimal,
+      language: ['typescript', 'go'],
+      index: { include: ['packages/core/**'], exclude: ['**/fixtures/**'] },
+      environment: {
+        from: { dockerfile: 'docker/dev.Dockerfile' },
+        packages: ['golang-go'],
+        toolchains: { node: '22' },
+        setup: ['npm ci'],
+        env: { CI: '1' },
+        testCommand: 'npx vitest run',
+        testRunner: 'vitest',
+        testScope: 'all',
+      },
+    });
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.value.language).toEqual(['typescript', 'go']);
+    expect(parsed.value.environment).toMatchObject({
+      toolchains: { node: '22' },
+      testScope: 'all',
+      requireTestsPass: false,
+    });
+    const bad = parseRunConfig({
+      ...minimal,
+      environment: { toolchains: { node: 'latest' }, packages: ['Bad Name'], from: { image: 'x', dockerfile: 'y' } },
+    });
+    expect(bad.ok).toBe(false);
+    const message = bad.ok ? '' : bad.message;
+    expect(message).toContain('environment.toolchains.node');
+    expect(message).toContain('environment.packages.0');
+    expect(message).toContain('environment.from');
   });
 
   it('names every bad field', () => {
