@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,83 @@ describe('evaluation sets and grading on the example library’s releases', () =
     expect(broken?.reason).toMatch(/^\d+ of \d+ PASS_TO_PASS tests broke$/);
     expect(notApplied).toMatchObject({ pass: 'malformed', status: 'patch_failed', resolved: false });
     expect(notApplied?.reason).toMatch(/the model patch does not apply/);
+  });
+
+  /** A small repository whose change fixes `mean` and adds a unittest test for it. */
+  function unittestRepository(): string {
+    const repo = path.join(scratch, 'stats');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+    const write = (file: string, text: string) => {
+      mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+      writeFileSync(path.join(repo, file), text);
+    };
+    mkdirSync(repo, { recursive: true });
+    git('init', '-q');
+    write(
+      'stats.py',
+      'def mean(xs):\n    return sum(xs) // len(xs)\n\n\ndef total(xs):\n    return sum(xs)\n',
+    );
+    write('tests/__init__.py', '');
+    write(
+      'tests/test_total.py',
+      'import unittest\nfrom stats import total\n\n\nclass Total(unittest.TestCase):\n    def test_total(self):\n        self.assertEqual(total([1, 2]), 3)\n',
+    );
+    write(
+      'tests/test_mean.py',
+      'import unittest\nfrom stats import mean\n\n\nclass Mean(unittest.TestCase):\n    def test_whole(self):\n        self.assertEqual(mean([2, 4]), 3)\n',
+    );
+    git('add', '.');
+    git('commit', '-q', '-m', 'base');
+    git('tag', 'base');
+    write(
+      'stats.py',
+      'def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef total(xs):\n    return sum(xs)\n',
+    );
+    write(
+      'tests/test_mean.py',
+      'import unittest\nfrom stats import mean\n\n\nclass Mean(unittest.TestCase):\n    def test_whole(self):\n        self.assertEqual(mean([2, 4]), 3)\n\n    def test_fraction(self):\n        self.assertEqual(mean([1, 2]), 1.5)\n',
+    );
+    git('commit', '-q', '-am', 'mean returns a fraction');
+    git('tag', 'fix');
+    return repo;
+  }
+
+  it('builds a unittest instance; the test scope decides whether PASS_TO_PASS spans the other test files', async () => {
+    const repository = unittestRepository();
+    const build = async (testScope: 'patch-files' | 'all') => {
+      const runId = uniqueRunId(`unittest-${testScope}`);
+      const result = (await workers.client.workflow.execute('buildEvalSet', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `evalset-${runId}`,
+        args: [
+          {
+            runId,
+            repository: { path: repository, name: 'example/stats' },
+            pairs: [{ base: 'base', commit: 'fix' }],
+            environment: {
+              testCommand: 'python3 -m unittest',
+              testRunner: 'unittest',
+              testScope,
+              testTimeoutSeconds: 120,
+            },
+          },
+        ],
+      })) as BuildEvalSetResult;
+      expect(result.rejected).toEqual([]);
+      return parseInstances(await readArtifact(result.instances!));
+    };
+    const [files] = await build('patch-files');
+    expect(files?.FAIL_TO_PASS).toEqual(['tests.test_mean.Mean.test_fraction']);
+    expect(files?.PASS_TO_PASS).toEqual(['tests.test_mean.Mean.test_whole']);
+    expect(files?.patch).toContain('b/stats.py');
+    expect(files?.test_patch).toContain('b/tests/test_mean.py');
+    const [all] = await build('all');
+    expect(all?.FAIL_TO_PASS).toEqual(['tests.test_mean.Mean.test_fraction']);
+    expect(all?.PASS_TO_PASS).toEqual([
+      'tests.test_mean.Mean.test_whole',
+      'tests.test_total.Total.test_total',
+    ]);
   });
 
   it('an instances file with a missing field, or a repo without an environment, fails at once naming it', async () => {

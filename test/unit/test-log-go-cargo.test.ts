@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { cargoParser, goTestParser } from '../../core/eval/test-log';
 
-// `go test -v ./...` over four packages, written from go test's documented output: subtests
-// (their results indented under the parent's), a skip, a parallel test, the same test name in two
-// packages, a panic, a package that does not build, one without tests, a cached one.
-const goLog = `=== RUN   TestAdd
+// A real log of `go test -v ./...` (go 1.23, path made /repo) over five packages: subtests (their
+// results indented under the parent's), a skip, a parallel test, the same test name in two
+// packages, a panic, a package that does not build, one without tests.
+const goLog = `# example.com/calc/broken [example.com/calc/broken.test]
+broken/broken_test.go:5:33: undefined: Missing
+FAIL	example.com/calc/broken [build failed]
+=== RUN   TestAdd
 --- PASS: TestAdd (0.00s)
 === RUN   TestDiv
 === RUN   TestDiv/by_zero
-    calc_test.go:21: Div(1, 0) = 1, want an error
+    calc_test.go:14: Div(1, 0) has no error
 === RUN   TestDiv/exact
 --- FAIL: TestDiv (0.00s)
     --- FAIL: TestDiv/by_zero (0.00s)
@@ -16,24 +19,21 @@ const goLog = `=== RUN   TestAdd
 === RUN   TestNew
 --- PASS: TestNew (0.00s)
 === RUN   TestNetwork
-    calc_test.go:40: needs network
+    calc_test.go:26: needs network
 --- SKIP: TestNetwork (0.00s)
 === RUN   TestParallel
 === PAUSE TestParallel
 === CONT  TestParallel
---- PASS: TestParallel (0.01s)
+--- PASS: TestParallel (0.00s)
 FAIL
 FAIL	example.com/calc	0.004s
 ?   	example.com/calc/cmd/calc	[no test files]
-# example.com/calc/broken [example.com/calc/broken.test]
-broken/broken_test.go:8:2: undefined: Missing
-FAIL	example.com/calc/broken [build failed]
 === RUN   TestFormat
 --- PASS: TestFormat (0.00s)
 PASS
-ok  	example.com/calc/format	(cached)
+ok  	example.com/calc/format	0.003s
 === RUN   TestNew
-    parse_test.go:9: New() = <nil>
+    parse_test.go:7: New() = nil
 --- FAIL: TestNew (0.00s)
 === RUN   TestParse
 --- PASS: TestParse (0.00s)
@@ -42,9 +42,19 @@ ok  	example.com/calc/format	(cached)
 panic: boom [recovered]
 	panic: boom
 
-goroutine 7 [running]:
-testing.tRunner.func1.2({0x4f0e40, 0x5a3c50})
-	/usr/lib/go/src/testing/testing.go:1632 +0x230
+goroutine 8 [running]:
+testing.tRunner.func1.2({0x52d1a0, 0x58cdb0})
+	/usr/local/go/src/testing/testing.go:1632 +0x230
+testing.tRunner.func1()
+	/usr/local/go/src/testing/testing.go:1635 +0x35e
+panic({0x52d1a0?, 0x58cdb0?})
+	/usr/local/go/src/runtime/panic.go:791 +0x132
+example.com/calc/parse.TestPanics(0xc000090820?)
+	/repo/parse/parse_test.go:13 +0x25
+testing.tRunner(0xc000090820, 0x564130)
+	/usr/local/go/src/testing/testing.go:1690 +0xf4
+created by testing.(*T).Run in goroutine 1
+	/usr/local/go/src/testing/testing.go:1743 +0x390
 FAIL	example.com/calc/parse	0.006s
 FAIL
 `;
