@@ -243,6 +243,68 @@ describe('evaluation sets and grading on the example library’s releases', () =
     ]);
   });
 
+  it('builds a Go instance: _test.go and testdata files make the test patch, go test runs their packages', async () => {
+    const repo = path.join(scratch, 'calc');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+    const write = (file: string, text: string) => {
+      mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+      writeFileSync(path.join(repo, file), text);
+    };
+    mkdirSync(repo, { recursive: true });
+    git('init', '-q');
+    write('go.mod', 'module example.com/calc\n\ngo 1.23\n');
+    write('calc.go', 'package calc\n\nfunc Div(a, b int) int {\n\treturn a * b\n}\n');
+    write('calc_test.go', 'package calc\n\nimport "testing"\n\nfunc TestNew(t *testing.T) {}\n');
+    write('parse/parse.go', 'package parse\n');
+    write('parse/parse_test.go', 'package parse\n\nimport "testing"\n\nfunc TestNew(t *testing.T) {}\n');
+    git('add', '.');
+    git('commit', '-q', '-m', 'base');
+    write('calc.go', 'package calc\n\nfunc Div(a, b int) int {\n\treturn a / b\n}\n');
+    write(
+      'calc_test.go',
+      'package calc\n\nimport (\n\t"os"\n\t"testing"\n)\n\nfunc TestNew(t *testing.T) {}\n\nfunc TestDiv(t *testing.T) {\n\twant, _ := os.ReadFile("testdata/div.txt")\n\tif string(want) != "2" || Div(4, 2) != 2 {\n\t\tt.Errorf("Div(4, 2) = %d", Div(4, 2))\n\t}\n}\n',
+    );
+    write('testdata/div.txt', '2');
+    write(
+      'parse/parse_test.go',
+      'package parse\n\nimport "testing"\n\nfunc TestNew(t *testing.T) {}\n\nfunc TestParse(t *testing.T) {}\n',
+    );
+    git('add', '.');
+    git('commit', '-q', '-m', 'Div divides');
+    const runId = uniqueRunId('gotest');
+    const result = (await workers.client.workflow.execute('buildEvalSet', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `evalset-${runId}`,
+      args: [
+        {
+          runId,
+          repository: { path: repo, name: 'example/calc' },
+          pairs: [{ base: 'HEAD~1', commit: 'HEAD' }],
+          environment: {
+            toolchains: { go: '1.23' },
+            testCommand: 'go test',
+            testRunner: 'go',
+            testTimeoutSeconds: 300,
+          },
+        },
+      ],
+    })) as BuildEvalSetResult;
+    expect(result.rejected).toEqual([]);
+    const [instance] = parseInstances(await readArtifact(result.instances!));
+    expect(instance?.FAIL_TO_PASS).toEqual(['example.com/calc.TestDiv']);
+    // Both packages of the test patch ran, and their TestNew stay apart.
+    expect(instance?.PASS_TO_PASS).toEqual([
+      'example.com/calc.TestNew',
+      'example.com/calc/parse.TestNew',
+      'example.com/calc/parse.TestParse',
+    ]);
+    expect(instance?.patch).toMatch(/^diff --git a\/calc.go b\/calc.go\n/);
+    expect(instance?.patch).not.toContain('_test.go');
+    expect(instance?.test_patch).toContain('b/testdata/div.txt');
+    expect(await containersOfRun(runId)).toEqual([]);
+  }, 900_000);
+
   it('an instances file with a missing field, or a repo without an environment, fails at once naming it', async () => {
     const { FAIL_TO_PASS: _dropped, ...withoutF2p } = small;
     const bad = path.join(scratch, 'bad.jsonl');
