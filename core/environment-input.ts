@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ImageRecipeSchema, TestTimeoutSecondsSchema } from './environment-recipe';
+import { EnvironmentRecipeSchema, ImageRecipeSchema, TestTimeoutSecondsSchema } from './environment-recipe';
 
 /**
  * What the environment workflow needs: a repository at a commit and the command that tests it.
@@ -35,6 +35,8 @@ export const PrepareEnvironmentInputSchema = z.strictObject({
   }),
   testCommand: z.string().min(1),
   testTimeoutSeconds: TestTimeoutSecondsSchema,
+  /** Which log parser counts the tests when the output has no pytest closing line. */
+  testRunner: EnvironmentRecipeSchema.shape.testRunner,
   /** How the image is built (the test fields of a recipe are the ones above). */
   recipe: ImageRecipeSchema.optional(),
   outputCapBytes: z

@@ -89,8 +89,8 @@ export function environmentDockerfile(input: EnvironmentDockerfileInput): Docker
   if (binDirs.length > 0) env.push(['PATH', `${binDirs.join(':')}:$PATH`]);
   for (const tool of input.toolchains) env.push(...Object.entries(tool.env));
   env.push(...Object.entries(input.env));
-  if (env.length > 0)
-    out.add(`ENV ${env.map(([k, v]) => `${k}=${envValue(v)}`).join(' ')}`, 'environment variables');
+  // One instruction each, in the recipe's order, so a value can use the ones before it ($VAR).
+  for (const [name, value] of env) out.add(`ENV ${name}=${envValue(value)}`, `variable ${name}`);
   // Network steps see the host's CA bundle, where the host has one; tests never need it, so the
   // variables live in a file the steps source, not in the image's environment.
   const withCa = input.caBundle ? `. ${CA_ENV} && ` : '';

@@ -14,6 +14,7 @@ import type { ExecToArtifactResult, SandboxActivities } from '../activities/sand
 import type { ArtifactRef } from '../core/artifacts';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { parsePrepareEnvironmentInput, type PrepareEnvironmentRequest } from '../core/environment-input';
+import { recipeInput } from '../core/environment-recipe';
 import { containerName } from '../core/names';
 import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
@@ -49,6 +50,8 @@ export interface PrepareEnvironmentResult {
   summary?: PytestSummary;
   output: ArtifactRef;
   outputTail: string;
+  /** The image builder's output, when this run built the image. */
+  buildLog?: ArtifactRef;
 }
 
 export const environmentProgressQuery = defineQuery<EnvironmentProgress>('progress');
@@ -108,6 +111,7 @@ export async function prepareEnvironment(
   const image = await onHost.prepareRepoImage({
     repository: input.repository.path,
     commit: input.repository.commit,
+    ...recipeInput(input.recipe),
   });
   progress.image = image.image;
 
@@ -137,6 +141,7 @@ export async function prepareEnvironment(
       command: input.testCommand,
       timeoutSeconds: input.testTimeoutSeconds,
       outputCapBytes: input.outputCapBytes,
+      ...(input.testRunner !== 'pytest' ? { testRunner: input.testRunner } : {}),
     });
   } finally {
     // Runs even when the workflow is cancelled, so no container outlives its run.
@@ -145,7 +150,7 @@ export async function prepareEnvironment(
   }
   progress.stage = 'done';
 
-  const summary = parsePytestSummary(run.outputTail);
+  const summary = run.tests ?? parsePytestSummary(run.outputTail);
   const result: PrepareEnvironmentResult = {
     runId: input.runId,
     repository: input.repository.path,
@@ -159,6 +164,7 @@ export async function prepareEnvironment(
     summary,
     output: run.outputRef,
     outputTail: run.outputTail,
+    ...(image.buildLog ? { buildLog: image.buildLog } : {}),
   };
   if (!result.passed && input.requireTestsPass) {
     const lastLines = run.outputTail.trimEnd().split('\n').slice(-8).join('\n');

@@ -182,6 +182,7 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
               testCommand: check.testCommand!,
               testTimeoutSeconds: check.testTimeoutSeconds,
               requireTestsPass: check.requireTestsPass,
+              testRunner: check.testRunner,
               ...imageRecipeInput(config),
               limits: config.sandboxLimits,
               heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,

@@ -4,7 +4,8 @@ import { ErrorTypes } from '../../core/errors';
 import { capFunctions, type IndexedFunction } from '../../core/function-sampling';
 import { isGeneratedSource, isSourceLanguage, type SourceLanguage } from '../../core/languages';
 import { heartbeat } from '../common/activity-context';
-import { hostGitRaw, tryHostGit } from '../sandbox/git';
+import { hostGitRaw } from '../sandbox/git';
+import { commitOf, localRepository } from '../sandbox/repository-source';
 import { parseFunctions } from './parse-functions';
 import { chooseSourceFiles, filesAtCommit, filterByGlobs } from './source-files';
 
@@ -59,19 +60,11 @@ export async function indexFunctions(
   input: IndexFunctionsInput,
 ): Promise<FunctionIndex> {
   const asked = askedLanguages(input);
-  const commit = await tryHostGit(
-    ['rev-parse', '--verify', '--quiet', `${input.commit}^{commit}`],
-    input.repository,
-  );
-  if (!commit) {
-    throw ApplicationFailure.create({
-      type: ErrorTypes.CommitNotFound,
-      message: `commit ${JSON.stringify(input.commit)} does not exist in ${input.repository}`,
-      nonRetryable: true,
-    });
-  }
+  // A URL is read from this host's mirror of it (cloned once, shared with image builds).
+  const repository = await localRepository(input.repository, input.commit);
+  const commit = await commitOf(input.repository, repository, input.commit);
   const inScope = filterByGlobs(
-    await filesAtCommit(input.repository, commit),
+    await filesAtCommit(repository, commit),
     input.include ?? [],
     input.exclude ?? [],
   );
@@ -80,7 +73,7 @@ export async function indexFunctions(
   const foundByLanguage: Partial<Record<SourceLanguage, number>> = {};
   for (const { path, language } of files) {
     heartbeat();
-    const source = await hostGitRaw(['show', `${commit}:${path}`], input.repository);
+    const source = await hostGitRaw(['show', `${commit}:${path}`], repository);
     if (isGeneratedSource(source)) continue;
     for (const fn of await parseFunctions(language, source, path)) {
       found.push({ ...fn, file: path, language });

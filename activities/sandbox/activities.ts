@@ -5,7 +5,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
 import type { Client } from '@temporalio/client';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
+import { testCounts } from '../../core/eval/test-counts';
 import { patchStats, type PatchStats } from '../../core/patch-stats';
+import type { PytestSummary } from '../../core/pytest-summary';
 import { sandboxHostQueue } from '../../core/queues';
 import { createSandbox, destroySandbox, type CreateSandboxInput, type SandboxHandle } from './containers';
 import { execInSandbox, type ExecInput, type ExecResult } from './exec';
@@ -35,6 +37,8 @@ export interface ExecToArtifactResult extends Omit<ExecResult, 'output'> {
   outputRef: ArtifactRef;
   /** Its last lines, for the history and the UI. */
   outputTail: string;
+  /** Counts read with the test runner's log parser, when one was named. */
+  tests?: PytestSummary;
 }
 
 export interface DiffResult extends PatchStats {
@@ -139,11 +143,17 @@ export function createSandboxActivities(deps: SandboxDeps) {
       return execInSandbox(docker, input, heartbeat);
     },
 
-    /** Like execInSandbox, but the output goes to the artifact store and only its tail to the history. */
-    async execToArtifact(input: ExecInput): Promise<ExecToArtifactResult> {
-      const { output, ...rest } = await execInSandbox(docker, input, heartbeat);
+    /**
+     * Like execInSandbox, but the output goes to the artifact store and only its tail to the
+     * history. With a test runner other than pytest (whose closing line the tail holds), the
+     * whole log is counted here with that runner's parser.
+     */
+    async execToArtifact(input: ExecInput & { testRunner?: string }): Promise<ExecToArtifactResult> {
+      const { testRunner, ...exec } = input;
+      const { output, ...rest } = await execInSandbox(docker, exec, heartbeat);
       const outputRef = await deps.artifacts.put(output, 'text/plain');
-      return { ...rest, outputRef, outputTail: output.slice(-TAIL_CHARS) };
+      const tests = testRunner && testRunner !== 'pytest' ? testCounts(testRunner, output) : undefined;
+      return { ...rest, outputRef, outputTail: output.slice(-TAIL_CHARS), ...(tests ? { tests } : {}) };
     },
 
     async writeSandboxFile(input: { container: string; path: string; content: string }): Promise<void> {

@@ -90,6 +90,12 @@ export async function buildImage(
   if (failure !== undefined) throw new ImageBuildError(step, failure, recent.join('\n'));
 }
 
+/** A person's name for the step a builder line starts ("Step 7/12 : RUN …"), if it starts one. */
+export function stepLabel(line: string, steps: readonly BuildStep[]): string | undefined {
+  const step = Number(STEP_LINE.exec(line)?.[1]);
+  return steps.find((s) => s.step === step)?.label;
+}
+
 /** A failed build as the failure a person reads: which step, what it said, where the log is. */
 export function buildFailure(
   error: ImageBuildError,

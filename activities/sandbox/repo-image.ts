@@ -25,7 +25,7 @@ import { describeIssues } from '../../core/environment-input';
 import { repoImageTag } from '../../core/names';
 import { asSandboxFailure } from './docker-errors';
 import { hostGit, hostGitRaw } from './git';
-import { buildFailure, buildImage, ImageBuildError, imageExists } from './image-build';
+import { buildFailure, buildImage, ImageBuildError, imageExists, stepLabel } from './image-build';
 import { hostCaBundle } from './host-ca';
 import { commitOf, localRepository } from './repository-source';
 import { toolchainLayers } from './toolchains';
@@ -144,7 +144,15 @@ export async function prepareRepoImage(
         ca ? ['sera-ca.pem'] : [],
       );
     } else log.line(`reusing the environment ${environment}`);
-    await buildOrFail(docker, work, commitDockerfile(environment), tag, labels(commit), log, options);
+    await buildOrFail(
+      docker,
+      work,
+      commitDockerfile(environment),
+      tag,
+      { ...labels(commit), 'sera.environment': environment },
+      log,
+      options,
+    );
     return { image: tag, commit, repoName, buildLog: await log.store(options.artifacts) };
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -242,9 +250,12 @@ async function buildOrFail(
 ): Promise<void> {
   await writeFile(path.join(work, 'Dockerfile'), dockerfile.text);
   try {
-    await buildImage(docker, work, ['Dockerfile', 'repo', ...extra], tag, imageLabels, (line) =>
-      log.line(line),
-    );
+    await buildImage(docker, work, ['Dockerfile', 'repo', ...extra], tag, imageLabels, (line) => {
+      // Each step is announced by its meaning, then the builder's own words follow.
+      const label = stepLabel(line, dockerfile.steps);
+      if (label) log.line(`-- ${label}`);
+      log.line(line);
+    });
   } catch (error) {
     if (!(error instanceof ImageBuildError)) throw error;
     const stored = await log.store(options.artifacts);

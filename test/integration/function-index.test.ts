@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { parseFunctions } from '../../activities/index/parse-functions';
 import type { IndexedFunction } from '../../core/function-sampling';
 import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
-import { repoRoot } from '../../infra/paths';
+import { cloneRealRepo, haveRealRepos, realRepoBundles, type RealRepo } from '../support/real-repos';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'sera-index-'));
 const store = new LocalArtifactStore(path.join(root, 'artifacts'));
@@ -92,28 +91,20 @@ describe('function index (tree-sitter)', () => {
   });
 });
 
-/** Git bundles of real repositories in three languages, kept beside the project (shared/repos). */
-const bundles = process.env.SERA_REPO_BUNDLES ?? path.resolve(repoRoot, '..', 'shared', 'repos');
-const haveBundles = ['unjs+ufo', 'google+uuid', 'pallets+flask'].every((name) =>
-  existsSync(path.join(bundles, `${name}.bundle`)),
-);
+const haveBundles = haveRealRepos('ufo', 'uuid', 'flask');
 if (!haveBundles) {
   console.warn(
-    `function index on real repositories skipped: no bundles at ${bundles} (set SERA_REPO_BUNDLES)`,
+    `function index on real repositories skipped: no bundles at ${realRepoBundles()} (set SERA_REPO_BUNDLES)`,
   );
 }
 
 describe.skipIf(!haveBundles)('function index on real repositories (ufo, uuid, flask bundles)', () => {
-  const clone = (name: string): string => {
-    const dir = path.join(root, name);
-    execFileSync('git', ['clone', '--quiet', '--no-checkout', path.join(bundles, `${name}.bundle`), dir]);
-    return dir;
-  };
+  const clone = (name: RealRepo): string => cloneRealRepo(name, path.join(root, name));
   const repos = { ufo: '', uuid: '', flask: '' };
   beforeAll(() => {
-    repos.ufo = clone('unjs+ufo');
-    repos.uuid = clone('google+uuid');
-    repos.flask = clone('pallets+flask');
+    repos.ufo = clone('ufo');
+    repos.uuid = clone('uuid');
+    repos.flask = clone('flask');
   });
 
   /** Indexes with the language detected, and says how long it took and what it found. */
