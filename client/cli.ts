@@ -10,6 +10,7 @@ import { ensureDevServer, stopDevServer } from '../infra/temporal-server';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { isGitUrl } from '../core/names';
 import { buildDatasetOfRun, describeDataset, type DatasetCommandOptions } from './dataset-command';
+import { EXAMPLES, runExample, type ExampleName } from './example-command';
 import { runDemo } from './demo';
 import { DRILL_DEFAULTS, runDrill } from './drill';
 import {
@@ -82,6 +83,25 @@ program
       process.exitCode = outcome.ok ? 0 : 1;
     },
   );
+
+program
+  .command('example')
+  .description(
+    'a real repository end to end (examples/<name>/): its environment from the recipe and its own tests, SVG generation with the offline teacher, an evaluation set from its history, graded with the gold and empty patches',
+  )
+  .argument('<name>', `one of: ${EXAMPLES.join(', ')}`)
+  .option('--samples <n>', "samples to generate (default: the example's run.json)", positiveInt)
+  .option('--run-id <id>', "name of the run (default: the example's run.json)")
+  .action(async (name: string, options: { samples?: number; runId?: string }) => {
+    if (!(EXAMPLES as readonly string[]).includes(name))
+      throw new Error(`no example named ${JSON.stringify(name)} (known: ${EXAMPLES.join(', ')})`);
+    const outcome = await runExample(name as ExampleName, options);
+    console.log(
+      `example ${name}: ${outcome.accepted} accepted samples; ${outcome.instances} evaluation instances; resolved: ${Object.entries(outcome.resolved)
+        .map(([pass, n]) => `${pass} ${n}`)
+        .join(', ')}`,
+    );
+  });
 
 program
   .command('env')

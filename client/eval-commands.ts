@@ -79,8 +79,9 @@ export async function followWorkflow<R>(
 ): Promise<R> {
   const tty = process.stderr.isTTY;
   let last = '';
+  let inFlight: Promise<void> = Promise.resolve();
   const poll = setInterval(() => {
-    handle
+    inFlight = handle
       .query<Json>('progress')
       .then((p) => {
         const text = line(p);
@@ -94,6 +95,8 @@ export async function followWorkflow<R>(
     return await workflowResult<R>(handle);
   } finally {
     clearInterval(poll);
+    // A query still on its way when the caller closes the connection would fail in a retry timer.
+    await inFlight;
     if (tty && last) process.stderr.write('\n');
   }
 }

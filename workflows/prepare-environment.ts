@@ -15,6 +15,7 @@ import type { ArtifactRef } from '../core/artifacts';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { parsePrepareEnvironmentInput, type PrepareEnvironmentRequest } from '../core/environment-input';
 import { recipeInput } from '../core/environment-recipe';
+import { testLogParser } from '../core/eval/test-log';
 import { containerName } from '../core/names';
 import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
@@ -138,7 +139,12 @@ export async function prepareEnvironment(
     progress.stage = 'running-tests';
     run = await onHost.execToArtifact({
       container: name,
-      command: input.testCommand,
+      // Other runners print each test only with their report flags (go test -v, vitest's verbose
+      // reporter); pytest's closing line counts without them.
+      command:
+        input.testRunner === 'pytest'
+          ? input.testCommand
+          : `${input.testCommand} ${testLogParser(input.testRunner).reportFlags}`,
       timeoutSeconds: input.testTimeoutSeconds,
       outputCapBytes: input.outputCapBytes,
       ...(input.testRunner !== 'pytest' ? { testRunner: input.testRunner } : {}),

@@ -12,7 +12,7 @@ import {
   testFilesOf,
   type SweInstance,
 } from '../../core/eval/instances';
-import { withoutTestFiles } from '../../core/eval/patch-files';
+import { withoutTestFiles } from '../../core/eval/test-files';
 import type { SandboxLimits } from '../../core/environment-input';
 import { heartbeat } from '../common/activity-context';
 import { runInstanceTests, type GradeTimings } from './instance-tests';

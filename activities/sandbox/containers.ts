@@ -62,7 +62,6 @@ async function createNew(docker: Docker, input: CreateSandboxInput): Promise<str
         'sera.workflow-id': input.workflowId,
         'sera.base-commit': input.baseCommit,
       },
-      NetworkDisabled: true,
       HostConfig: {
         NetworkMode: 'none',
         Init: true,

@@ -1,6 +1,5 @@
 /**
- * A git diff split by file. The harnesses keep test files out of a model's patch (the test patch
- * brings the tests), so does this project.
+ * A git diff split by file, and the harnesses' Python rule for test files.
  */
 export interface FileDiff {
   path: string;
@@ -21,13 +20,4 @@ export function isTestFile(path: string): boolean {
   const name = parts[parts.length - 1] ?? '';
   if (parts.slice(0, -1).some((dir) => /^(tests?|testing)$/.test(dir))) return true;
   return /^test_.*\.py$/.test(name) || /_test\.py$/.test(name) || name === 'conftest.py';
-}
-
-export function withoutTestFiles(diff: string): { patch: string; dropped: string[] } {
-  const files = splitGitDiff(diff);
-  const kept = files.filter((f) => !isTestFile(f.path));
-  return {
-    patch: kept.map((f) => f.text).join(''),
-    dropped: files.filter((f) => isTestFile(f.path)).map((f) => f.path),
-  };
 }

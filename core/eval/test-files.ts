@@ -1,5 +1,5 @@
 import { isTestPath } from '../function-sampling';
-import { isTestFile } from './patch-files';
+import { isTestFile, splitGitDiff } from './patch-files';
 
 /**
  * Test files the shared rules may miss: files that are not code in a test folder (Go's
@@ -18,4 +18,19 @@ const MORE_TEST_PATHS = [
  */
 export function isTestPatchFile(path: string): boolean {
   return isTestFile(path) || isTestPath(path) || MORE_TEST_PATHS.some((rule) => rule.test(path));
+}
+
+/**
+ * A model's patch without its test files, in any language: the instance's test patch brings the
+ * tests (as the harnesses do), so a patch that also edits them could not take it.
+ */
+export function withoutTestFiles(diff: string): { patch: string; dropped: string[] } {
+  const files = splitGitDiff(diff);
+  return {
+    patch: files
+      .filter((f) => !isTestPatchFile(f.path))
+      .map((f) => f.text)
+      .join(''),
+    dropped: files.filter((f) => isTestPatchFile(f.path)).map((f) => f.path),
+  };
 }

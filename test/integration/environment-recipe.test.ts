@@ -194,7 +194,7 @@ describe.skipIf(!haveUuid)('a Go repository (Google’s uuid) from a recipe', ()
       {
         runId: uniqueRunId('uuid'),
         repository: { path: repo, commit: 'v1.6.0' },
-        testCommand: 'go test -v ./...',
+        testCommand: 'go test ./...',
         testRunner: 'go',
         recipe,
       },

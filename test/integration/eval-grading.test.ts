@@ -305,10 +305,9 @@ describe('evaluation sets and grading on the example library’s releases', () =
     expect(await containersOfRun(runId)).toEqual([]);
   }, 900_000);
 
-  // Skipped until sandbox containers resolve localhost: with `NetworkDisabled: true`
-  // (activities/sandbox/containers.ts) /etc/hosts is empty and vitest fails at start-up
-  // (getaddrinfo EAI_AGAIN localhost); `NetworkMode: 'none'` alone keeps the network off.
-  it.skip('builds a TypeScript instance: *.test.ts files make the test patch, vitest names tests file > suite > name', async () => {
+  // Vitest needs localhost to resolve in the sandbox: containers run with `NetworkMode: 'none'`
+  // (loopback only), not `NetworkDisabled`, which leaves /etc/hosts empty.
+  it('builds a TypeScript instance: *.test.ts files make the test patch, vitest names tests file > suite > name', async () => {
     const repo = path.join(scratch, 'slug');
     const git = (...args: string[]) =>
       execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gradeFromResults } from '../../core/eval/grading';
-import { isTestFile, withoutTestFiles } from '../../core/eval/patch-files';
+import { isTestFile } from '../../core/eval/patch-files';
+import { withoutTestFiles } from '../../core/eval/test-files';
 import { testCommandLine } from '../../core/eval/test-command';
 import { isTestPatchFile } from '../../core/eval/test-files';
 import { pytestParser, TEST_LOG_PARSERS, testLogParser } from '../../core/eval/test-log';
@@ -160,5 +161,15 @@ describe('test files in a model patch', () => {
       'diff --git a/lib/core.py b/lib/core.py\n--- a/lib/core.py\n+++ b/lib/core.py\n@@ -1 +1 @@\n-a\n+b\n',
     );
     expect(withoutTestFiles('')).toEqual({ patch: '', dropped: [] });
+  });
+
+  it('are kept out in Go and TypeScript too', () => {
+    const file = (name: string): string =>
+      `diff --git a/${name} b/${name}\n--- a/${name}\n+++ b/${name}\n@@ -1 +1 @@\n-a\n+b\n`;
+    const { patch, dropped } = withoutTestFiles(
+      ['uuid.go', 'uuid_test.go', 'testdata/fuzz/x', 'src/url.ts', 'test/url.test.ts'].map(file).join(''),
+    );
+    expect(dropped).toEqual(['uuid_test.go', 'testdata/fuzz/x', 'test/url.test.ts']);
+    expect(patch).toBe(file('uuid.go') + file('src/url.ts'));
   });
 });
