@@ -1,4 +1,5 @@
 import { EDIT_KINDS, type EditKind } from './python-edits';
+import type { TeacherLanguage } from './languages';
 
 /**
  * Which edits fit which bug type. Categories not listed get every kind. The first kind that has
@@ -40,3 +41,26 @@ export const SYMPTOMS: Record<EditKind, string> = {
     'is hard to follow because of an unclear local variable name; it should be renamed to say it holds a value',
   docstring: 'has documentation that does not say that results are not cached',
 };
+
+const MISSING: Record<Exclude<TeacherLanguage, 'python'>, string> = {
+  javascript: 'null or undefined',
+  typescript: 'null or undefined',
+  go: 'nil',
+  rust: 'None',
+  java: 'null',
+};
+
+/** The symptom in the words of the file's language; Python's are SYMPTOMS themselves. */
+export function symptomOf(kind: EditKind, language: TeacherLanguage): string {
+  if (language === 'python') return SYMPTOMS[kind];
+  switch (kind) {
+    case 'none_guard':
+      return `does the wrong thing when a value is ${MISSING[language]}: the check for a missing value is the wrong way round`;
+    case 'exception':
+      return 'reports failures with a different error than callers expect';
+    case 'validation':
+      return 'accepts input it should reject: an invalid argument is no longer refused';
+    default:
+      return SYMPTOMS[kind];
+  }
+}

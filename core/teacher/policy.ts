@@ -2,20 +2,19 @@ import { EDITED } from '../agent/editor';
 import { parseBugInstruction } from '../agent/instructions';
 import { TASK_CLOSE, TASK_OPEN } from '../agent/prompts';
 import type { ChatMessage, ToolCallRecord } from '../agent/trajectory';
-import { editKindsFor, SYMPTOMS } from './categories';
-import {
-  editCandidates,
-  EDIT_KINDS,
-  stripLineNumbers,
-  type EditCandidate,
-  type EditKind,
-} from './python-edits';
+import { editKindsFor, symptomOf } from './categories';
+import { editCandidatesIn } from './edits';
+import { habitsFor } from './habits';
+import { languageOf, TEACHER_LANGUAGES } from './languages';
+import { EDIT_KINDS, stripLineNumbers, type EditCandidate, type EditKind } from './python-edits';
 import { SeededRandom } from './random';
+import { judge, writePr } from './review';
 
 /**
  * The offline teacher's mind: from a chat request it decides the next reply, deterministically.
  * It is stateless (everything it knows is in the messages) and acts through the same tool calls a
- * real model would make. It knows Python only, and only the edits in python-edits.ts.
+ * real model would make. It knows Python (python-edits.ts) and the brace languages JavaScript,
+ * TypeScript, Go, Rust and Java (brace-edits.ts), told apart by the file's extension.
  */
 export interface TeacherSettings {
   /** Chance that rollout 2 reproduces each changed line of the described change. */
@@ -89,8 +88,11 @@ const say = (content: string, call: TeacherReply['toolCalls'][number]): TeacherR
 interface Plan {
   functionName: string;
   file: string;
-  /** Candidates in the order the teacher tries them. */
-  choose(source: string, attempt: number): EditCandidate | undefined;
+  /**
+   * Candidates in the order the teacher tries them; `near` is the 0-based line of `source` where
+   * the function was found (it picks among functions of the same plain name).
+   */
+  choose(source: string, attempt: number, near?: number): EditCandidate | undefined;
 }
 
 function taskText(user: string): string {
@@ -114,9 +116,9 @@ function editPlan(functionName: string, file: string, category: string, random: 
   return {
     functionName,
     file,
-    choose(source, attempt) {
+    choose(source, attempt, near) {
       for (const kind of order) {
-        const candidates = editCandidates(source, functionName, [kind]);
+        const candidates = editCandidatesIn(file, source, functionName, [kind], near);
         if (candidates.length === 0) continue;
         if (attempt < candidates.length) return candidates[(offset + attempt) % candidates.length];
         attempt -= candidates.length;
@@ -157,21 +159,27 @@ function solveStep(task: string, seed: number, calls: PastCall[], random: Seeded
   });
 }
 
-const PR_LOCATION = /`([\w.]+)` in `([^`]+)` /;
-const PR_ANCHOR = /this part of `[\w.]+`: `([^`]+)`/;
+const PR_LOCATION = /`([\w.$]+)` in `([^`]+)` /;
+// Code holding backquotes is quoted between double ones (brace-review.ts).
+const PR_ANCHOR = /this part of `[\w.$]+`: (?:`` (.+?) ``|`([^`]+)`)/;
 
 export function reproducePlan(task: string, seed: number, settings: TeacherSettings): Plan | undefined {
   const location = PR_LOCATION.exec(task);
   if (!location?.[1] || !location[2]) return undefined;
-  const kind = EDIT_KINDS.find((k) => task.includes(SYMPTOMS[k]));
-  const anchor = PR_ANCHOR.exec(task)?.[1];
+  const file = location[2];
+  const language = languageOf(file);
+  const kind =
+    EDIT_KINDS.find((k) => task.includes(symptomOf(k, language))) ??
+    EDIT_KINDS.find((k) => TEACHER_LANGUAGES.some((l) => task.includes(symptomOf(k, l))));
+  const quoted = PR_ANCHOR.exec(task);
+  const anchor = quoted?.[1] ?? quoted?.[2];
   const functionName = location[1];
   const random = new SeededRandom(seed, task, 'reproduce');
   return {
     functionName,
-    file: location[2],
-    choose(source, attempt) {
-      const all = editCandidates(source, functionName, [...EDIT_KINDS]);
+    file,
+    choose(source, attempt, near) {
+      const all = editCandidatesIn(file, source, functionName, [...EDIT_KINDS], near);
       const ofKind = all.filter((c) => c.kind === kind);
       // The quoted code names the place; failing an exact match, any edit of that kind around it.
       const target =
@@ -224,30 +232,20 @@ function rolloutStep(
     plan = step;
   }
   const { file, functionName } = plan;
+  const habits = habitsFor(file, functionName);
 
-  if (!calls.some((c) => c.name === 'bash' && String(c.args.command).includes(`def ${functionName}`))) {
-    return say(
-      `I will find \`${functionName}\` first.`,
-      bash(
-        `grep -n "def ${functionName}" ${file} || grep -rn "def ${functionName}(" --include=*.py . | head -5`,
-      ),
-    );
+  if (!calls.some((c) => c.name === 'bash' && habits.isLocate(String(c.args.command)))) {
+    return say(`I will find \`${functionName}\` first.`, bash(habits.locate));
   }
   // An imperfect habit: sometimes it also looks at the callers, which a careful engineer might skip.
   const lookedAtCallers = calls.some(
     (c) => c.name === 'bash' && String(c.args.command).startsWith('grep -rn "'),
   );
   if (calls.length === 1 && !lookedAtCallers && random.next() < 0.3) {
-    return say('Who calls it?', bash(`grep -rn "${functionName}(" --include=*.py . | head -20`));
+    return say('Who calls it?', bash(habits.callers));
   }
-  const located = calls.find(
-    (c) => c.name === 'bash' && String(c.args.command).includes(`def ${functionName}`),
-  );
-  const defLine = Number(
-    /^(?:[^:\n]*:)?(\d+):\s*(?:async\s+)?def /m.exec(
-      located?.observation.replace(/^OBSERVATION:\n/, '') ?? '',
-    )?.[1] ?? 1,
-  );
+  const located = calls.find((c) => c.name === 'bash' && habits.isLocate(String(c.args.command)));
+  const defLine = habits.definitionLine(located?.observation ?? '');
   const view = [...calls]
     .reverse()
     .find(
@@ -260,10 +258,12 @@ function rolloutStep(
   if (!view) {
     return say(
       `Now the function itself.`,
-      editor({ command: 'view', path: file, view_range: [defLine, defLine + VIEW_LINES] }),
+      editor({ command: 'view', path: file, view_range: [habits.viewStart(defLine), defLine + VIEW_LINES] }),
     );
   }
   const source = stripLineNumbers(view.observation.split('\n').slice(1).join('\n'));
+  const range = view.args.view_range;
+  const near = Math.max(0, defLine - (Array.isArray(range) ? Number(range[0]) || 1 : 1));
 
   const edits = calls.filter((c) => c.name === 'str_replace_editor' && c.args.command === 'str_replace');
   const lastEditIndex = calls.findLastIndex(
@@ -273,9 +273,9 @@ function rolloutStep(
   const after = lastEditIndex >= 0 ? calls.slice(lastEditIndex + 1) : [];
   const undone = after.some((c) => c.name === 'str_replace_editor' && c.args.command === 'undo_edit');
   if (lastEditIndex >= 0 && !undone) {
-    const check = after.find((c) => c.name === 'bash' && String(c.args.command).includes('py_compile'));
-    if (!check) return say('Does it still compile?', bash(`python3 -m py_compile ${file} && echo compiled`));
-    if (!check.observation.includes('compiled'))
+    const check = after.find((c) => c.name === 'bash' && habits.isCheck(String(c.args.command)));
+    if (!check) return say('Does it still compile?', bash(habits.check));
+    if (!habits.checkPassed(check.observation))
       return say('That broke the file; undoing it.', editor({ command: 'undo_edit', path: file }));
     const submits = after.filter((c) => c.name === 'submit').length;
     return say(submits === 0 ? 'Let me review the diff.' : 'The diff is what I meant; submitting.', {
@@ -283,99 +283,11 @@ function rolloutStep(
       arguments: {},
     });
   }
-  const candidate = plan.choose(source, edits.length);
+  const candidate = plan.choose(source, edits.length, near);
   if (!candidate)
     return say('I found nothing to change here; submitting as is.', { name: 'submit', arguments: {} });
   return say(
     `I will change \`${functionName}\` around line ${candidate.line}.`,
     editor({ command: 'str_replace', path: file, old_str: candidate.oldStr, new_str: candidate.newStr }),
   );
-}
-
-function changedLines(patch: string): string[] {
-  return patch
-    .split('\n')
-    .filter((l) => /^[+-]/.test(l) && !/^(\+\+\+|---)( |$)/.test(l))
-    .map((l) => l.slice(1).trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-}
-
-function judge(user: string): string {
-  const patch = /<patch>\n?([\s\S]*?)<\/patch>/.exec(user)?.[1] ?? '';
-  return changedLines(patch).length > 0 ? 'yes' : 'no';
-}
-
-/** Reads rollout 1's edit out of the steps and describes its symptom, naming where it shows. */
-function writePr(user: string): string {
-  const json = /<trajectory>\n?([\s\S]*?)<\/trajectory>/.exec(user)?.[1] ?? '[]';
-  let steps: Array<{ action?: string }> = [];
-  try {
-    steps = JSON.parse(json) as Array<{ action?: string }>;
-  } catch {
-    return '<pr_description>\nSomething in this library behaves unexpectedly.\n</pr_description>';
-  }
-  // The task is the first step's observation; reading the whole prompt finds it wherever it is.
-  const parsed = parseBugInstruction(user);
-  const edit = steps
-    .map((s) => {
-      try {
-        return JSON.parse(s.action ?? '') as {
-          name?: string;
-          arguments?: { command?: string; old_str?: string; new_str?: string };
-        };
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((a) => a?.name === 'str_replace_editor' && a.arguments?.command === 'str_replace')
-    .pop()?.arguments;
-  if (!parsed || !edit?.old_str || edit.new_str === undefined) {
-    return '<pr_description>\nA function in this library behaves unexpectedly.\n</pr_description>';
-  }
-  const kind = classify(edit.old_str, edit.new_str);
-  const anchor =
-    kind === 'rename_local'
-      ? /_value\b/.test(edit.new_str)
-        ? renamedName(edit.old_str, edit.new_str)
-        : ''
-      : firstChangedLine(edit.old_str, edit.new_str);
-  return [
-    '<pr_description>',
-    `\`${parsed.functionName}\` in \`${parsed.file}\` ${SYMPTOMS[kind]}.`,
-    '',
-    `I narrowed it down to this part of \`${parsed.functionName}\`: \`${anchor}\``,
-    '</pr_description>',
-  ].join('\n');
-}
-
-function firstChangedLine(oldStr: string, newStr: string): string {
-  const o = oldStr.split('\n');
-  const n = newStr.split('\n');
-  return (o.find((line, i) => line !== n[i]) ?? o[0] ?? '').trim();
-}
-
-function renamedName(oldStr: string, newStr: string): string {
-  const m = /\b([a-z_][a-z0-9_]*)_value\b/.exec(newStr);
-  return m?.[1] && oldStr.includes(m[1]) ? m[1] : '';
-}
-
-function classify(oldStr: string, newStr: string): EditKind {
-  if (/_value\b/.test(newStr) && !/_value\b/.test(oldStr)) return 'rename_local';
-  if (newStr.includes('not cached')) return 'docstring';
-  const before = firstChangedLine(oldStr, newStr);
-  const after =
-    newStr
-      .split('\n')
-      .find((line, i) => line !== oldStr.split('\n')[i])
-      ?.trim() ?? '';
-  if (/^pass$/.test(after) && /^raise\b/.test(before)) return 'validation';
-  if (/return not \(/.test(after)) return 'return_value';
-  if (/is (not )?None/.test(before)) return 'none_guard';
-  if (/except|raise/.test(before)) return 'exception';
-  if (
-    / and | or |True|False/.test(before) &&
-    before.replace(/ and | or |True|False/g, '') === after.replace(/ and | or |True|False/g, '')
-  )
-    return 'boolean';
-  return 'off_by_one';
 }

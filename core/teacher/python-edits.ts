@@ -32,12 +32,37 @@ export interface FunctionSpan {
   indent: string;
 }
 
-/** Finds `def name(` and its indented body. */
+/**
+ * Finds `def name(` and its indented body. `Class.method` is the `def method` inside `class
+ * Class`; when the class is not in the text (a partial view), the first `def method`.
+ */
 export function findFunction(lines: string[], name: string): FunctionSpan | undefined {
+  if (name.includes('.')) return findQualified(lines, name.split('.'));
   const def = new RegExp(`^(\\s*)(async\\s+)?def\\s+${name.replace(/[^\w]/g, '')}\\s*\\(`);
   const start = lines.findIndex((line) => def.test(line));
   if (start < 0) return undefined;
-  const indent = def.exec(lines[start] ?? '')?.[1] ?? '';
+  return spanFrom(lines, start, def.exec(lines[start] ?? '')?.[1] ?? '');
+}
+
+function findQualified(lines: string[], parts: string[]): FunctionSpan | undefined {
+  const last = parts[parts.length - 1] ?? '';
+  let from = 0;
+  let to = lines.length;
+  for (const outer of parts.slice(0, -1)) {
+    const opener = new RegExp(`^(\\s*)(?:class|(?:async\\s+)?def)\\s+${outer.replace(/[^\w]/g, '')}\\b`);
+    const at = lines.findIndex((line, i) => i >= from && i < to && opener.test(line));
+    if (at < 0) return findFunction(lines, last);
+    const span = spanFrom(lines, at, opener.exec(lines[at] ?? '')?.[1] ?? '');
+    from = span.bodyStart;
+    to = span.end;
+  }
+  const inner = findFunction(lines.slice(from, to), last);
+  if (!inner) return findFunction(lines, last);
+  return { ...inner, start: inner.start + from, bodyStart: inner.bodyStart + from, end: inner.end + from };
+}
+
+/** The span of the def (or class) starting at `start`: its signature, then its indented body. */
+function spanFrom(lines: string[], start: number, indent: string): FunctionSpan {
   let end = start + 1;
   // The signature may continue over several lines, up to the line ending with ':'.
   while (end < lines.length && !/:\s*(#.*)?$/.test(lines[end - 1] ?? '')) end += 1;
