@@ -6,6 +6,9 @@ import type { TemporalSettings } from '../infra/temporal-connection';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import type { GradePredictionsResult } from '../workflows/grade-predictions';
 import { acceptedCountOf } from '../core/accepted-count';
+import type { RunConfig } from '../core/run-config';
+import type { SpecializeResult } from '../workflows/specialize-repository';
+import type { SvgRunResult } from '../workflows/svg-run';
 import {
   describeEvalOutputs,
   describeEvalSet,
@@ -31,9 +34,31 @@ export type ExampleName = (typeof EXAMPLES)[number];
 
 export interface ExampleOutcome {
   accepted: number;
+  run: SpecializeResult | SvgRunResult;
   instances: number;
   /** Resolved instances per graded pass: gold and empty. */
   resolved: Record<string, number>;
+}
+
+/** An example's configs: the run (`run.json`) and its evaluation set (`build-set.json`). */
+export interface ExampleConfigs {
+  run: RunConfig;
+  evalSet: Record<string, unknown>;
+}
+
+/** Clones the example's repository (infra/real-repos.sh) and reads its configs. */
+export function prepareExample(
+  name: ExampleName,
+  options: { samples?: number; runId?: string } = {},
+): ExampleConfigs {
+  execFileSync('bash', [path.join(repoRoot, 'infra', 'real-repos.sh'), name], { stdio: 'inherit' });
+  const dir = path.join(repoRoot, 'examples', name);
+  const run = loadRunConfig(path.join(dir, 'run.json'));
+  if (options.samples) run.samples = options.samples;
+  if (options.runId) run.runId = options.runId;
+  const evalSet = readEvalConfig(path.join(dir, 'build-set.json'), 'evaluation-set config');
+  if (options.runId) evalSet.runId = `${options.runId}-evalset`;
+  return { run, evalSet };
 }
 
 /**
@@ -46,49 +71,51 @@ export async function runExample(
   name: ExampleName,
   options: { samples?: number; runId?: string } = {},
 ): Promise<ExampleOutcome> {
-  execFileSync('bash', [path.join(repoRoot, 'infra', 'real-repos.sh'), name], { stdio: 'inherit' });
-  const dir = path.join(repoRoot, 'examples', name);
-  const config = loadRunConfig(path.join(dir, 'run.json'));
-  if (options.samples) config.samples = options.samples;
-  if (options.runId) config.runId = options.runId;
-  const evalSet = readEvalConfig(path.join(dir, 'build-set.json'), 'evaluation-set config');
-  if (options.runId) evalSet.runId = `${options.runId}-evalset`;
-
-  const teacher = await offlineTeacherFor(config);
+  const configs = prepareExample(name, options);
+  const teacher = await offlineTeacherFor(configs.run);
   const stack = await startLocalStack(ALL_ROLES);
   try {
-    console.log(`example ${name}: ${config.repository.path} at ${config.repository.commit}`);
-    const run = await followRun(stack.client, stack.settings, await startRun(stack.client, config));
-    for (const line of describeRunResult(run)) console.log(line);
-    const accepted = acceptedCountOf(asRunResult(run));
-
-    const built = await buildSet(stack.client, stack.settings, evalSet);
-    const resolved: Record<string, number> = {};
-    if (built.instances) {
-      const grading = {
-        runId: `${String(evalSet.runId)}-grade`,
-        instances: { artifact: built.instances.id },
-        environments: {
-          [repoNameOf(evalSet)]: {
-            ...(evalSet.environment as Record<string, unknown>),
-            path: (evalSet.repository as { path: string }).path,
-          },
-        },
-        predictions: [
-          { name: 'gold', source: 'gold' },
-          { name: 'empty', source: 'empty' },
-        ],
-      };
-      const handle = await startFromConfig(stack.client, stack.settings, 'gradePredictions', 'grade', grading);
-      const graded = await followWorkflow<GradePredictionsResult>(handle, gradeProgressLine);
-      for (const line of describeEvalOutputs(graded)) console.log(line);
-      for (const pass of readReport(graded.report.id).passes) resolved[pass.name] = pass.resolved;
-    }
-    return { accepted, instances: built.accepted.length, resolved };
+    return await runExampleOn(stack.client, stack.settings, configs);
   } finally {
     await stack.stop();
     await teacher?.close();
   }
+}
+
+/** The example's stages against a Temporal client whose workers (every role) run somewhere. */
+export async function runExampleOn(
+  client: Client,
+  settings: TemporalSettings,
+  { run: config, evalSet }: ExampleConfigs,
+): Promise<ExampleOutcome> {
+  console.log(`example ${config.runId}: ${config.repository.path} at ${config.repository.commit}`);
+  const run = await followRun(client, settings, await startRun(client, config));
+  for (const line of describeRunResult(run)) console.log(line);
+  const accepted = acceptedCountOf(asRunResult(run));
+
+  const built = await buildSet(client, settings, evalSet);
+  const resolved: Record<string, number> = {};
+  if (built.instances) {
+    const grading = {
+      runId: `${String(evalSet.runId)}-grade`,
+      instances: { artifact: built.instances.id },
+      environments: {
+        [repoNameOf(evalSet)]: {
+          ...(evalSet.environment as Record<string, unknown>),
+          path: (evalSet.repository as { path: string }).path,
+        },
+      },
+      predictions: [
+        { name: 'gold', source: 'gold' },
+        { name: 'empty', source: 'empty' },
+      ],
+    };
+    const handle = await startFromConfig(client, settings, 'gradePredictions', 'grade', grading);
+    const graded = await followWorkflow<GradePredictionsResult>(handle, gradeProgressLine);
+    for (const line of describeEvalOutputs(graded)) console.log(line);
+    for (const pass of readReport(graded.report.id).passes) resolved[pass.name] = pass.resolved;
+  }
+  return { accepted, run, instances: built.accepted.length, resolved };
 }
 
 async function buildSet(
