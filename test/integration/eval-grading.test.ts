@@ -282,7 +282,10 @@ describe('evaluation sets and grading on the example library’s releases', () =
           repository: { path: repo, name: 'example/calc' },
           pairs: [{ base: 'HEAD~1', commit: 'HEAD' }],
           environment: {
-            toolchains: { go: '1.23' },
+            // The examples' Go: its toolchain image is built once per engine for every test.
+            toolchains: { go: '1.27.3' },
+            // Warms the build cache once in the environment, not in every offline test run.
+            setup: ["go test -count=1 -run '^$' ./..."],
             testCommand: 'go test',
             testRunner: 'go',
             testTimeoutSeconds: 300,
