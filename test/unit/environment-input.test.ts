@@ -11,6 +11,7 @@ describe('parsePrepareEnvironmentInput', () => {
       value: {
         ...minimal,
         testTimeoutSeconds: 900,
+        testRunner: 'pytest',
         outputCapBytes: 1024 * 1024,
         limits: { cpus: 1, memoryMb: 2048, pids: 512 },
         heartbeatTimeoutSeconds: 30,

@@ -82,13 +82,21 @@ describe('run config', () => {
     });
     const bad = parseRunConfig({
       ...minimal,
-      environment: { toolchains: { node: 'latest' }, packages: ['Bad Name'], from: { image: 'x', dockerfile: 'y' } },
+      environment: {
+        toolchains: { node: 'latest' },
+        packages: ['Bad Name'],
+        from: { image: 'x', dockerfile: 'y' },
+        testRunner: 'mocha',
+      },
     });
     expect(bad.ok).toBe(false);
     const message = bad.ok ? '' : bad.message;
     expect(message).toContain('environment.toolchains.node');
     expect(message).toContain('environment.packages.0');
     expect(message).toContain('environment.from');
+    expect(message).toContain(
+      'environment.testRunner: no test log parser named "mocha" (known: pytest, unittest, go, vitest, jest, cargo)',
+    );
   });
 
   it('names every bad field', () => {
