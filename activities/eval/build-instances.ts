@@ -10,6 +10,7 @@ import { isTestPatchFile } from '../../core/eval/test-files';
 import { countsAsPassed, type TestStatus } from '../../core/eval/test-log';
 import { heartbeat } from '../common/activity-context';
 import { hostGitRaw, tryHostGit } from '../sandbox/git';
+import { localRepository } from '../sandbox/repository-source';
 import { containerName } from '../../core/names';
 import { runInstanceTests, type InstanceTestInput, type TestEnvironment } from './instance-tests';
 
@@ -64,14 +65,17 @@ export function createBuildInstanceActivities(deps: { docker: Docker; artifacts:
       const drafts: Array<Omit<SweInstance, 'FAIL_TO_PASS' | 'PASS_TO_PASS'>> = [];
       const rejected: Rejected[] = [];
       for (const pair of input.pairs) {
-        const base = await resolve(input.repository, pair.base);
-        const commit = await resolve(input.repository, pair.commit);
+        // A URL is read from this host's mirror of it, as image builds read it (fetched again
+        // only when the pair's commit is missing there).
+        const repository = await localRepository(input.repository, pair.commit);
+        const base = await resolve(repository, pair.base);
+        const commit = await resolve(repository, pair.commit);
         const name =
-          (await tryHostGit(['describe', '--tags', '--exact-match', commit], input.repository)) ??
+          (await tryHostGit(['describe', '--tags', '--exact-match', commit], repository)) ??
           commit.slice(0, 12);
         const instanceId = `${input.repo.replace('/', '__')}-${name}`;
         const files = splitGitDiff(
-          await hostGitRaw(['diff', '--no-color', '--full-index', base, commit], input.repository),
+          await hostGitRaw(['diff', '--no-color', '--full-index', base, commit], repository),
         );
         const patch = files
           .filter((f) => !isTestPatchFile(f.path))
@@ -89,8 +93,8 @@ export function createBuildInstanceActivities(deps: { docker: Docker; artifacts:
           rejected.push({ instanceId, reason: 'the change touches no test file' });
           continue;
         }
-        const message = (await hostGitRaw(['log', '-1', '--format=%B', commit], input.repository)).trim();
-        const createdAt = (await hostGitRaw(['log', '-1', '--format=%cI', commit], input.repository)).trim();
+        const message = (await hostGitRaw(['log', '-1', '--format=%B', commit], repository)).trim();
+        const createdAt = (await hostGitRaw(['log', '-1', '--format=%cI', commit], repository)).trim();
         drafts.push({
           instance_id: instanceId,
           repo: input.repo,

@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { prepareRepoImage, type RepoImageInput } from '../../activities/sandbox/repo-image';
+import { createBuildInstanceActivities } from '../../activities/eval/build-instances';
 import { indexFunctions } from '../../activities/index/index-functions';
 import { runEnvironment } from '../../client/run-environment';
 import type { ImageRecipeRequest } from '../../core/environment-recipe';
@@ -140,6 +141,13 @@ describe('environment recipes on the machine’s Docker engine', () => {
     const image = await build({ repository: url, commit: head });
     expect(image.commit).toBe(head);
     expect(offline(image.image, 'grep -c def lib.py')).toBe('2\n');
+    // An evaluation set drafted from the URL reads the same mirror: the change has no test file.
+    const drafted = await createBuildInstanceActivities({ docker, artifacts }).draftInstances({
+      repository: url,
+      repo: 'me/tiny',
+      pairs: [{ base: 'HEAD~1', commit: head }],
+    });
+    expect(drafted.rejected.map((r) => r.reason)).toEqual(['the change touches no test file']);
     const unreachable = await failureOf(
       build({ repository: 'file:///nonexistent/repo.git', commit: 'main' }),
     );
