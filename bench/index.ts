@@ -18,6 +18,7 @@ import { benchGrading } from './eval-grading';
 import { benchSvgRun, type ThroughputRow } from './svg-throughput';
 import { benchLongRun, printLongRun } from './long-run';
 import { benchLifecycle, type LifecycleRow } from './lifecycle-overhead';
+import { benchEnvironments, ENVIRONMENT_EXAMPLES, printEnvironments } from './environments';
 import { startTeacherServer } from '../infra/teacher-server';
 import type { Stats } from './stats';
 
@@ -32,7 +33,10 @@ const options = new Command('bench')
     (v) => Number(v),
     1000,
   )
-  .option('--only <name>', 'run one benchmark: exec, rollout, svg, long, lifecycle, train or grade')
+  .option(
+    '--only <name>',
+    'run one benchmark: exec, rollout, svg, long, lifecycle, train, grade or environments',
+  )
   .option('--life-samples <n>', 'samples per lifecycle run in the overhead benchmark', (v) => Number(v), 8)
   .option('--life-rounds <n>', 'interleaved rounds of the lifecycle benchmark', (v) => Number(v), 2)
   .option('--life-train-steps <n>', 'SFT steps per lifecycle run', (v) => Number(v), 6)
@@ -420,6 +424,32 @@ try {
       ]),
     );
     console.log(`plot: ${plot}`);
+  }
+  if (!options.only || options.only === 'environments') {
+    const rows = await benchEnvironments(ENVIRONMENT_EXAMPLES, (line) => console.error(`[bench] ${line}`));
+    printEnvironments(rows);
+    writeFileSync(
+      path.join(outDir, `environments-${stamp}.json`),
+      JSON.stringify({ machine, rows }, null, 2),
+    );
+    const plot = path.join(outDir, `environment-builds-${stamp}.svg`);
+    writeFileSync(
+      plot,
+      barChart(
+        'Repository images: first build (toolchain fetch included), cached, second commit (s)',
+        'example / build',
+        's',
+        rows.flatMap((r) => [
+          { label: `${r.example} first`, value: r.toolchainSeconds + r.firstSeconds },
+          { label: `${r.example} cached`, value: r.cachedSeconds },
+          {
+            label: `${r.example} second${r.second.sharesEnvironment ? '' : ' (new env)'}`,
+            value: r.second.seconds,
+          },
+        ]),
+      ),
+    );
+    console.log(`plot: ${plot}\n`);
   }
 } finally {
   await local.stop();
