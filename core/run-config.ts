@@ -6,7 +6,7 @@ import { RunEvaluationSchema } from './eval/eval-input';
 import { resolveTrainConfig, TrainConfigError, TrainConfigSchema } from './train/train-config';
 import { RunIdSchema, SandboxLimitsSchema, describeIssues, type ParseResult } from './environment-input';
 import { EnvironmentRecipeSchema, recipeInput, type ImageRecipe } from './environment-recipe';
-import { SOURCE_LANGUAGES, type SourceLanguage } from './languages';
+import { LanguageSettingSchema, languageList, type SourceLanguage } from './language-setting';
 
 /**
  * The repository's environment: how its image is built (start, packages, toolchains, setup,
@@ -39,7 +39,7 @@ export const RunConfigSchema = z.strictObject({
     commit: z.string().min(1),
   }),
   /** The language(s) whose functions are changed. Absent: detected from the repository's files. */
-  language: z.union([z.enum(SOURCE_LANGUAGES), z.array(z.enum(SOURCE_LANGUAGES)).min(1)]).optional(),
+  language: LanguageSettingSchema.optional(),
   /** Only functions in these files (include / exclude globs). */
   index: IndexFilesSchema.optional(),
   teacher: ModelSettingsSchema,
@@ -119,8 +119,7 @@ export function parseRunConfig(raw: unknown): ParseResult<RunConfig> {
 
 /** The configured languages as a list; empty when the index is to detect them. */
 export function configuredLanguages(config: Pick<RunConfig, 'language'>): SourceLanguage[] {
-  if (!config.language) return [];
-  return Array.isArray(config.language) ? config.language : [config.language];
+  return languageList(config.language);
 }
 
 /** The image recipe of a run, as activity and child inputs carry it (see recipeInput). */

@@ -10,6 +10,7 @@ import type { GradeResult, InstanceHead } from '../activities/eval/activities';
 import type { ModelSettings, RolloutLimits } from '../core/agent/rollout-input';
 import type { ArtifactRef } from '../core/artifacts';
 import type { SandboxLimits } from '../core/environment-input';
+import { languageList } from '../core/language-setting';
 import type { RepoEnvironment } from '../core/eval/eval-input';
 import { containerName } from '../core/names';
 import { gradeWithoutTests, type GradeRecord } from '../core/eval/grading';
@@ -92,6 +93,7 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
             baseCommit: input.head.baseCommit,
             limits: input.limits,
           },
+          ...(input.environment.language ? { languages: languageList(input.environment.language) } : {}),
           model: { ...input.model, seed: input.seed },
           limits: input.solve,
           heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from '../agent/rollout-input';
 import { RunIdSchema, SandboxLimitsSchema } from '../environment-input';
 import { EnvironmentRecipeSchema } from '../environment-recipe';
+import { LanguageSettingSchema } from '../language-setting';
 
 /**
  * How to build and test one repository of the instances file (SWE-bench's per-repo "specs"): an
@@ -10,6 +11,11 @@ import { EnvironmentRecipeSchema } from '../environment-recipe';
 export const RepoEnvironmentSchema = EnvironmentRecipeSchema.extend({
   /** A git repository on the sandbox hosts (a local path or a URL) holding every base_commit. */
   path: z.string().min(1),
+  /**
+   * The repository's language(s), named in the solving agent's prompt as in the training data
+   * ("a Go repository"). Absent: the prompt says "a repository".
+   */
+  language: LanguageSettingSchema.optional(),
   /** Run once in the fresh container after the patches are applied; empty for none. */
   installCommand: z.string().default(''),
   /** The test command; the runner's report flags (and, by scope, the test patch's files) are appended. */
