@@ -6,11 +6,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import picomatch from 'picomatch';
 import { indexFunctions } from '../activities/index/index-functions';
 import { prepareRepoImage } from '../activities/sandbox/repo-image';
 import { toolchainLayers } from '../activities/sandbox/toolchains';
-import { DEFAULT_DEPENDENCY_FILES, type ImageRecipe } from '../core/environment-recipe';
+import type { ImageRecipe } from '../core/environment-recipe';
+import { dependencyFiles } from '../activities/sandbox/dependency-files';
 import { imageRecipeInput, parseRunConfig } from '../core/run-config';
 import { baseImageTag } from '../infra/base-image';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
@@ -226,26 +226,6 @@ async function secondCommit(repository: string, commit: string, recipe: ImageRec
     how: 'parent commit',
     changedDependencyFiles: changed(mine, await dependencyFiles(repository, parent, recipe)),
   };
-}
-
-/**
- * Path → blob of the dependency files at a commit, chosen as prepareRepoImage chooses them
- * (activities/sandbox/repo-image.ts keeps its own copy private).
- */
-async function dependencyFiles(
-  repository: string,
-  commit: string,
-  recipe: ImageRecipe,
-): Promise<Map<string, string>> {
-  const matches = picomatch(recipe.dependencyFiles ?? DEFAULT_DEPENDENCY_FILES.map((g) => `{,**/}${g}`), {
-    dot: true,
-  });
-  const files = new Map<string, string>();
-  for (const line of (await git(repository, ['ls-tree', '-r', commit])).split('\n')) {
-    const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
-    if (m?.[1] && m[2] && matches(m[2]) && !/(^|\/)node_modules\//.test(m[2])) files.set(m[2], m[1]);
-  }
-  return files;
 }
 
 function changed(a: Map<string, string>, b: Map<string, string>): string[] {

@@ -3,12 +3,10 @@ import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import picomatch from 'picomatch';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import {
   canonicalImageRecipe,
-  DEFAULT_DEPENDENCY_FILES,
   ImageRecipeSchema,
   isPlainRecipe,
   type ImageRecipe,
@@ -24,7 +22,8 @@ import {
 import { describeIssues } from '../../core/environment-input';
 import { repoImageTag } from '../../core/names';
 import { asSandboxFailure } from './docker-errors';
-import { hostGit, hostGitRaw } from './git';
+import { dependencyFiles } from './dependency-files';
+import { hostGit } from './git';
 import { buildFailure, buildImage, ImageBuildError, imageExists, stepLabel } from './image-build';
 import { hostCaBundle } from './host-ca';
 import { commitOf, localRepository } from './repository-source';
@@ -119,7 +118,7 @@ export async function prepareRepoImage(
     const key = recipeKey(recipe, start === 'dockerfile' || !start ? from : start);
     const tag = recipeImageTag(repoName, commit, key);
     if (await imageExists(docker, tag)) return { image: tag, commit, repoName };
-    const environment = `sera-env-${imageName(repoName)}:${sha256(key + (await dependencyListing(source, commit, recipe))).slice(0, 16)}`;
+    const environment = `sera-env-${imageName(repoName)}:${sha256(key + listing(await dependencyFiles(source, commit, recipe))).slice(0, 16)}`;
     if (!(await imageExists(docker, environment))) {
       log.line(`building the environment ${environment} (dependencies of ${commit.slice(0, 12)})`);
       const toolchains = await toolchainLayers(docker, recipe.toolchains, (line) => log.line(line));
@@ -274,20 +273,8 @@ async function checkoutInto(source: string, commit: string, repoDir: string): Pr
   await hostGit(['config', 'core.fileMode', 'false'], repoDir);
 }
 
-/** `path blob` of every dependency file at the commit: what the environment depends on. */
-async function dependencyListing(source: string, commit: string, recipe: ImageRecipe): Promise<string> {
-  const globs = recipe.dependencyFiles ?? DEFAULT_DEPENDENCY_FILES.map((g) => `{,**/}${g}`);
-  const matches = picomatch(globs, { dot: true });
-  const listing = await hostGitRaw(['ls-tree', '-r', commit], source);
-  return listing
-    .split('\n')
-    .map((line) => /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line))
-    .filter(
-      (m): m is RegExpExecArray =>
-        m !== null && matches(m[2] ?? '') && !/(^|\/)node_modules\//.test(m[2] ?? ''),
-    )
-    .map((m) => `${m[2]} ${m[1]}`)
-    .join('\n');
+function listing(files: Map<string, string>): string {
+  return [...files].map(([file, blob]) => `${file} ${blob}`).join('\n');
 }
 
 function recipeKey(recipe: ImageRecipe, start: string): string {
