@@ -58,7 +58,14 @@ export const ImageRecipeSchema = z.strictObject({
     .default([]),
   toolchains: ToolchainsSchema.prefault({}),
   /** Shell commands run in /repo at build time, with network (e.g. `pip install -e '.[tests]'`). */
-  setup: z.array(z.string().min(1)).default([]),
+  setup: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((command) => !command.includes('\n'), 'one line each: write several setup entries'),
+    )
+    .default([]),
   /** Set in every container (and in the setup commands). */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string()).default({}),
   /**
@@ -144,7 +151,7 @@ export function isPlainRecipe(recipe: ImageRecipe | undefined): boolean {
   );
 }
 
-/** The image fields in a canonical form (key order does not matter): what an image's key hashes. */
+/** The image fields in a canonical form (field order does not matter): what an image's key hashes. */
 export function canonicalImageRecipe(recipe: ImageRecipe): string {
   const r = imageRecipeOf(recipe);
   return JSON.stringify({
@@ -152,7 +159,8 @@ export function canonicalImageRecipe(recipe: ImageRecipe): string {
     packages: [...r.packages].sort(),
     toolchains: { node: r.toolchains.node ?? null, go: r.toolchains.go ?? null },
     setup: r.setup,
-    env: Object.fromEntries(Object.entries(r.env).sort(([a], [b]) => a.localeCompare(b))),
+    // In the recipe's order: a value may use the ones before it, so the order is part of the image.
+    env: Object.entries(r.env),
     dependencyFiles: r.dependencyFiles ?? null,
   });
 }

@@ -10,7 +10,7 @@ export const ErrorTypes = {
   ImageBuildFailed: 'ImageBuildFailed',
   /** A recipe's setup command (or package install) failed at image build time: names the step. */
   SetupFailed: 'SetupFailed',
-  /** A recipe's start image, or its Dockerfile, is not there. */
+  /** A recipe's start image is not on the sandbox host (another host may have it). */
   ImageNotFound: 'ImageNotFound',
   /** A recipe's toolchain version cannot be fetched from its registry. */
   ToolchainUnavailable: 'ToolchainUnavailable',

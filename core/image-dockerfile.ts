@@ -1,3 +1,5 @@
+import { shellQuote } from './shell-quote';
+
 /**
  * The Dockerfiles of a repository's images, as text. Two stages keep images cheap: the
  * environment image (start, packages, toolchains, variables, the repository at some commit and the
@@ -60,10 +62,6 @@ function envValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
-/** Single-quoted for /bin/sh. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 class DockerfileWriter {
   private readonly lines: string[] = [];

@@ -73,6 +73,8 @@ export function environmentKey(config: RunConfig): string {
       testCommand: config.environment.testCommand,
       testTimeoutSeconds: config.environment.testTimeoutSeconds,
       requireTestsPass: config.environment.requireTestsPass,
+      // Only when not the default, so runs from before runners keep their keys.
+      ...(config.environment.testRunner !== 'pytest' ? { testRunner: config.environment.testRunner } : {}),
     },
     recipe: imageRecipeInput(config).recipe,
     sandboxLimits: config.sandboxLimits,

@@ -7,13 +7,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BuildInstanceActivities, DeriveResult, Rejected } from '../activities/eval/build-instances';
-import type { SandboxActivities } from '../activities/sandbox/activities';
 import type { ArtifactRef } from '../core/artifacts';
 import { BuildEvalSetInputSchema, type BuildEvalSetRequest } from '../core/eval/eval-input';
 import { recipeInput } from '../core/environment-recipe';
 import { mapBounded } from '../core/map-bounded';
 import { SearchAttributes } from '../core/search-attributes';
 import { claimHostQueue, evalRetry, parseOrFail } from './eval-common';
+import { imageBuilds } from './image-builds';
 
 export interface BuildEvalSetResult {
   /** The accepted instances as JSONL; absent when none was accepted. */
@@ -45,12 +45,13 @@ export async function buildEvalSet(request: BuildEvalSetRequest): Promise<BuildE
     { key: SearchAttributes.stage, value: 'building-eval-set' },
   ]);
   const hostQueue = await claimHostQueue();
-  const host = proxyActivities<BuildInstanceActivities & Pick<SandboxActivities, 'prepareRepoImage'>>({
+  const host = proxyActivities<BuildInstanceActivities>({
     taskQueue: hostQueue,
     startToCloseTimeout: `${4 * input.environment.testTimeoutSeconds + 600}s`,
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
     retry: evalRetry,
   });
+  const builds = imageBuilds(hostQueue, input.heartbeatTimeoutSeconds);
   const drafted = await host.draftInstances({
     repository: input.repository.path,
     repo: input.repository.name,
@@ -60,7 +61,7 @@ export async function buildEvalSet(request: BuildEvalSetRequest): Promise<BuildE
   progress.stage = 'testing';
   const { workflowId } = workflowInfo();
   const derived: DeriveResult[] = await mapBounded(drafted.heads, input.concurrency, async (head) => {
-    const image = await host.prepareRepoImage({
+    const image = await builds.prepareRepoImage({
       repository: input.repository.path,
       commit: head.baseCommit,
       ...recipeInput(input.environment),

@@ -4,6 +4,7 @@ import type { EvalFileActivities, GradeActivities, InstanceHead } from '../activ
 import type { EvalOutputs, EvalReportActivities } from '../activities/eval/report';
 import type { SandboxActivities } from '../activities/sandbox/activities';
 import { recipeInput } from '../core/environment-recipe';
+import type { imageBuilds } from './image-builds';
 import type { RepoEnvironment } from '../core/eval/eval-input';
 import { describeIssues } from '../core/environment-input';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
@@ -44,7 +45,7 @@ export function hostActivities(
   testTimeoutSeconds: number,
   heartbeatTimeoutSeconds: number,
 ) {
-  return proxyActivities<EvalFileActivities & GradeActivities & Pick<SandboxActivities, 'prepareRepoImage'>>({
+  return proxyActivities<EvalFileActivities & GradeActivities>({
     taskQueue: hostQueue,
     startToCloseTimeout: `${testTimeoutSeconds + 900}s`,
     heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
@@ -71,7 +72,7 @@ export function memoizeOutputs(outputs: EvalOutputs): void {
 
 /** Builds each (repo, base commit) image once; later calls wait for the first. */
 export function imageCache(
-  host: ReturnType<typeof hostActivities>,
+  host: ReturnType<typeof imageBuilds>,
   environments: Record<string, RepoEnvironment>,
 ): (head: InstanceHead) => Promise<string> {
   const images = new Map<string, Promise<string>>();

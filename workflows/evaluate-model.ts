@@ -37,6 +37,7 @@ import {
   parseOrFail,
   reportActivities,
 } from './eval-common';
+import { imageBuilds } from './image-builds';
 import { solveInstance, solveKey, type SolveInstanceResult } from './solve-instance';
 
 export interface EvaluateModelResult extends EvalOutputs {
@@ -176,7 +177,7 @@ export async function evaluateModel(request: EvaluateModelRequest): Promise<Eval
 
   try {
     progress.stage = 'solving';
-    const imageOf = imageCache(host, input.environments);
+    const imageOf = imageCache(imageBuilds(hostQueue, input.heartbeatTimeoutSeconds), input.environments);
     const jobs = input.seeds.flatMap((seed) => loaded.heads.map((head) => ({ seed, head })));
     progress.total = jobs.length;
     const results = await mapBounded(jobs, input.concurrency, async ({ seed, head }) => {

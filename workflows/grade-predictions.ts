@@ -19,6 +19,7 @@ import {
   parseOrFail,
   reportActivities,
 } from './eval-common';
+import { imageBuilds } from './image-builds';
 
 export interface GradePredictionsResult extends EvalOutputs {
   unknownIds: Record<string, string[]>;
@@ -75,7 +76,8 @@ export async function gradePredictions(request: GradePredictionsRequest): Promis
     { key: SearchAttributes.stage, value: 'grading' },
   ]);
   const maxTestTimeout = Math.max(...Object.values(input.environments).map((e) => e.testTimeoutSeconds));
-  const host = hostActivities(await claimHostQueue(), maxTestTimeout, input.heartbeatTimeoutSeconds);
+  const hostQueue = await claimHostQueue();
+  const host = hostActivities(hostQueue, maxTestTimeout, input.heartbeatTimeoutSeconds);
   const loaded = await host.loadInstances({
     source: input.instances,
     environments: Object.keys(input.environments),
@@ -90,7 +92,7 @@ export async function gradePredictions(request: GradePredictionsRequest): Promis
   }
   progress.stage = 'grading';
   progress.total = sets.length * loaded.heads.length;
-  const imageOf = imageCache(host, input.environments);
+  const imageOf = imageCache(imageBuilds(hostQueue, input.heartbeatTimeoutSeconds), input.environments);
   const jobs = sets.flatMap((set) => loaded.heads.map((head) => ({ set, head })));
   const common = { ...input, instances: loaded.instances };
   const results = await mapBounded(jobs, input.concurrency, async ({ set, head }) => {

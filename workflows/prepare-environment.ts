@@ -20,6 +20,7 @@ import { containerName } from '../core/names';
 import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
+import { imageBuilds } from './image-builds';
 import { CREATE_BEFORE_CLEANUP } from './rollout';
 
 export type EnvironmentStage =
@@ -109,7 +110,7 @@ export async function prepareEnvironment(
   const onHost = proxyActivities<SandboxActivities>(hostOptions);
 
   progress.stage = 'building-image';
-  const image = await onHost.prepareRepoImage({
+  const image = await imageBuilds(host.taskQueue, input.heartbeatTimeoutSeconds).prepareRepoImage({
     repository: input.repository.path,
     commit: input.repository.commit,
     ...recipeInput(input.recipe),

@@ -180,7 +180,8 @@ export function createSandboxActivities(deps: SandboxDeps) {
     async resetSandbox(input: { container: string; baseCommit: string }): Promise<void> {
       const result = await execInSandbox(docker, {
         container: input.container,
-        command: `git reset -q --hard ${input.baseCommit} && git clean -qfdx`,
+        // -fd, not -fdx: ignored files are what the recipe's setup made (node_modules, *.egg-info).
+        command: `git reset -q --hard ${input.baseCommit} && git clean -qfd`,
         timeoutSeconds: 120,
         outputCapBytes: 64 * 1024,
       });

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
+import { stripAnsi } from '../../core/ansi';
 import type { BuildStep } from '../../core/image-dockerfile';
 import { asSandboxFailure, dockerStatus } from './docker-errors';
 
@@ -32,14 +33,39 @@ interface BuildEvent {
 }
 
 const STEP_LINE = /^Step (\d+)\/\d+ : /;
-// eslint-disable-next-line no-control-regex -- colour codes start with the ESC character
-const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Builds under way in this worker, by tag: a second caller waits for the first build. */
+const underWay = new Map<string, Promise<void>>();
 
 /**
  * Builds an image from a context folder (only the `src` entries of it), streaming the builder's
- * output line by line to `log`. A failed step throws ImageBuildError with its step number.
+ * output line by line to `log`. A failed step throws ImageBuildError with its step number. Rollouts
+ * that claim one host at once, and an evaluation set's commits, ask for the same image together:
+ * one build runs, the others wait for it.
  */
-export async function buildImage(
+export function buildImage(
+  docker: Docker,
+  context: string,
+  src: string[],
+  tag: string,
+  labels: Record<string, string>,
+  log: (line: string) => void,
+  /** The Dockerfile's path inside the context, when not `Dockerfile`. */
+  dockerfile?: string,
+): Promise<void> {
+  const running = underWay.get(tag);
+  if (running) {
+    log(`waiting for the build of ${tag} already under way here`);
+    return running;
+  }
+  const build = buildOnce(docker, context, src, tag, labels, log, dockerfile).finally(() =>
+    underWay.delete(tag),
+  );
+  underWay.set(tag, build);
+  return build;
+}
+
+async function buildOnce(
   docker: Docker,
   context: string,
   src: string[],
@@ -71,7 +97,7 @@ export async function buildImage(
       stream,
       (err: Error | null) => (err ? reject(asSandboxFailure(err, `building image ${tag}`)) : resolve(error)),
       (event: BuildEvent) => {
-        for (const line of (event.stream ?? event.status ?? '').replace(ANSI, '').split('\n')) {
+        for (const line of stripAnsi(event.stream ?? event.status ?? '').split('\n')) {
           if (!line.trim()) continue;
           const match = STEP_LINE.exec(line);
           if (match?.[1]) step = Number(match[1]);

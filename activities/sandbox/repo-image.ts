@@ -20,8 +20,14 @@ import {
   type Dockerfile,
 } from '../../core/image-dockerfile';
 import { describeIssues } from '../../core/environment-input';
-import { repoImageTag } from '../../core/names';
-import { asSandboxFailure } from './docker-errors';
+import {
+  environmentImageTag,
+  RECIPE_IMAGE_LAYOUT,
+  recipeImageTag,
+  repoImageTag,
+  startImageTag,
+} from '../../core/names';
+import { asSandboxFailure, dockerStatus } from './docker-errors';
 import { dependencyFiles } from './dependency-files';
 import { hostGit } from './git';
 import { buildFailure, buildImage, ImageBuildError, imageExists, stepLabel } from './image-build';
@@ -55,9 +61,6 @@ export interface RepoImageOptions {
   /** Each line of the builder's output, for heartbeats. */
   progress?: (line: string) => void;
 }
-
-/** Bumped whenever what a recipe image holds changes, so old images are not reused. */
-const RECIPE_IMAGE_LAYOUT = 3;
 
 /**
  * Builds (once per host) an image holding the repository at a commit in /repo, git history
@@ -118,11 +121,14 @@ export async function prepareRepoImage(
     const key = recipeKey(recipe, start === 'dockerfile' || !start ? from : start);
     const tag = recipeImageTag(repoName, commit, key);
     if (await imageExists(docker, tag)) return { image: tag, commit, repoName };
-    const environment = `sera-env-${imageName(repoName)}:${sha256(key + listing(await dependencyFiles(source, commit, recipe))).slice(0, 16)}`;
+    const environment = environmentImageTag(
+      repoName,
+      sha256(key + listing(await dependencyFiles(source, commit, recipe))),
+    );
     if (!(await imageExists(docker, environment))) {
       log.line(`building the environment ${environment} (dependencies of ${commit.slice(0, 12)})`);
       const toolchains = await toolchainLayers(docker, recipe.toolchains, (line) => log.line(line));
-      const ca = hostCaBundle();
+      const ca = await hostCaBundle();
       if (ca) await copyFile(ca, path.join(work, 'sera-ca.pem'));
       const dockerfile = environmentDockerfile({
         from,
@@ -166,7 +172,7 @@ async function startIdentity(docker: Docker, baseImage: string, recipe: ImageRec
     // The image's id, not its name: a rebuilt image under the same name makes new environments.
     return (await docker.getImage(recipe.from.image).inspect()).Id;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404)
+    if (dockerStatus(error) === 404)
       throw ApplicationFailure.create({
         type: ErrorTypes.ImageNotFound,
         message: `the recipe's start image ${recipe.from.image} is not on this Docker host: build or load it on every sandbox host`,
@@ -202,8 +208,9 @@ async function startImage(
     );
   const text = await readFile(path.join(repo, dockerfile), 'utf8').catch(() => undefined);
   if (text === undefined)
+    // The same on every host: bad input, not a host that cannot serve the claim.
     throw ApplicationFailure.create({
-      type: ErrorTypes.ImageNotFound,
+      type: ErrorTypes.InvalidInput,
       message: `the recipe's Dockerfile ${dockerfile} is not in the repository at this commit`,
       nonRetryable: true,
     });
@@ -212,7 +219,7 @@ async function startImage(
       throw invalid(`the recipe's build context ${context} is not a folder of the repository at this commit`);
     },
   );
-  const tag = `sera-start-${imageName(repoName)}:${sha256(`${dockerfile}\n${contextTree}\n${text}`).slice(0, 16)}`;
+  const tag = startImageTag(repoName, sha256(`${dockerfile}\n${contextTree}\n${text}`));
   if (await imageExists(docker, tag)) return tag;
   log.line(`building the repository's Dockerfile ${dockerfile} as ${tag}`);
   try {
@@ -279,19 +286,6 @@ function listing(files: Map<string, string>): string {
 
 function recipeKey(recipe: ImageRecipe, start: string): string {
   return sha256(`layout ${RECIPE_IMAGE_LAYOUT}\nstart ${start}\n${canonicalImageRecipe(recipe)}`);
-}
-
-function recipeImageTag(repoName: string, commit: string, key: string): string {
-  return `sera-repo-${imageName(repoName)}:${commit.slice(0, 12)}-r${key.slice(0, 12)}`;
-}
-
-function imageName(repoName: string): string {
-  return (
-    repoName
-      .toLowerCase()
-      .replace(/[^a-z0-9_.-]+/g, '-')
-      .replace(/^[-_.]+/, '') || 'repo'
-  );
 }
 
 function labels(commit: string): Record<string, string> {

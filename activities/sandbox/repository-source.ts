@@ -20,15 +20,12 @@ export async function localRepository(repository: string, commit?: string): Prom
     `${createHash('sha256').update(repository).digest('hex').slice(0, 16)}.git`,
   );
   if (!(await isDirectory(mirror))) await cloneMirror(repository, mirror);
-  else if (commit && !(await resolveCommit(mirror, commit))) {
-    // A commit made after the mirror was cloned: fetch once, then the commit check decides.
+  else if (commit && (!FULL_SHA.test(commit) || !(await resolveCommit(mirror, commit)))) {
+    // A branch or tag may have moved, a commit may be newer than the mirror: fetch, then the
+    // commit check decides. A fetch that fails is retried (the network may come back).
     await hostGit(['fetch', '--quiet', '--prune', 'origin', '+refs/*:refs/*'], mirror).catch(
       (error: Error) => {
-        throw ApplicationFailure.create({
-          type: ErrorTypes.RepositoryNotFound,
-          message: `could not fetch ${repository}: ${lastLines(error.message)}`,
-          nonRetryable: false,
-        });
+        throw new Error(`could not fetch ${repository} into this host's mirror: ${lastLines(error.message)}`);
       },
     );
   }
@@ -59,9 +56,12 @@ async function cloneMirror(url: string, mirror: string): Promise<void> {
     await hostGit(['clone', '--quiet', '--mirror', url, partial]);
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
+    const detail = lastLines((error as Error).message);
+    // A network that failed may come back; a URL that names no repository will not.
+    if (TRANSIENT_GIT.test(detail)) throw new Error(`could not clone ${url} (retried): ${detail}`);
     throw ApplicationFailure.create({
       type: ErrorTypes.RepositoryNotFound,
-      message: `could not clone ${url}: ${lastLines((error as Error).message)}`,
+      message: `could not clone ${url}: ${detail}`,
       nonRetryable: true,
     });
   }
@@ -94,6 +94,10 @@ async function isDirectory(dir: string): Promise<boolean> {
     () => false,
   );
 }
+
+const FULL_SHA = /^[0-9a-f]{40}$/;
+const TRANSIENT_GIT =
+  /Could not resolve host|timed out|Connection (refused|reset|timed out)|early EOF|RPC failed|Temporary failure/i;
 
 function lastLines(message: string): string {
   return message.trim().split('\n').slice(-2).join(' ');

@@ -8,7 +8,7 @@ import { ErrorTypes } from '../../core/errors';
 import type { Toolchains } from '../../core/environment-recipe';
 import type { ToolchainLayer } from '../../core/image-dockerfile';
 import { sandboxCacheDir } from '../../infra/paths';
-import { buildImage, imageExists } from './image-build';
+import { buildImage, ImageBuildError, imageExists } from './image-build';
 
 const run = promisify(execFile);
 
@@ -42,13 +42,17 @@ async function nodeLayer(
   log: (line: string) => void,
 ): Promise<ToolchainLayer> {
   const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
-  const exact = await npmVersion(`node-linux-${arch}@${version}`, `Node.js ${version}`);
-  const layer: ToolchainLayer = {
+  const layerOf = (exact: string): ToolchainLayer => ({
     image: `sera-toolchain-node:${exact}-${arch}`,
     dir: NODE_DIR,
     binDirs: [`${NODE_DIR}/bin`],
     env: {},
-  };
+  });
+  // An exact version already here needs no registry; "22" asks it which 22.x is the newest.
+  if (/^\d+\.\d+\.\d+$/.test(version) && (await imageExists(docker, layerOf(version).image)))
+    return layerOf(version);
+  const exact = await npmVersion(`node-linux-${arch}@${version}`, `Node.js ${version}`);
+  const layer = layerOf(exact);
   if (await imageExists(docker, layer.image)) return layer;
   log(`fetching Node.js ${exact} (node-linux-${arch}) and npm from the npm registry`);
   await inScratch(async (work) => {
@@ -111,14 +115,23 @@ async function toolchainImage(
   log: (line: string) => void,
 ): Promise<void> {
   await writeFile(path.join(work, 'Dockerfile'), `FROM scratch\nCOPY ${source} ${layer.dir}\n`);
-  await buildImage(
-    docker,
-    work,
-    ['Dockerfile', source.split('/')[0] ?? source],
-    layer.image,
-    { 'sera.managed': 'true' },
-    log,
-  );
+  try {
+    await buildImage(
+      docker,
+      work,
+      ['Dockerfile', source.split('/')[0] ?? source],
+      layer.image,
+      { 'sera.managed': 'true' },
+      log,
+    );
+  } catch (error) {
+    if (!(error instanceof ImageBuildError)) throw error;
+    throw ApplicationFailure.create({
+      type: ErrorTypes.ImageBuildFailed,
+      message: `building the toolchain image ${layer.image} failed: ${error.detail}\n${error.tail.split('\n').slice(-8).join('\n')}`,
+      nonRetryable: true,
+    });
+  }
 }
 
 async function npmVersion(spec: string, what: string): Promise<string> {
@@ -149,9 +162,14 @@ async function fetchOrFail(
     return await run(command, args, { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw unavailable(what, (e.stderr || e.message).trim().split('\n').slice(-3).join(' '));
+    const detail = (e.stderr || e.message).trim().split('\n').slice(-3).join(' ');
+    // No such version is final; anything else (network, registry down) may pass: retried.
+    if (NO_SUCH_VERSION.test(detail)) throw unavailable(what, detail);
+    throw new Error(`fetching toolchain ${what} on this sandbox host failed (retried): ${detail}`);
   }
 }
+
+const NO_SUCH_VERSION = /E404|ETARGET|No matching version|No matching distribution|Could not find a version/i;
 
 function unavailable(what: string, detail: string): ApplicationFailure {
   return ApplicationFailure.create({

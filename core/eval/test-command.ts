@@ -1,3 +1,4 @@
+import { shellQuote } from '../shell-quote';
 import type { TestScope } from '../environment-recipe';
 import { testLogParser } from './test-log';
 
@@ -21,8 +22,4 @@ export function testCommandLine(environment: TestCommandFields, testFiles: reado
   return [environment.testCommand, parser.reportFlags, ...selected.map(shellQuote)]
     .filter((part) => part !== '')
     .join(' ');
-}
-
-export function shellQuote(word: string): string {
-  return /^[\w./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

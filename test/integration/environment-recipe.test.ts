@@ -118,7 +118,7 @@ describe('environment recipes on the machine’s Docker engine', () => {
     const missingFile = await failureOf(
       build({ repository: repo, commit: 'main', recipe: { from: { dockerfile: 'nope.Dockerfile' } } }),
     );
-    expect(missingFile.type).toBe(ErrorTypes.ImageNotFound);
+    expect(missingFile.type).toBe(ErrorTypes.InvalidInput);
     expect(missingFile.message).toContain('nope.Dockerfile');
     const missingImage = await failureOf(
       build({ repository: repo, commit: 'main', recipe: { from: { image: 'sera-no-such-image:1' } } }),

@@ -5,7 +5,8 @@ import {
   isPlainRecipe,
   recipeInput,
 } from '../../core/environment-recipe';
-import { CA_PATH, commitDockerfile, environmentDockerfile, shellQuote } from '../../core/image-dockerfile';
+import { CA_PATH, commitDockerfile, environmentDockerfile } from '../../core/image-dockerfile';
+import { shellQuote } from '../../core/shell-quote';
 
 const base = {
   from: 'sera-base:abc',
@@ -82,9 +83,13 @@ describe('environment Dockerfiles', () => {
 
 describe('recipes as images see them', () => {
   it('keys images by the image fields alone, whatever their order', () => {
-    const a = ImageRecipeSchema.parse({ packages: ['b', 'a'], env: { X: '1', Y: '2' }, setup: ['s'] });
-    const b = ImageRecipeSchema.parse({ setup: ['s'], env: { Y: '2', X: '1' }, packages: ['a', 'b'] });
+    const a = ImageRecipeSchema.parse({ packages: ['b', 'a'], env: { X: '1', Y: '$X' }, setup: ['s'] });
+    const b = ImageRecipeSchema.parse({ setup: ['s'], env: { X: '1', Y: '$X' }, packages: ['a', 'b'] });
     expect(canonicalImageRecipe(a)).toBe(canonicalImageRecipe(b));
+    // Variables in another order are another image: a value may use the ones before it.
+    const swapped = ImageRecipeSchema.parse({ packages: ['a', 'b'], env: { Y: '$X', X: '1' }, setup: ['s'] });
+    expect(canonicalImageRecipe(swapped)).not.toBe(canonicalImageRecipe(a));
+    expect(ImageRecipeSchema.safeParse({ setup: ['a\nb'] }).success).toBe(false);
     const c = ImageRecipeSchema.parse({ packages: ['a', 'b'], env: { X: '1', Y: '2' }, setup: ['s', 't'] });
     expect(canonicalImageRecipe(c)).not.toBe(canonicalImageRecipe(a));
   });

@@ -1,12 +1,10 @@
+import { stripAnsi } from '../../ansi';
 import type { TestStatus } from '../test-log';
 
-// eslint-disable-next-line no-control-regex -- terminal colour codes start with the ESC character
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** The log's lines without colour codes, carriage returns or trailing blanks. */
 export function plainLines(log: string): string[] {
-  return log
-    .replace(ANSI, '')
+  return stripAnsi(log)
     .split('\n')
     .map((line) => line.replace(/\r/g, '').trimEnd());
 }
