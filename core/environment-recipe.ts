@@ -66,6 +66,19 @@ export const ImageRecipeSchema = z.strictObject({
         .refine((command) => !command.includes('\n'), 'one line each: write several setup entries'),
     )
     .default([]),
+  /**
+   * Shell commands run in /repo for every commit, with no network, after its files are in place:
+   * what must be built from that commit's own sources (`npx tsc`, `pnpm build`). Setup runs once
+   * per environment, on whichever commit built it first, so it must not build the sources.
+   */
+  build: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((command) => !command.includes('\n'), 'one line each: write several build entries'),
+    )
+    .default([]),
   /** Set in every container (and in the setup commands). */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name'), z.string()).default({}),
   /**
@@ -134,8 +147,8 @@ export const DEFAULT_DEPENDENCY_FILES: readonly string[] = [
 
 /** Just the image fields of a recipe (anything with more fields may be passed). */
 export function imageRecipeOf(recipe: ImageRecipe): ImageRecipe {
-  const { from, packages, toolchains, setup, env, dependencyFiles } = recipe;
-  return { from, packages, toolchains, setup, env, dependencyFiles };
+  const { from, packages, toolchains, setup, build, env, dependencyFiles } = recipe;
+  return { from, packages, toolchains, setup, build, env, dependencyFiles };
 }
 
 /** True when the recipe adds nothing to the base image: the image is the base plus the repository. */
@@ -147,6 +160,7 @@ export function isPlainRecipe(recipe: ImageRecipe | undefined): boolean {
     !recipe.toolchains.node &&
     !recipe.toolchains.go &&
     recipe.setup.length === 0 &&
+    recipe.build.length === 0 &&
     Object.keys(recipe.env).length === 0
   );
 }
@@ -159,6 +173,8 @@ export function canonicalImageRecipe(recipe: ImageRecipe): string {
     packages: [...r.packages].sort(),
     toolchains: { node: r.toolchains.node ?? null, go: r.toolchains.go ?? null },
     setup: r.setup,
+    // Absent when empty, so recipes from before `build` keep their keys.
+    ...(r.build.length > 0 ? { build: r.build } : {}),
     // In the recipe's order: a value may use the ones before it, so the order is part of the image.
     env: Object.entries(r.env),
     dependencyFiles: r.dependencyFiles ?? null,

@@ -62,7 +62,6 @@ function envValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
-
 class DockerfileWriter {
   private readonly lines: string[] = [];
   readonly steps: BuildStep[] = [];
@@ -121,13 +120,25 @@ export function environmentDockerfile(input: EnvironmentDockerfileInput): Docker
   return out.result();
 }
 
-/** The commit image: the environment image with one commit's files (and history) at /repo. */
-export function commitDockerfile(environmentImage: string): Dockerfile {
+/**
+ * The commit image: the environment image with one commit's files (and history) at /repo, then
+ * the recipe's build commands for this commit's sources (built with no network).
+ */
+export function commitDockerfile(environmentImage: string, build: readonly string[] = []): Dockerfile {
   const out = new DockerfileWriter();
   out.add(`FROM ${environmentImage}`, `start from ${environmentImage}`);
   out.add('COPY repo /repo', 'the repository at the commit');
   // Files of the environment's commit that this commit lacks go; what setup made stays (ignored).
   out.add('RUN git reset -q --hard && git clean -qfd', 'the commit exactly');
+  build.forEach((command, i) => {
+    out.add(`RUN sh -ec ${shellQuote(command)}`, `build ${i + 1}/${build.length}: ${command}`);
+  });
+  // What the build made (dist/, generated code) is no part of a patch either.
+  if (build.length > 0)
+    out.add(
+      `RUN git ls-files --others --exclude-standard --directory | sed 's|^|/|' >> ${SETUP_EXCLUDES}`,
+      'ignore what the build made',
+    );
   return out.result();
 }
 

@@ -34,6 +34,13 @@ interface BuildEvent {
 
 const STEP_LINE = /^Step (\d+)\/\d+ : /;
 
+export interface BuildOptions {
+  /** The Dockerfile's path inside the context, when not `Dockerfile`. */
+  dockerfile?: string;
+  /** `none`: the build's RUN steps have no network (the commit image's build commands). */
+  networkMode?: 'none';
+}
+
 /** Builds under way in this worker, by tag: a second caller waits for the first build. */
 const underWay = new Map<string, Promise<void>>();
 
@@ -50,15 +57,14 @@ export function buildImage(
   tag: string,
   labels: Record<string, string>,
   log: (line: string) => void,
-  /** The Dockerfile's path inside the context, when not `Dockerfile`. */
-  dockerfile?: string,
+  options: BuildOptions = {},
 ): Promise<void> {
   const running = underWay.get(tag);
   if (running) {
     log(`waiting for the build of ${tag} already under way here`);
     return running;
   }
-  const build = buildOnce(docker, context, src, tag, labels, log, dockerfile).finally(() =>
+  const build = buildOnce(docker, context, src, tag, labels, log, options).finally(() =>
     underWay.delete(tag),
   );
   underWay.set(tag, build);
@@ -72,14 +78,20 @@ async function buildOnce(
   tag: string,
   labels: Record<string, string>,
   log: (line: string) => void,
-  /** The Dockerfile's path inside the context, when not `Dockerfile`. */
-  dockerfile?: string,
+  { dockerfile, networkMode }: BuildOptions,
 ): Promise<void> {
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.buildImage(
       { context, src },
-      { t: tag, labels, rm: true, forcerm: true, ...(dockerfile ? { dockerfile } : {}) },
+      {
+        t: tag,
+        labels,
+        rm: true,
+        forcerm: true,
+        ...(dockerfile ? { dockerfile } : {}),
+        ...(networkMode ? { networkmode: networkMode } : {}),
+      },
     );
   } catch (error) {
     throw asSandboxFailure(error, `building image ${tag}`);
@@ -130,7 +142,7 @@ export function buildFailure(
   logArtifact: string,
 ): ApplicationFailure {
   const label = steps.find((s) => s.step === error.step)?.label;
-  const isSetup = label !== undefined && /^(setup|system packages|git is there)/.test(label);
+  const isSetup = label !== undefined && /^(setup|build|system packages|git is there)/.test(label);
   const where = label ? `${label}` : `step ${error.step ?? '?'}`;
   return ApplicationFailure.create({
     type: isSetup ? ErrorTypes.SetupFailed : ErrorTypes.ImageBuildFailed,

@@ -30,7 +30,14 @@ import {
 import { asSandboxFailure, dockerStatus } from './docker-errors';
 import { dependencyFiles } from './dependency-files';
 import { hostGit } from './git';
-import { buildFailure, buildImage, ImageBuildError, imageExists, stepLabel } from './image-build';
+import {
+  buildFailure,
+  buildImage,
+  ImageBuildError,
+  imageExists,
+  stepLabel,
+  type BuildOptions,
+} from './image-build';
 import { hostCaBundle } from './host-ca';
 import { commitOf, localRepository } from './repository-source';
 import { toolchainLayers } from './toolchains';
@@ -118,12 +125,16 @@ export async function prepareRepoImage(
       return { image: tag, commit, repoName, buildLog: await log.store(options.artifacts) };
     }
     const from = await startImage(docker, baseImage, recipe, work, repoName, log, options);
-    const key = recipeKey(recipe, start === 'dockerfile' || !start ? from : start);
-    const tag = recipeImageTag(repoName, commit, key);
+    const startKey = start === 'dockerfile' || !start ? from : start;
+    const tag = recipeImageTag(repoName, commit, recipeKey(recipe, startKey));
     if (await imageExists(docker, tag)) return { image: tag, commit, repoName };
+    // The build commands run in the commit image: changing them keeps the environment.
     const environment = environmentImageTag(
       repoName,
-      sha256(key + listing(await dependencyFiles(source, commit, recipe))),
+      sha256(
+        recipeKey({ ...recipe, build: [] }, startKey) +
+          listing(await dependencyFiles(source, commit, recipe)),
+      ),
     );
     if (!(await imageExists(docker, environment))) {
       log.line(`building the environment ${environment} (dependencies of ${commit.slice(0, 12)})`);
@@ -152,11 +163,14 @@ export async function prepareRepoImage(
     await buildOrFail(
       docker,
       work,
-      commitDockerfile(environment),
+      commitDockerfile(environment, recipe.build),
       tag,
       { ...labels(commit), 'sera.environment': environment },
       log,
       options,
+      [],
+      // The commit's own build steps run without network, as everything after setup does.
+      { networkMode: 'none' },
     );
     return { image: tag, commit, repoName, buildLog: await log.store(options.artifacts) };
   } finally {
@@ -230,7 +244,7 @@ async function startImage(
       tag,
       { 'sera.managed': 'true' },
       (line) => log.line(line),
-      path.relative(path.join(repo, context), path.join(repo, dockerfile)),
+      { dockerfile: path.relative(path.join(repo, context), path.join(repo, dockerfile)) },
     );
   } catch (error) {
     if (!(error instanceof ImageBuildError)) throw error;
@@ -253,15 +267,24 @@ async function buildOrFail(
   log: BuildLog,
   options: RepoImageOptions,
   extra: string[] = [],
+  buildOptions: BuildOptions = {},
 ): Promise<void> {
   await writeFile(path.join(work, 'Dockerfile'), dockerfile.text);
   try {
-    await buildImage(docker, work, ['Dockerfile', 'repo', ...extra], tag, imageLabels, (line) => {
-      // Each step is announced by its meaning, then the builder's own words follow.
-      const label = stepLabel(line, dockerfile.steps);
-      if (label) log.line(`-- ${label}`);
-      log.line(line);
-    });
+    await buildImage(
+      docker,
+      work,
+      ['Dockerfile', 'repo', ...extra],
+      tag,
+      imageLabels,
+      (line) => {
+        // Each step is announced by its meaning, then the builder's own words follow.
+        const label = stepLabel(line, dockerfile.steps);
+        if (label) log.line(`-- ${label}`);
+        log.line(line);
+      },
+      buildOptions,
+    );
   } catch (error) {
     if (!(error instanceof ImageBuildError)) throw error;
     const stored = await log.store(options.artifacts);

@@ -68,13 +68,20 @@ describe('environment recipes on the machine’s Docker engine', () => {
     const recipe: ImageRecipeRequest = {
       env: { GREETING: 'hello world', MIXED: 'a "quoted" $GREETING' },
       setup: ['mkdir -p build && echo made > build/out.txt', 'echo "$GREETING" > greeting.txt'],
+      // Per commit, with no network: only the loopback interface is there.
+      build: ['ls /sys/class/net > interfaces.txt'],
     };
     const image = await build({ repository: repo, commit: 'main', recipe }, log);
     expect(image.image).toMatch(/^sera-repo-/);
     expect(log.join('\n')).toContain('setup 2/2');
-    const out = offline(image.image, 'cat build/out.txt greeting.txt; echo "$MIXED"; git status --porcelain');
-    // Setup's files are there and ignored (no patch will carry them); the variables hold their text.
-    expect(out).toBe('made\nhello world\na "quoted" hello world\n');
+    const out = offline(
+      image.image,
+      'cat build/out.txt greeting.txt interfaces.txt; echo "$MIXED"; git status --porcelain',
+    );
+    // Setup's and the build's files are there and ignored (no patch will carry them); the
+    // variables hold their text; the build step saw no network.
+    expect(out).toBe('made\nhello world\nlo\na "quoted" hello world\n');
+    expect(log.join('\n')).toContain('build 1/1: ls /sys/class/net');
     expect(image.buildLog?.id).toMatch(/^sha256:/);
   });
 

@@ -79,6 +79,16 @@ describe('environment Dockerfiles', () => {
       'FROM sera-env-x:1\nCOPY repo /repo\nRUN git reset -q --hard && git clean -qfd\n',
     );
   });
+
+  it('builds the commit’s own sources after its files are in place, and ignores what that makes', () => {
+    const file = commitDockerfile('sera-env-x:1', ['npx tsc -p .']);
+    const lines = file.text.trimEnd().split('\n');
+    expect(lines.slice(3)).toEqual([
+      "RUN sh -ec 'npx tsc -p .'",
+      "RUN git ls-files --others --exclude-standard --directory | sed 's|^|/|' >> /etc/sera/setup-excludes",
+    ]);
+    expect(file.steps.map((s) => s.label)).toContain('build 1/1: npx tsc -p .');
+  });
 });
 
 describe('recipes as images see them', () => {
