@@ -1,29 +1,21 @@
+import { LANGUAGE_RULES, languageOfPath, SOURCE_LANGUAGES, type SourceLanguage } from '../languages';
+
 /**
  * The languages the offline teacher can change, told by a file's extension, and the shell
  * commands it uses on them. Python keeps the commands it always had; the rest are new.
  */
-export const TEACHER_LANGUAGES = ['python', 'javascript', 'typescript', 'go', 'rust', 'java'] as const;
-export type TeacherLanguage = (typeof TEACHER_LANGUAGES)[number];
+/** The index's languages (core/languages.ts): the teacher changes code in every one of them. */
+export const TEACHER_LANGUAGES = SOURCE_LANGUAGES;
+export type TeacherLanguage = SourceLanguage;
 export type BraceLanguage = Exclude<TeacherLanguage, 'python'>;
-
-const EXTENSIONS: Record<TeacherLanguage, readonly string[]> = {
-  python: ['.py'],
-  javascript: ['.js', '.mjs', '.cjs', '.jsx'],
-  typescript: ['.ts', '.tsx', '.mts', '.cts'],
-  go: ['.go'],
-  rust: ['.rs'],
-  java: ['.java'],
-};
 
 /** The language of a file; anything unknown is read as Python, the teacher's first language. */
 export function languageOf(file: string): TeacherLanguage {
-  const lower = file.toLowerCase();
-  const found = TEACHER_LANGUAGES.find((l) => EXTENSIONS[l].some((ext) => lower.endsWith(ext)));
-  return found ?? 'python';
+  return languageOfPath(file.toLowerCase()) ?? 'python';
 }
 
 export function includeGlobs(language: TeacherLanguage): string {
-  return EXTENSIONS[language].map((ext) => `--include=*${ext}`).join(' ');
+  return LANGUAGE_RULES[language].extensions.map((ext) => `--include=*${ext}`).join(' ');
 }
 
 /** Printed by a syntax check that passed, or that could not run for want of a checker. */
@@ -65,9 +57,4 @@ export function syntaxCheckCommand(language: BraceLanguage, file: string): strin
 
 export function syntaxCheckPassed(observation: string): boolean {
   return observation.includes(SYNTAX_OK) || observation.includes(SYNTAX_UNCHECKED);
-}
-
-/** The line comment that starts lines the judge does not count. */
-export function lineComment(language: TeacherLanguage): string {
-  return language === 'python' ? '#' : '//';
 }
