@@ -113,6 +113,27 @@ function goReceiverType(method: Node): string | undefined {
   return type?.text;
 }
 
+/** The attributes written above an item (`#[test]`, `#[cfg(test)]`), comments skipped. */
+function rustAttributes(item: Node): string[] {
+  const found: string[] = [];
+  for (let before = item.previousNamedSibling; before; before = before.previousNamedSibling) {
+    if (before.type === 'attribute_item') found.push(before.text);
+    else if (!before.type.endsWith('comment')) break;
+  }
+  return found;
+}
+
+/**
+ * Rust keeps unit tests beside the code: a `#[test]` function (`#[tokio::test]` too), or anything
+ * in a `#[cfg(test)]` module, is test code, not the crate's, whatever its file.
+ */
+function isRustTest(node: Node): boolean {
+  if (rustAttributes(node).some((a) => /^#\[(\w+::)*test\b/.test(a))) return true;
+  for (let up = node.parent; up; up = up.parent)
+    if (up.type === 'mod_item' && rustAttributes(up).some((a) => /cfg\(\s*test\s*\)/.test(a))) return true;
+  return false;
+}
+
 /** `Foo`, `Foo<T>`, `&Foo`, `fmt::Foo` in `impl … for Foo`: the base type's name. */
 function rustTypeName(type: Node | null | undefined): string | undefined {
   while (type && type.type !== 'type_identifier') {
@@ -141,7 +162,7 @@ export const NAMING: Record<SourceLanguage, NamingRules> = {
   },
   rust: {
     definitions: ['function_item'],
-    name: withBody,
+    name: (node) => (isRustTest(node) ? undefined : withBody(node)),
     owner: (node) =>
       enclosingOwner(node, ['declaration_list'], (up) => {
         if (up.type === 'impl_item') return rustTypeName(field(up, 'type'));

@@ -124,6 +124,16 @@ describe('parse functions', () => {
       'impl Trait for &Shared { fn call(&self) {} }',
       'trait Visit { fn visit(&self) {} fn required(&self); }',
       'mod inner { pub fn top() {} }',
+      '#[cfg(test)]',
+      'mod tests {',
+      '    use super::*;',
+      '    #[test]',
+      '    fn parses() {}',
+      '    fn helper_for_tests() {}',
+      '}',
+      '#[tokio::test]',
+      '// a comment between',
+      'async fn integration() {}',
     ].join('\n');
     expect(await parseFunctions('rust', source)).toEqual([
       { name: 'Wrapper.fmt', line: 2 },
