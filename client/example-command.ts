@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { repoRoot } from '../infra/paths';
+import { repoRoot, stateDir } from '../infra/paths';
 import type { TemporalSettings } from '../infra/temporal-connection';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import type { GradePredictionsResult } from '../workflows/grade-predictions';
@@ -54,9 +54,13 @@ export function prepareExample(
   execFileSync('bash', [path.join(repoRoot, 'infra', 'real-repos.sh'), name], { stdio: 'inherit' });
   const dir = path.join(repoRoot, 'examples', name);
   const run = loadRunConfig(path.join(dir, 'run.json'));
+  // Where infra/real-repos.sh put it, wherever the state directory is.
+  const clone = path.join(stateDir(), 'repos', name);
+  run.repository.path = clone;
   if (options.samples) run.samples = options.samples;
   if (options.runId) run.runId = options.runId;
   const evalSet = readEvalConfig(path.join(dir, 'build-set.json'), 'evaluation-set config');
+  evalSet.repository = { ...(evalSet.repository as Record<string, unknown>), path: clone };
   if (options.runId) evalSet.runId = `${options.runId}-evalset`;
   return { run, evalSet };
 }
