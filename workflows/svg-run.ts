@@ -25,7 +25,7 @@ import type { ArtifactRef } from '../core/artifacts';
 import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
 import { duplicateKey } from '../core/duplicate-key';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
-import { rootApplicationFailure } from '../core/failures';
+import { failureCause } from '../core/failure-cause';
 import { TaskQueues } from '../core/queues';
 import {
   configuredLanguages,
@@ -353,8 +353,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     state.finished += 1;
     state.rejected.sample_failed = (state.rejected.sample_failed ?? 0) + 1;
     segment.push({ index, accepted: false, reason: 'sample_failed' });
-    const cause = rootApplicationFailure(error);
-    if (cause?.type === ErrorTypes.ModelNotFound || cause?.type === ErrorTypes.ModelRequestRejected) {
+    const cause = failureCause(error);
+    if (cause.type === ErrorTypes.ModelNotFound || cause.type === ErrorTypes.ModelRequestRejected) {
       fatal ??= `sample ${index}: ${cause.message}`;
     }
   };
