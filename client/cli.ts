@@ -97,7 +97,9 @@ program
       throw new Error(`no example named ${JSON.stringify(name)} (known: ${EXAMPLES.join(', ')})`);
     const outcome = await runExample(name as ExampleName, options);
     console.log(
-      `example ${name}: ${outcome.accepted} accepted samples; ${outcome.instances} evaluation instances; resolved: ${Object.entries(outcome.resolved)
+      `example ${name}: ${outcome.accepted} accepted samples; ${outcome.instances} evaluation instances; resolved: ${Object.entries(
+        outcome.resolved,
+      )
         .map(([pass, n]) => `${pass} ${n}`)
         .join(', ')}`,
     );

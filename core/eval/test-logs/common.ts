@@ -1,7 +1,6 @@
 import { stripAnsi } from '../../ansi';
 import type { TestStatus } from '../test-log';
 
-
 /** The log's lines without colour codes, carriage returns or trailing blanks. */
 export function plainLines(log: string): string[] {
   return stripAnsi(log)
