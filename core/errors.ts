@@ -25,8 +25,13 @@ export const ErrorTypes = {
   ModelRateLimited: 'ModelRateLimited',
   /** 5xx, connection errors, timeouts: retried with backoff. */
   ModelUnavailable: 'ModelUnavailable',
-  /** 400, 401, 403, 422: the request or the key is wrong; retrying cannot help. */
+  /** 400, 422: the request is wrong; retrying cannot help. */
   ModelRequestRejected: 'ModelRequestRejected',
+  /**
+   * 401, 403, or an API-key variable that is unset: the key is wrong or expired. A run pauses on
+   * it with the reason (the key can be fixed and the run resumed); the activity does not retry.
+   */
+  ModelAuthFailed: 'ModelAuthFailed',
   /** 404: no such model at that endpoint. */
   ModelNotFound: 'ModelNotFound',
 } as const;
@@ -46,4 +51,5 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorTypes.ArtifactMissing,
   ErrorTypes.ModelRequestRejected,
   ErrorTypes.ModelNotFound,
+  ErrorTypes.ModelAuthFailed,
 ];

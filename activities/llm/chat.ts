@@ -3,17 +3,9 @@ import type { ModelSettings } from '../../core/agent/rollout-input';
 import type { TokenUsage } from '../../core/agent/trajectory';
 import { activityContext, heartbeat } from '../common/activity-context';
 import { asModelFailure } from './model-errors';
+import { openaiClient } from './endpoint';
 
-export function openaiClient(model: ModelSettings, env: NodeJS.ProcessEnv = process.env): OpenAI {
-  const apiKey = (model.apiKeyEnv ? env[model.apiKeyEnv] : undefined) ?? 'none';
-  // Retries belong to Temporal (visible in the history, honouring Retry-After), not to the SDK.
-  return new OpenAI({
-    baseURL: model.baseUrl,
-    apiKey,
-    maxRetries: 0,
-    timeout: model.requestTimeoutSeconds * 1000,
-  });
-}
+export { openaiClient } from './endpoint';
 
 /** One plain chat call (no tools): the judge and the PR writer. */
 export async function chatOnce(

@@ -12,6 +12,13 @@ export const EXIT_STATUSES = [
 ] as const;
 export type ExitStatus = (typeof EXIT_STATUSES)[number];
 
+/**
+ * What can be wrong with a teacher's reply: cut at the token limit, empty, no tool call where one
+ * was needed, or a tool call that does not parse. Such replies are asked again, never trained on.
+ */
+export const REPLY_PROBLEMS = ['length', 'empty', 'no_tool_call', 'malformed'] as const;
+export type ReplyProblem = (typeof REPLY_PROBLEMS)[number];
+
 /** OpenAI chat messages, as sent and received. */
 export interface ToolCallRecord {
   id: string;
@@ -21,7 +28,17 @@ export interface ToolCallRecord {
 
 export type ChatMessage =
   | { role: 'system' | 'user'; content: string }
-  | { role: 'assistant'; content: string | null; tool_calls?: ToolCallRecord[] }
+  | {
+      role: 'assistant';
+      /** The answer: the visible text, with any `<think>` block taken out into `reasoning`. */
+      content: string | null;
+      tool_calls?: ToolCallRecord[];
+      /**
+       * A reasoning model's thinking (`reasoning_content`, `reasoning`, or `<think>…</think>` in
+       * the reply), kept apart from the answer; never sent back to the teacher.
+       */
+      reasoning?: string;
+    }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export interface TokenUsage {
@@ -40,6 +57,8 @@ export interface TurnRecord {
    * of the messages; their tokens are in `usage`.
    */
   requeried?: number;
+  /** Replies asked again under the reply policy, by what was wrong with them. */
+  retried?: Partial<Record<ReplyProblem, number>>;
   /** Filled in when the observations come back (next model call or the end). */
   tools: Array<{ callId: string; name: string; ok: boolean; ms: number; exitCode?: number }>;
 }
