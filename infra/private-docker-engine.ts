@@ -1,12 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 
 /**
- * A Docker engine of its own: a second `dockerd` with its own socket, data root and exec root
- * (and no bridge network: sandboxes need none), standing for another sandbox host on this
- * machine. The drill restarts it; a sandbox worker uses it through DOCKER_HOST.
+ * A Docker engine of its own: a second `dockerd` with its own socket, data root, exec root and
+ * bridge, standing for another sandbox host on this machine. The drill restarts it; a sandbox
+ * worker uses it through DOCKER_HOST.
  */
 export interface PrivateDockerEngine {
   /** The DOCKER_HOST value of this engine. */
@@ -14,6 +15,26 @@ export interface PrivateDockerEngine {
   docker: Docker;
   restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The engine's own bridge interface, made if missing. `--bridge none` would be simpler, but a
+ * dockerd started with it deletes the host's `docker0`, which the machine's own engine needs for
+ * every build step with network; a bridge of its own leaves `docker0` alone.
+ */
+function ownBridge(dir: string): string {
+  const name = `sera-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 8)}`;
+  const exists = (): boolean => {
+    try {
+      execFileSync('ip', ['link', 'show', name], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!exists()) execFileSync('ip', ['link', 'add', name, 'type', 'bridge'], { stdio: 'pipe' });
+  execFileSync('ip', ['link', 'set', name, 'up'], { stdio: 'pipe' });
+  return name;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,6 +77,7 @@ export async function startPrivateDockerEngine(dir: string, images: string[]): P
       () => false,
     );
 
+  const bridge = ownBridge(dir);
   const start = async (): Promise<void> => {
     const log = openSync(path.join(dir, 'dockerd.log'), 'a');
     const child = spawn(
@@ -70,7 +92,7 @@ export async function startPrivateDockerEngine(dir: string, images: string[]): P
         '--pidfile',
         path.join(dir, 'dockerd.pid'),
         '--bridge',
-        'none',
+        bridge,
         '--iptables=false',
         '--ip6tables=false',
       ],
