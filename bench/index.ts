@@ -20,6 +20,7 @@ import { benchLongRun, printLongRun } from './long-run';
 import { benchLifecycle, type LifecycleRow } from './lifecycle-overhead';
 import { benchEnvironments, ENVIRONMENT_EXAMPLES, printEnvironments } from './environments';
 import { startTeacherServer } from '../infra/teacher-server';
+import { benchTeacherThroughput, printTeacherThroughput } from './teacher-throughput';
 import type { Stats } from './stats';
 
 const options = new Command('bench')
@@ -35,8 +36,11 @@ const options = new Command('bench')
   )
   .option(
     '--only <name>',
-    'run one benchmark: exec, rollout, svg, long, lifecycle, train, grade or environments',
+    'run one benchmark: exec, rollout, svg, long, lifecycle, train, grade, environments or teacher',
   )
+  .option('--teacher-samples <n>', 'samples of the SVG run with vLLM as the teacher', (v) => Number(v), 8)
+  .option('--teacher-concurrency <n>', 'concurrency of that run and of the plain client', (v) => Number(v), 4)
+  .option('--teacher-max-tokens <n>', "the teacher's maxTokens in that run", (v) => Number(v), 512)
   .option('--life-samples <n>', 'samples per lifecycle run in the overhead benchmark', (v) => Number(v), 8)
   .option('--life-rounds <n>', 'interleaved rounds of the lifecycle benchmark', (v) => Number(v), 2)
   .option('--life-train-steps <n>', 'SFT steps per lifecycle run', (v) => Number(v), 6)
@@ -79,6 +83,9 @@ const options = new Command('bench')
     longSamples: number;
     longConcurrency: number;
     longPerContinue: number;
+    teacherSamples: number;
+    teacherConcurrency: number;
+    teacherMaxTokens: number;
   }>();
 
 installWorkerRuntime('ERROR');
@@ -450,6 +457,22 @@ try {
       ),
     );
     console.log(`plot: ${plot}\n`);
+  }
+  if (!options.only || options.only === 'teacher') {
+    const figures = await benchTeacherThroughput(
+      client,
+      {
+        samples: options.teacherSamples,
+        concurrency: options.teacherConcurrency,
+        maxTokens: options.teacherMaxTokens,
+        tag: stamp.slice(11, 19).replace(/-/g, ''),
+      },
+      (line) => console.error(`[bench] ${line}`),
+    );
+    printTeacherThroughput(figures);
+    const file = path.join(outDir, `teacher-throughput-${stamp}.json`);
+    writeFileSync(file, JSON.stringify({ machine, ...figures }, null, 2));
+    console.log(`figures: ${file}\n`);
   }
 } finally {
   await local.stop();

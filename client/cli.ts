@@ -43,7 +43,7 @@ import {
 import type { SvgRunProgress } from '../workflows/svg-run';
 import type { SpecializeProgress } from '../workflows/specialize-repository';
 import { runRolloutCommand, type RolloutCommandOptions } from './run-rollout';
-import { startTeacherServer } from '../infra/teacher-server';
+import { startTeacherServer, TEACHER_MODES, type TeacherMode } from '../infra/teacher-server';
 import { describeOutcome, runEnvironment } from './run-environment';
 import { errorLines } from './workflow-failure';
 
@@ -145,6 +145,12 @@ function share(value: string): number {
   return n;
 }
 
+function teacherMode(value: string): TeacherMode {
+  const mode = TEACHER_MODES.find((m) => m === value);
+  if (!mode) throw new InvalidArgumentError(`expected one of ${TEACHER_MODES.join(', ')}`);
+  return mode;
+}
+
 function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
@@ -164,10 +170,17 @@ program
   .option('--slow-ms <ms>', 'delay of a slow reply', integer, 2000)
   .option('--retry-after <seconds>', 'Retry-After of a 429', integer, 1)
   .option('--fault-seed <n>', 'seed of the fault draws', integer, 0)
-  .action(async (o: Record<string, number> & { host: string }) => {
+  .option(
+    '--mode <mode>',
+    'clean: one tidy tool call a reply; realistic: misbehaves as reasoning teachers do (a test instrument)',
+    teacherMode,
+    'clean',
+  )
+  .action(async (o: Record<string, number> & { host: string; mode: TeacherMode }) => {
     const teacher = await startTeacherServer({
       port: o.port,
       host: o.host,
+      mode: o.mode,
       fidelity: o.fidelity,
       faultSeed: o.faultSeed,
       faults: {
@@ -179,7 +192,9 @@ program
         retryAfterSeconds: o.retryAfter,
       },
     });
-    console.log(`offline teacher at ${teacher.url} (model sera-offline-teacher); Ctrl-C stops it`);
+    console.log(
+      `offline teacher at ${teacher.url} (model sera-offline-teacher, ${o.mode} mode); Ctrl-C stops it`,
+    );
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     await teacher.close();
   });

@@ -58,6 +58,12 @@ export async function startRun(client: Client, config: RunConfig, resumeFrom?: s
   return workflowId;
 }
 
+/** A run's progress line, with why it paused when it paused by itself (the teacher refused its key). */
+export function svgRunStatusLine(progress: SvgRunProgress): string {
+  const line = progressLine(progress);
+  return progress.pauseReason ? `${line} — ${progress.pauseReason}; fix it, then signal resume` : line;
+}
+
 /** One line for a lifecycle run: its stage, and the generation's own progress line while it samples. */
 export async function lifecycleLine(client: Client, progress: SpecializeProgress): Promise<string> {
   const done = progress.stages
@@ -66,7 +72,7 @@ export async function lifecycleLine(client: Client, progress: SpecializeProgress
   const head = `[${progress.stage}]${done.length ? ` done: ${done.join(', ')}` : ''}`;
   if (progress.stage === 'generation' && progress.child) {
     const generation = await client.workflow.getHandle(progress.child).query<SvgRunProgress>('progress');
-    return `${head} | ${progressLine(generation)}`;
+    return `${head} | ${svgRunStatusLine(generation)}`;
   }
   if (progress.stage.startsWith('evaluation-') && progress.child) {
     const evaluation = await client.workflow
@@ -126,7 +132,7 @@ export async function followRun(
   const poll = setInterval(() => {
     handle
       .query<SpecializeProgress | SvgRunProgress>('progress')
-      .then((p) => ('stages' in p ? lifecycleLine(client, p) : progressLine(p)))
+      .then((p) => ('stages' in p ? lifecycleLine(client, p) : svgRunStatusLine(p)))
       .then((line) => {
         if (finished || line === last) return;
         last = line;
@@ -167,6 +173,13 @@ export function describeRunResult(run: SvgRunResult | SpecializeResult): string[
     `run ${result.runId}: ${result.status}, ${result.finished}/${result.samples} samples${result.reused ? ` (${result.reused} reused)` : ''}, ${acceptedCountOf(result)} accepted`,
     `  rejected: ${reasons || 'none'}`,
     `  tokens ${result.tokens}, cost $${result.costUsd.toFixed(4)}`,
+    ...(result.replyRetries && Object.keys(result.replyRetries).length > 0
+      ? [
+          `  replies asked again: ${Object.entries(result.replyRetries)
+            .map(([problem, n]) => `${problem} ${n}`)
+            .join(', ')}`,
+        ]
+      : []),
     `  ledger (every sample's record and fate): ${result.ledger.join(', ') || 'none'}`,
     ...(result.dataset
       ? [

@@ -32,7 +32,11 @@ export interface PlannedSample {
   template: number;
 }
 
-/** Sample i pairs a seeded random function with a seeded random template from the allowed set. */
+/**
+ * Sample i takes position i mod n of a seeded order of the n functions, a fresh order for each
+ * pass over them (pass = floor(i / n)): every function is asked for once before any is asked for
+ * again. The template is a seeded draw per index. The same seed gives the same plan.
+ */
 export function planSample(
   functions: IndexedFunction[],
   templates: number[],
@@ -41,8 +45,10 @@ export function planSample(
 ): PlannedSample {
   if (functions.length === 0) throw new Error('no functions to sample from');
   if (templates.length === 0) throw new Error('no instruction templates to sample from');
+  const pass = Math.floor(index / functions.length);
+  const order = new SeededRandom('functions', seed, pass).shuffle(functions);
+  const fn = order[index % functions.length]!;
   const random = new SeededRandom('sample', seed, index);
-  const fn = functions[Math.floor(random.next() * functions.length)]!;
   const template = templates[Math.floor(random.next() * templates.length)]!;
   return { index, function: fn, template };
 }

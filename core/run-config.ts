@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from './agent/rollout-input';
 import { TEMPLATE_COUNT } from './agent/instructions';
+import { PROMPT_STYLES } from './agent/prompts';
+import { JUDGE_STYLES } from './agent/side-prompts';
 import { DatasetConfigSchema } from './sft/dataset-config';
 import { RunEvaluationSchema } from './eval/eval-input';
 import { resolveTrainConfig, TrainConfigError, TrainConfigSchema } from './train/train-config';
@@ -24,6 +26,31 @@ export const IndexFilesSchema = z.strictObject({
   include: z.array(z.string().min(1)).min(1).optional(),
   exclude: z.array(z.string().min(1)).optional(),
 });
+
+/**
+ * Where the SERA authors' pipeline and the spec differ, the authors' behaviour is the default and
+ * the spec's a choice here (docs/teacher.md has the whole table).
+ */
+export const ScaffoldSchema = z.strictObject({
+  /**
+   * authors: the task message asks to read, reproduce with a script, edit, rerun and think of
+   * edge cases, and the first submit asks to remove the scripts and revert test files;
+   * spec: a one-line task message and a review that only shows the diff.
+   */
+  prompts: z.enum(PROMPT_STYLES).default('authors'),
+  /**
+   * authors: the judge reads rollout 1's task message and steps and says whether the final change
+   * is a valid fix aligned with the task; spec: it reads the patch and says whether it is meaningful.
+   */
+  judge: z.enum(JUDGE_STYLES).default('authors'),
+  /** Rollout 1 attempts while the judge says "no" (fresh container, newly drawn template); 1: a "no" ends the sample. */
+  rollout1Attempts: z.number().int().min(1).max(10).default(3),
+  /** PR-writer calls while its answer has no output tags. */
+  prTries: z.number().int().min(1).max(20).default(10),
+  /** Demonstration issues shown to the PR writer, drawn from the pool per sample. */
+  prDemonstrations: z.number().int().min(1).max(20).default(1),
+});
+export type ScaffoldSettings = z.output<typeof ScaffoldSchema>;
 
 /**
  * A specialization run's whole configuration: the JSON given to
@@ -77,6 +104,8 @@ export const RunConfigSchema = z.strictObject({
     .prefault({}),
   /** Judge calls per sample before an unreadable answer rejects it. */
   judgeTries: z.number().int().min(1).max(10).default(3),
+  /** The scaffold around the rollouts: the authors' pipeline by default, the spec's where chosen. */
+  scaffold: ScaffoldSchema.prefault({}),
   /** Continue-as-new after starting this many samples (keeps histories small). */
   samplesPerContinue: z.number().int().min(1).default(200),
   heartbeatTimeoutSeconds: z.number().int().min(2).default(30),

@@ -1,8 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChatMessage } from '../core/agent/trajectory';
-import { SeededRandom } from '../core/teacher/random';
+import { hash32, SeededRandom } from '../core/teacher/random';
 import { teacherReply, type TeacherSettings } from '../core/teacher/policy';
+import {
+  DEFAULT_REALISTIC_SETTINGS,
+  REALISTIC_BEHAVIOURS,
+  realisticReply,
+  type RealisticBehaviour,
+  type RealisticRates,
+  type RealisticSettings,
+} from '../core/teacher/realistic';
 
 /**
  * The offline teacher behind a real OpenAI-compatible HTTP API: GET /v1/models and
@@ -36,12 +44,24 @@ export interface TeacherServerOptions extends Partial<TeacherSettings> {
   faults?: Partial<TeacherFaults>;
   /** Seeds the fault draws, so a drill can be repeated. */
   faultSeed?: number;
+  /**
+   * 'clean' (the default): one tidy tool call a reply, as always. 'realistic': replies misbehave
+   * as reasoning teachers do (core/teacher/realistic.ts), drawn from each request's seed.
+   */
+  mode?: TeacherMode;
+  /** The realistic mode's rates and limits; anything left out keeps its default. */
+  realistic?: Partial<Omit<RealisticSettings, 'rates'>> & { rates?: Partial<RealisticRates> };
 }
+
+export const TEACHER_MODES = ['clean', 'realistic'] as const;
+export type TeacherMode = (typeof TEACHER_MODES)[number];
 
 export interface TeacherServer {
   url: string;
   /** Requests answered, by outcome: ok, 429, 500, garbage. */
   counts: Record<'ok' | 'rate_limited' | 'server_error' | 'garbage', number>;
+  /** Replies served with each realistic behaviour (all zero in the clean mode). */
+  behaviours: Record<RealisticBehaviour, number>;
   close(): Promise<void>;
 }
 
@@ -56,6 +76,8 @@ interface ChatRequest {
   tools?: unknown[];
   seed?: number;
   temperature?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
 }
 
 export async function startTeacherServer(options: TeacherServerOptions = {}): Promise<TeacherServer> {
@@ -63,6 +85,17 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
   const faults: TeacherFaults = { ...NO_FAULTS, ...options.faults };
   const draws = new SeededRandom('faults', options.faultSeed ?? 0);
   const counts: TeacherServer['counts'] = { ok: 0, rate_limited: 0, server_error: 0, garbage: 0 };
+  const behaviours = Object.fromEntries(
+    REALISTIC_BEHAVIOURS.map((b) => [b, 0]),
+  ) as TeacherServer['behaviours'];
+  const realistic: RealisticSettings | undefined =
+    options.mode === 'realistic'
+      ? {
+          ...DEFAULT_REALISTIC_SETTINGS,
+          ...options.realistic,
+          rates: { ...DEFAULT_REALISTIC_SETTINGS.rates, ...options.realistic?.rates },
+        }
+      : undefined;
   let served = 0;
 
   const server = http.createServer((req, res) => {
@@ -127,6 +160,16 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
       const garbage = draws.next() < faults.garbageRate;
       const delay = draws.next() < faults.slowRate ? faults.slowMs : 0;
       const messages = body.messages;
+      if (realistic) {
+        setTimeout(() => {
+          const reply = realisticCompletion(body, messages, realistic, settings, garbage);
+          for (const b of reply.behaviours) behaviours[b] += 1;
+          if (reply.garbled) counts.garbage += 1;
+          else counts.ok += 1;
+          send(200, reply.body);
+        }, delay);
+        return;
+      }
       setTimeout(() => {
         const reply = teacherReply(
           messages,
@@ -188,6 +231,78 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${address.port}/v1`,
     counts,
+    behaviours,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A realistic-mode completion. Its ids come from the request, not a counter: the same seed and
+ * messages give the same bytes, as a sampling server with a fixed seed does.
+ */
+function realisticCompletion(
+  body: ChatRequest,
+  messages: ChatMessage[],
+  realistic: RealisticSettings,
+  settings: TeacherSettings,
+  garbage: boolean,
+): { body: unknown; behaviours: RealisticBehaviour[]; garbled: boolean } {
+  const seed = body.seed ?? 0;
+  const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
+  const promptText = messages.map((m) => ('content' in m && m.content ? m.content : '')).join('\n');
+  const promptTokens = approxTokens(promptText);
+  const base = teacherReply(messages, seed, hasTools, settings);
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const reply = realisticReply(
+    { messages, seed, hasTools, promptTokens, ...(maxTokens !== undefined ? { maxTokens } : {}) },
+    base,
+    realistic,
+  );
+  const key = hash32(`${seed}\u0000${JSON.stringify(messages)}`).toString(16);
+  const toolCalls = reply.toolCalls.map((call, i) => ({
+    id: `call_${key}_${i}`,
+    type: 'function' as const,
+    function: { name: call.name, arguments: call.arguments },
+  }));
+  const first = toolCalls[0];
+  const garbled = garbage && first !== undefined;
+  if (garbled)
+    first.function.arguments = first.function.arguments.slice(
+      0,
+      Math.max(1, first.function.arguments.length - 3),
+    );
+  const completionText =
+    (reply.reasoning ?? '') + (reply.content ?? '') + toolCalls.map((c) => c.function.arguments).join('');
+  const completionTokens = reply.completionTokens ?? approxTokens(completionText);
+  return {
+    behaviours: reply.behaviours,
+    garbled,
+    body: {
+      id: `chatcmpl-${key}`,
+      object: 'chat.completion',
+      created: 0,
+      model: TEACHER_MODEL,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: reply.content,
+            ...(reply.reasoning !== undefined ? { [realistic.reasoningField]: reply.reasoning } : {}),
+            ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+          },
+          finish_reason: reply.finishReason,
+        },
+      ],
+      ...(reply.withUsage
+        ? {
+            usage: {
+              prompt_tokens: promptTokens,
+              completion_tokens: completionTokens,
+              total_tokens: promptTokens + completionTokens,
+            },
+          }
+        : {}),
+    },
   };
 }

@@ -19,7 +19,7 @@ import { formatProblemObservation, NO_TOOL_CALL_PROBLEM, observation } from '../
 import { systemPrompt, taskMessage } from '../core/agent/prompts';
 import { RolloutInputSchema, type RolloutInput, type RolloutRequest } from '../core/agent/rollout-input';
 import { parseToolCall } from '../core/agent/tool-call';
-import type { ExitStatus, PendingObservation } from '../core/agent/trajectory';
+import type { ExitStatus, PendingObservation, ReplyProblem } from '../core/agent/trajectory';
 import type { ArtifactRef } from '../core/artifacts';
 import { describeIssues } from '../core/environment-input';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
@@ -49,6 +49,8 @@ export interface RolloutState {
   host?: { queue: string; id: string; image: string };
   hosts?: string[];
   moves?: number;
+  /** Replies asked again under the reply policy, by cause, over all turns so far. */
+  retried?: Partial<Record<ReplyProblem, number>>;
 }
 
 export interface RolloutResult {
@@ -69,6 +71,8 @@ export interface RolloutResult {
   recoveries: number;
   /** Sandbox hosts the rollout ran on, in order (rollouts that claim their own host). */
   hosts?: string[];
+  /** Replies asked again under the reply policy, by cause, summed over the turns. */
+  retried?: Partial<Record<ReplyProblem, number>>;
 }
 
 export type RolloutProgress = Omit<RolloutState, 'pending' | 'trajectory' | 'lastDiff' | 'host'> & {
@@ -85,6 +89,13 @@ export const FORMAT_REQUERIES = 'format-requeries';
  * to end before it removes the container, so the create cannot add it back after the removal.
  */
 export const CREATE_BEFORE_CLEANUP = 'create-before-cleanup';
+/**
+ * Workflow patch (docs/operations.md): turns pass a reply policy to the model call, which asks
+ * again on a cut, empty, call-less or malformed reply (new seed each time, token limit raised
+ * once); a turn whose retries are spent ends the rollout with exit_format. Replaces
+ * FORMAT_REQUERIES for rollouts begun after it.
+ */
+export const REPLY_POLICY = 'reply-policy';
 /** Hosts a rollout may move to before it fails: a run whose hosts all keep dying should stop. */
 const MAX_HOST_MOVES = 5;
 
@@ -348,6 +359,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         toolMs: state.toolMs,
         recoveries: state.recoveries,
         hosts: state.hosts,
+        ...(state.retried ? { retried: state.retried } : {}),
       };
     };
 
@@ -379,8 +391,18 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
             ? undefined
             : { system: systemPrompt(input.languages), user: taskMessage(input.kind, input.task) },
           observations: state.pending,
-          // Since this patch a malformed tool call is asked again before it reaches the trajectory.
-          ...(patched(FORMAT_REQUERIES) ? { formatRequeries: input.limits.formatRequeries } : {}),
+          // Since the reply policy, no reply that went wrong reaches the trajectory; before it, since
+          // FORMAT_REQUERIES, a malformed tool call was asked again before it did.
+          ...(patched(REPLY_POLICY)
+            ? {
+                replyPolicy: {
+                  retries: input.limits.formatRequeries,
+                  raiseLimitOnce: input.limits.raiseTokenLimitOnce,
+                },
+              }
+            : patched(FORMAT_REQUERIES)
+              ? { formatRequeries: input.limits.formatRequeries }
+              : {}),
         });
       } catch (error) {
         // A rejected request or a missing model: the trajectory records it, then the rollout fails.
@@ -397,9 +419,16 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         (turn.usage.promptTokens * input.model.inputUsdPerMTok +
           turn.usage.completionTokens * input.model.outputUsdPerMTok) /
         1e6;
+      if (turn.retried) {
+        const sum = { ...state.retried };
+        for (const [problem, count] of Object.entries(turn.retried) as Array<[ReplyProblem, number]>)
+          sum[problem] = (sum[problem] ?? 0) + count;
+        state.retried = sum;
+      }
       if (turn.contextExceeded || turn.usage.promptTokens > input.limits.contextCapTokens) {
         return await finish('exit_context', `prompt of ${turn.usage.promptTokens} tokens`);
       }
+      if (turn.unusable) return await finish('exit_format', turn.unusable.detail);
 
       if (turn.toolCalls.length === 0) {
         state.pending.push({

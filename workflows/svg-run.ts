@@ -22,6 +22,7 @@ import type { SvgActivities } from '../activities/llm/svg-activities';
 import type { FunctionIndex, IndexFunctionsInput } from '../activities/index/index-functions';
 import type { ResumeActivities } from '../activities/run/resume';
 import type { ArtifactRef } from '../core/artifacts';
+import type { ReplyProblem } from '../core/agent/trajectory';
 import { DEFAULT_DEMONSTRATIONS } from '../core/demonstrations';
 import { duplicateKey } from '../core/duplicate-key';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
@@ -68,6 +69,12 @@ export interface SvgRunState {
   costUsd: number;
   concurrency: number;
   paused: boolean;
+  /** Why the run paused by itself (the teacher refused its key); cleared by `resume`. */
+  pauseReason?: string;
+  /** Samples that failed on the teacher's key: started again, same index and id, after `resume`. */
+  requeued?: number[];
+  /** Replies asked again under the reply policy, by what was wrong with them, over finished samples. */
+  retried?: Partial<Record<ReplyProblem, number>>;
   startedAt: number;
   stopReason?: 'budget';
   /** Artifact ids of the finished segments' ledgers: every sample's record and fate. */
@@ -90,6 +97,10 @@ export interface SvgRunProgress {
   costUsd: number;
   concurrency: number;
   paused: boolean;
+  pauseReason?: string;
+  /** Samples waiting to start again after the run resumes. */
+  requeued?: number;
+  replyRetries?: Partial<Record<ReplyProblem, number>>;
   samplesPerMinute: number;
   etaSeconds?: number;
 }
@@ -111,6 +122,8 @@ export interface SvgRunResult {
   rejectedByReason: Record<string, number>;
   tokens: number;
   costUsd: number;
+  /** Replies the teacher was asked again, by what was wrong with them (since the auth-pause patch). */
+  replyRetries?: Partial<Record<ReplyProblem, number>>;
   /** Where the manifest was written, when the config names an output directory. */
   manifest?: string;
   /** Artifact ids of the run's ledger chunks, which the dataset stage reads. */
@@ -135,6 +148,11 @@ export interface SvgRunResult {
 /** Workflow patches (docs/operations.md, "Upgrading workers while runs are live"). */
 export const ROLLOUTS_CLAIM_HOSTS = 'rollouts-claim-hosts';
 export const COMPACT_RUN_STATE = 'compact-run-state';
+/**
+ * A sample whose teacher refuses the key (ModelAuthFailed) pauses the run with the reason instead
+ * of counting as failed; it starts again, same index, once the run is resumed.
+ */
+export const AUTH_PAUSE = 'auth-pause';
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
 export const pauseSignal = defineSignal('pause');
@@ -210,6 +228,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       state.acceptedPatches[duplicateKey(patch)] = holder.index;
     state.accepted = {};
   }
+  const authPause = patched(AUTH_PAUSE);
+  const requeued = (): number[] => (state.requeued ??= []);
   const acceptedCount = (): number => Object.keys(state.acceptedPatches ?? state.accepted).length;
   const holderOf = (patch: string): number | undefined =>
     state.acceptedPatches ? state.acceptedPatches[duplicateKey(patch)] : state.accepted[patch]?.index;
@@ -235,12 +255,18 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       costUsd: state.costUsd,
       concurrency: state.concurrency,
       paused: state.paused,
+      ...(state.pauseReason ? { pauseReason: state.pauseReason } : {}),
+      requeued: state.requeued?.length ?? 0,
+      replyRetries: state.retried ?? {},
       samplesPerMinute: rate,
       etaSeconds: rate > 0 ? ((config.samples - state.finished) / rate) * 60 : undefined,
     };
   });
   setHandler(pauseSignal, () => void (state.paused = true));
-  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+    delete state.pauseReason;
+  });
   setHandler(
     setConcurrencyUpdate,
     (value) => {
@@ -321,6 +347,11 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     state.finished += 1;
     state.tokens += summary.tokens;
     state.costUsd += summary.costUsd;
+    if (authPause && summary.retried) {
+      const sum = (state.retried ??= {});
+      for (const [problem, n] of Object.entries(summary.retried) as Array<[ReplyProblem, number]>)
+        sum[problem] = (sum[problem] ?? 0) + n;
+    }
     if (summary.recall !== undefined)
       state.recallHistogram[Math.min(9, Math.floor(summary.recall * 10))]! += 1;
     let reason: string | undefined = summary.reason;
@@ -350,10 +381,17 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   let fatal: string | undefined;
   const onFailed = (index: number, error: unknown): void => {
     running.delete(index);
+    const cause = failureCause(error);
+    if (authPause && cause.type === ErrorTypes.ModelAuthFailed) {
+      // A key can be fixed: the run waits for `resume`, then starts this sample again.
+      state.paused = true;
+      state.pauseReason = `teacher authentication failed: ${cause.message}`;
+      if (!requeued().includes(index)) requeued().push(index);
+      return;
+    }
     state.finished += 1;
     state.rejected.sample_failed = (state.rejected.sample_failed ?? 0) + 1;
     segment.push({ index, accepted: false, reason: 'sample_failed' });
-    const cause = failureCause(error);
     if (cause.type === ErrorTypes.ModelNotFound || cause.type === ErrorTypes.ModelRequestRejected) {
       fatal ??= `sample ${index}: ${cause.message}`;
     }
@@ -391,7 +429,17 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       const found = await resume.finishedSamples({ workflowId: config.resumeFrom, from: state.cursor, to });
       for (const summary of found) earlier.set(summary.index, summary);
     }
-    while (state.cursor < config.samples && !state.stopReason && !fatal) {
+    for (;;) {
+      await startSamples(earlier);
+      await condition(() => running.size === 0);
+      // A sample that failed on the key while the others drained: wait for resume and run it.
+      if (!authPause || requeued().length === 0 || fatal || state.stopReason) break;
+      if (startedThisRun >= config.samplesPerContinue) break;
+    }
+  }
+
+  async function startSamples(earlier: Map<number, SvgSampleSummary>): Promise<void> {
+    while ((state.cursor < config.samples || requeued().length > 0) && !state.stopReason && !fatal) {
       await condition(() => (!state.paused && running.size < state.concurrency) || fatal !== undefined);
       if (fatal) break;
       if (overBudget()) {
@@ -399,10 +447,12 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
         break;
       }
       if (startedThisRun >= config.samplesPerContinue) break;
-      const index = state.cursor;
-      state.cursor += 1;
+      // Samples held back by an auth failure go first, under the same index (and child id).
+      const again = requeued().shift();
+      const index = again ?? state.cursor;
+      if (again === undefined) state.cursor += 1;
       startedThisRun += 1;
-      const reused = earlier.get(index);
+      const reused = again === undefined ? earlier.get(index) : undefined;
       if (reused) {
         state.reused = (state.reused ?? 0) + 1;
         onFinished(reused);
@@ -442,7 +492,6 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       });
       void child.result().then(onFinished, (error: unknown) => onFailed(index, error));
     }
-    await condition(() => running.size === 0);
   }
   if (fatal) {
     throw ApplicationFailure.create({
@@ -453,7 +502,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   }
 
   if (segment.length > 0) state.ledger.push(await llm.writeLedgerChunk({ entries: segment }));
-  if (state.cursor < config.samples && !state.stopReason) {
+  if ((state.cursor < config.samples || requeued().length > 0) && !state.stopReason) {
     await continueAsNew<typeof svgRun>(request, state);
   }
   const result: SvgRunResult = {
@@ -467,6 +516,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     rejectedByReason: state.rejected,
     tokens: state.tokens,
     costUsd: state.costUsd,
+    ...(authPause ? { replyRetries: state.retried ?? {} } : {}),
     ledger: state.ledger,
   };
   if (config.dataset.build) {

@@ -1,7 +1,11 @@
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { SvgActivities } from '../activities/llm/svg-activities';
 import { bugInstruction } from '../core/agent/instructions';
+import type { PromptStyle } from '../core/agent/prompts';
 import type { ModelSettings, RolloutLimits } from '../core/agent/rollout-input';
+import type { ReplyProblem } from '../core/agent/trajectory';
+import { ScaffoldSchema, type ScaffoldSettings } from '../core/run-config';
+import { SeededRandom } from '../core/teacher/random';
 import type { SandboxLimits } from '../core/environment-input';
 import type { ImageRecipe } from '../core/environment-recipe';
 import type { ArtifactRef } from '../core/artifacts';
@@ -30,6 +34,8 @@ export interface SvgSampleInput {
   rolloutLimits: RolloutLimits;
   threshold: number;
   judgeTries: number;
+  /** Absent in samples started before it existed: the defaults (the authors' scaffold). */
+  scaffold?: Partial<ScaffoldSettings>;
   demonstrations: string[];
   demonstrationsFile?: string;
   heartbeatTimeoutSeconds: number;
@@ -39,6 +45,7 @@ export type RejectionReason =
   | `rollout1_${string}`
   | 'empty_patch'
   | 'judged_not_meaningful'
+  | 'judged_invalid'
   | 'judge_unreadable'
   | 'no_pr_description'
   | `rollout2_${string}`
@@ -53,7 +60,33 @@ export interface SvgSampleSummary {
   patch1?: string;
   tokens: number;
   costUsd: number;
+  /** Teacher replies asked again, by cause, over the sample's rollouts. */
+  retried?: Partial<Record<ReplyProblem, number>>;
   record: ArtifactRef;
+}
+
+/**
+ * Since this patch the judge reads rollout 1's task and steps (asking again on its own, shorter
+ * each time), a "no" runs rollout 1 again with a fresh container and a newly drawn template (up to
+ * `scaffold.rollout1Attempts`), and the PR writer starts from the steps the judge kept, with one
+ * seeded demonstration and asking again while its answer has no output tags. Before it: one judge
+ * activity per try on the patch, and every demonstration in one PR call.
+ */
+export const JUDGE_RERUNS = 'judge-reruns';
+
+/** Added to the teacher's seed per rerun of rollout 1 (a prime far above any sample index). */
+const RERUN_SEED_STRIDE = 1_000_003;
+
+/** Rollout 1's template for attempt `attempt` (1: the planned one; later ones drawn with the sample's seed). */
+export function rollout1Template(
+  planned: number,
+  templates: readonly number[],
+  seed: number,
+  index: number,
+  attempt: number,
+): number {
+  if (attempt <= 1) return planned;
+  return new SeededRandom('rollout1-template', seed, index, attempt).pick(templates) ?? planned;
 }
 
 /**
@@ -79,8 +112,24 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     seed: input.seed,
     index: input.index,
   });
+  const scaffold = ScaffoldSchema.parse(input.scaffold ?? {});
+  const sideCalls = proxyActivities<SvgActivities>({
+    taskQueue: TaskQueues.llm,
+    // The judge and the PR writer ask again inside one activity: several model calls.
+    startToCloseTimeout: '1h',
+    scheduleToCloseTimeout: '6h',
+    heartbeatTimeout: `${Math.max(input.heartbeatTimeoutSeconds, 5)}s`,
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '2m',
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  });
   const task = bugInstruction(plan.template, plan.function.name, plan.function.file);
   const id = workflowInfo().workflowId;
+  const retried: Partial<Record<ReplyProblem, number>> = {};
+  // The rollout's input takes the prompt style as `prompts` (the spec's short prompt or the authors').
+  const promptStyle: { prompts: PromptStyle } = { prompts: scaffold.prompts };
   let tokens = 0;
   let costUsd = 0;
   const count = (usage: { promptTokens: number; completionTokens: number }): void => {
@@ -94,19 +143,25 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     kind: 'change' | 'reproduce',
     text: string,
     suffix: string,
+    attempt = 1,
   ): Promise<RolloutResult> => {
     const result = await executeChild(rollout, {
       workflowId: `${id}-${suffix}`,
-      staticSummary: `${suffix === 'r1' ? 'rollout 1' : 'rollout 2'} of sample ${input.index}: ${plan.function.name} in ${plan.function.file}`,
+      staticSummary: `${kind === 'change' ? 'rollout 1' : 'rollout 2'} of sample ${input.index}: ${plan.function.name} in ${plan.function.file}`,
       args: [
         {
           runId: input.runId,
           rolloutId: `s${input.index}-${suffix}`,
           kind,
           task: text,
+          ...promptStyle,
           sandbox: input.sandbox,
           ...(input.languages ? { languages: input.languages } : {}),
-          model: { ...input.teacher, seed: (input.teacher.seed ?? input.seed) + input.index },
+          // A rerun of rollout 1 samples anew: a server with a fixed seed would otherwise repeat itself.
+          model: {
+            ...input.teacher,
+            seed: (input.teacher.seed ?? input.seed) + input.index + (attempt - 1) * RERUN_SEED_STRIDE,
+          },
           limits: input.rolloutLimits,
           heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds,
         },
@@ -114,6 +169,10 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     });
     tokens += result.promptTokens + result.completionTokens;
     costUsd += result.costUsd;
+    // Rollouts from before reply retries have no count.
+    const counts = (result as { retried?: Partial<Record<ReplyProblem, number>> }).retried ?? {};
+    for (const [problem, n] of Object.entries(counts) as Array<[ReplyProblem, number]>)
+      retried[problem] = (retried[problem] ?? 0) + n;
     return result;
   };
   const record: Record<string, unknown> = { runId: input.runId, index: input.index, plan, task };
@@ -123,10 +182,128 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     patch1?: string,
   ): Promise<SvgSampleSummary> => {
     const accepted = reason === undefined;
-    const ref = await svg.writeRecord({ record: { ...record, accepted, reason, recall, tokens, costUsd } });
-    return { index: input.index, accepted, reason, recall, patch1, tokens, costUsd, record: ref };
+    const anyRetried = Object.keys(retried).length > 0;
+    const ref = await svg.writeRecord({
+      record: { ...record, accepted, reason, recall, tokens, costUsd, ...(anyRetried ? { retried } : {}) },
+    });
+    return {
+      index: input.index,
+      accepted,
+      reason,
+      recall,
+      patch1,
+      tokens,
+      costUsd,
+      ...(anyRetried ? { retried } : {}),
+      record: ref,
+    };
   };
 
+  if (patched(JUDGE_RERUNS)) return judgedSample();
+
+  /** Rollout 1 until the judge says yes, the PR writer, rollout 2 and verification. */
+  async function judgedSample(): Promise<SvgSampleSummary> {
+    const earlier: Array<Record<string, unknown>> = [];
+    let r1: RolloutResult | undefined;
+    let shortenings = 0;
+    let attempt = 0;
+    for (attempt = 1; attempt <= scaffold.rollout1Attempts; attempt += 1) {
+      const template = rollout1Template(plan.template, input.templates, input.seed, input.index, attempt);
+      const attemptTask = bugInstruction(template, plan.function.name, plan.function.file);
+      const result = await runRollout('change', attemptTask, attempt === 1 ? 'r1' : `r1a${attempt}`, attempt);
+      r1 = result;
+      // The record describes the attempt that counts; the earlier ones are listed apart.
+      record.plan = { ...plan, template };
+      record.task = attemptTask;
+      record.rollout1 = {
+        exitStatus: result.exitStatus,
+        trajectory: result.trajectory,
+        patch: result.patch,
+        turns: result.turns,
+      };
+      if (result.exitStatus !== 'submitted' || !result.patch) return finish(`rollout1_${result.exitStatus}`);
+      if (result.patch.linesAdded + result.patch.linesDeleted === 0) return finish('empty_patch');
+      const judged = await sideCalls.judgeRollout({
+        trajectory: result.trajectory,
+        patch: result.patch,
+        style: scaffold.judge,
+        tries: input.judgeTries,
+        model: input.teacher,
+      });
+      count(judged.usage);
+      record.judge = judged.answer ?? 'unreadable';
+      record.judgement = {
+        style: scaffold.judge,
+        calls: judged.calls,
+        unreadable: judged.unreadable,
+        overflows: judged.overflows,
+        steps: judged.steps,
+        dropped: judged.dropped,
+        lastAnswer: judged.lastAnswer,
+      };
+      if (judged.answer === undefined) return finish('judge_unreadable', undefined, result.patch.id);
+      if (judged.answer === 'yes') {
+        shortenings = judged.shortenings;
+        break;
+      }
+      earlier.push({ attempt, template, task: attemptTask, rollout1: record.rollout1, judge: 'no' });
+      record.earlierAttempts = earlier;
+    }
+    if (!r1?.patch || attempt > scaffold.rollout1Attempts)
+      return finish(
+        scaffold.judge === 'spec' ? 'judged_not_meaningful' : 'judged_invalid',
+        undefined,
+        r1?.patch?.id,
+      );
+    const patch1 = r1.patch;
+
+    const pr = await sideCalls.writePr({
+      trajectory: r1.trajectory,
+      demonstrations: input.demonstrations,
+      ...(input.demonstrationsFile ? { demonstrationsFile: input.demonstrationsFile } : {}),
+      demonstrationCount: scaffold.prDemonstrations,
+      seed: [input.seed, input.index, attempt],
+      shortenings,
+      tries: scaffold.prTries,
+      model: input.teacher,
+    });
+    count(pr.usage);
+    record.prDescription = pr.description;
+    record.prWriter = {
+      calls: pr.calls,
+      overflows: pr.overflows,
+      dropped: pr.dropped,
+      demonstrations: pr.demonstrations,
+    };
+    if (!pr.description) return finish('no_pr_description', undefined, patch1.id);
+    return secondHalf(pr.description, patch1);
+  }
+
+  /** Rollout 2 from the PR description in a fresh container, then soft verification. */
+  async function secondHalf(description: string, patch1: NonNullable<RolloutResult['patch']>) {
+    const r2 = await runRollout('reproduce', description, 'r2');
+    record.rollout2 = {
+      exitStatus: r2.exitStatus,
+      trajectory: r2.trajectory,
+      patch: r2.patch,
+      turns: r2.turns,
+    };
+    if (r2.exitStatus !== 'submitted' || !r2.patch)
+      return finish(`rollout2_${r2.exitStatus}`, undefined, patch1.id);
+    const verification = await svg.verifyPatches({
+      patch1,
+      patch2: r2.patch,
+      threshold: input.threshold,
+    });
+    record.verification = verification;
+    return finish(
+      verification.verified ? undefined : (verification.reason ?? 'recall_below_threshold'),
+      verification.recall,
+      patch1.id,
+    );
+  }
+
+  // Samples that started before the judge-reruns patch.
   const r1 = await runRollout('change', task, 'r1');
   record.rollout1 = {
     exitStatus: r1.exitStatus,

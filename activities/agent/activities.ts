@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityContext, heartbeat } from '../common/activity-context';
 import { bashObservation, observation } from '../../core/agent/observation';
+import { submitReview, type PromptStyle } from '../../core/agent/prompts';
 import type { ToolAction } from '../../core/agent/tool-call';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
@@ -20,6 +21,8 @@ export interface RunToolInput {
   action: ToolAction;
   commandTimeoutSeconds: number;
   observationCapBytes: number;
+  /** The words of the submit review: the authors' (default) or the spec's (core/agent/prompts.ts). */
+  prompts?: PromptStyle;
 }
 
 export interface ToolResult {
@@ -46,10 +49,22 @@ export function createAgentToolActivities(deps: {
   const { docker, artifacts } = deps;
   const attempt = deps.attempt ?? activityAttempt;
 
+  /**
+   * `git add -A && git diff --cached` against the base commit (untracked files included), staged
+   * in a copy of the index: the repository's own index stays as the agent left it, so the
+   * review's `git checkout -- <file>` still puts a file back as it was.
+   */
   async function diffOf(container: string, baseCommit: string): Promise<string> {
     const result = await execInSandbox(docker, {
       container,
-      command: `git add -A && git diff --cached ${baseCommit}`,
+      command: [
+        'index=/tmp/sera-diff-index-$$',
+        'cp "$(git rev-parse --git-path index)" "$index" 2>/dev/null',
+        `GIT_INDEX_FILE="$index" git add -A && GIT_INDEX_FILE="$index" git diff --cached ${baseCommit}`,
+        'status=$?',
+        'rm -f "$index"',
+        'exit $status',
+      ].join('; '),
       timeoutSeconds: 120,
       outputCapBytes: 64 * 1024 * 1024,
     });
@@ -96,11 +111,7 @@ export function createAgentToolActivities(deps: {
       return { ok: outcome.ok, text: observation(capped.text()) };
     }
     const diff = await diffOf(container, input.baseCommit);
-    const review =
-      diff.trim() === ''
-        ? 'There are no changes to submit yet. Call submit again to submit an empty change, or make your change first.'
-        : `Here is your change. Review it; call submit again to submit it.\n\n${diff}`;
-    return { ok: true, text: observation(review) };
+    return { ok: true, text: observation(submitReview(diff, input.prompts)) };
   }
 
   return {

@@ -2,17 +2,30 @@ import OpenAI from 'openai';
 import { activityContext, heartbeat } from '../common/activity-context';
 import { parseToolCall } from '../../core/agent/tool-call';
 import { AGENT_TOOLS } from '../../core/agent/tools';
-import type {
-  ChatMessage,
-  ExitStatus,
-  PendingObservation,
-  ToolCallRecord,
-  TokenUsage,
-  Trajectory,
+import { describeReplyProblem, splitReasoning } from '../../core/agent/reply';
+import {
+  REPLY_PROBLEMS,
+  type ChatMessage,
+  type ExitStatus,
+  type PendingObservation,
+  type ReplyProblem,
+  type ToolCallRecord,
+  type TokenUsage,
+  type Trajectory,
+  type TurnRecord,
 } from '../../core/agent/trajectory';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import type { ModelSettings } from '../../core/agent/rollout-input';
-import { openaiClient } from './chat';
+import {
+  addUsage,
+  askUntilUsable,
+  completionUsage,
+  openaiClient,
+  type Attempt,
+  type PolicyOutcome,
+  type ReplyPolicy,
+} from './chat';
+import { tokenLimitParams } from './endpoint';
 import { asModelFailure, isContextOverflow } from './model-errors';
 import { appendObservations, loadTrajectory, saveTrajectory } from './trajectory-store';
 
@@ -29,8 +42,16 @@ export interface AgentTurnInput {
   trajectory?: ArtifactRef;
   start?: { system: string; user: string };
   observations: PendingObservation[];
-  /** Replies with a malformed tool call asked again before one is kept (absent: none). */
+  /**
+   * Before the reply policy: replies with a malformed tool call asked again before one is kept
+   * (absent: none). Ignored when `replyPolicy` is given.
+   */
   formatRequeries?: number;
+  /**
+   * Replies that are cut, empty, without a tool call or with one that does not parse are asked
+   * again, never kept; past the retries the turn comes back `unusable`.
+   */
+  replyPolicy?: ReplyPolicy;
 }
 
 export interface AgentTurnResult {
@@ -41,6 +62,10 @@ export interface AgentTurnResult {
   modelMs: number;
   /** The server refused the conversation as too long: the rollout ends with exit_context. */
   contextExceeded: boolean;
+  /** Replies asked again under the reply policy, by cause. */
+  retried?: Partial<Record<ReplyProblem, number>>;
+  /** The reply policy's retries were spent on replies that went wrong: the rollout ends. */
+  unusable?: { problem: ReplyProblem; detail: string };
 }
 
 export interface FinishTrajectoryInput {
@@ -54,6 +79,37 @@ function hasMalformedCall(completion: OpenAI.Chat.Completions.ChatCompletion): b
   return (completion.choices[0]?.message?.tool_calls ?? []).some(
     (call) => call.type === 'function' && !parseToolCall(call.function.name, call.function.arguments).ok,
   );
+}
+
+/**
+ * The conversation as the teacher gets it back: without its old reasoning, as the chat templates
+ * of reasoning models drop the thinking of earlier turns.
+ */
+function requestMessages(messages: ChatMessage[]): OpenAI.Chat.Completions.ChatCompletionMessageParam[] {
+  return messages.map((message) => {
+    if (message.role !== 'assistant' || message.reasoning === undefined) return message;
+    const { reasoning, ...sent } = message;
+    return sent;
+  }) as OpenAI.Chat.Completions.ChatCompletionMessageParam[];
+}
+
+/**
+ * The turn before the reply policy (kept for rollouts begun before it): only a malformed tool
+ * call is asked again, with the same request, and past the requeries the reply is kept.
+ */
+async function requeryMalformed(
+  send: (attempt: Attempt) => Promise<OpenAI.Chat.Completions.ChatCompletion>,
+  model: ModelSettings,
+  requeries: number,
+  requestMessages: readonly unknown[],
+): Promise<PolicyOutcome & { requeried: number }> {
+  let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+  for (let requeried = 0; ; requeried += 1) {
+    const completion = await send({ index: 0, seed: model.seed, maxTokens: model.maxTokens });
+    usage = addUsage(usage, completionUsage(completion, requestMessages));
+    if (requeried >= requeries || !hasMalformedCall(completion))
+      return { completion, retried: {}, usage, requeried };
+  }
 }
 
 /** The llm role's activities: one model call per turn, and the trajectory's last write. */
@@ -75,30 +131,33 @@ export function createLlmActivities(deps: LlmDeps) {
       await appendObservations(deps.artifacts, trajectory, input.observations);
 
       const started = Date.now();
+      const messages = requestMessages(trajectory.messages);
+      const send = (attempt: Attempt): Promise<OpenAI.Chat.Completions.ChatCompletion> =>
+        openaiClient(input.model, env).chat.completions.create(
+          {
+            model: input.model.model,
+            messages,
+            tools: AGENT_TOOLS,
+            temperature: input.model.temperature,
+            ...tokenLimitParams(input.model, attempt.maxTokens),
+            ...(attempt.seed !== undefined ? { seed: attempt.seed } : {}),
+          },
+          { signal: activityContext()?.cancellationSignal },
+        );
       // Heartbeats tell Temporal the worker is alive while the model thinks (a dead worker's call is retried).
       const ticker = setInterval(heartbeat, 1000);
-      let completion: OpenAI.Chat.Completions.ChatCompletion;
-      let requeried = 0;
-      const spent = { promptTokens: 0, completionTokens: 0 };
+      let outcome: PolicyOutcome & { requeried?: number };
       try {
-        for (;;) {
-          completion = await openaiClient(input.model, env).chat.completions.create(
-            {
-              model: input.model.model,
-              messages: trajectory.messages as OpenAI.Chat.Completions.ChatCompletionMessageParam[],
-              tools: AGENT_TOOLS,
-              temperature: input.model.temperature,
-              max_tokens: input.model.maxTokens,
-              ...(input.model.seed !== undefined ? { seed: input.model.seed } : {}),
-            },
-            { signal: activityContext()?.cancellationSignal },
-          );
-          if (requeried >= (input.formatRequeries ?? 0) || !hasMalformedCall(completion)) break;
-          // Asked again with the same conversation; the malformed reply is not kept.
-          requeried += 1;
-          spent.promptTokens += completion.usage?.prompt_tokens ?? 0;
-          spent.completionTokens += completion.usage?.completion_tokens ?? 0;
-        }
+        outcome = input.replyPolicy
+          ? await askUntilUsable({
+              model: input.model,
+              policy: input.replyPolicy,
+              needsToolCall: true,
+              retryOn: REPLY_PROBLEMS,
+              requestMessages: messages,
+              send,
+            })
+          : await requeryMalformed(send, input.model, input.formatRequeries ?? 0, messages);
       } catch (error) {
         if (isContextOverflow(error)) {
           const ref = await saveTrajectory(deps.artifacts, trajectory);
@@ -116,6 +175,35 @@ export function createLlmActivities(deps: LlmDeps) {
         clearInterval(ticker);
       }
       const modelMs = Date.now() - started;
+      const { completion, usage, problem, requeried = 0 } = outcome;
+      const retried = Object.keys(outcome.retried).length > 0 ? { retried: outcome.retried } : {};
+      const record: TurnRecord = {
+        turn: input.turn,
+        model: completion.model ?? input.model.model,
+        usage,
+        modelMs,
+        ...(requeried > 0 ? { requeried } : {}),
+        ...retried,
+        tools: [],
+      };
+      if (problem !== undefined) {
+        // The reply that went wrong stays out of the messages; the turn keeps its tokens and counts.
+        trajectory.turns.push(record);
+        const retries = input.replyPolicy?.retries ?? 0;
+        return {
+          trajectory: await saveTrajectory(deps.artifacts, trajectory),
+          toolCalls: [],
+          content: null,
+          usage,
+          modelMs,
+          contextExceeded: false,
+          ...retried,
+          unusable: {
+            problem,
+            detail: `${describeReplyProblem(problem)} (${problem}) after ${retries} ${retries === 1 ? 'retry' : 'retries'}`,
+          },
+        };
+      }
       const message = completion.choices[0]?.message;
       const toolCalls: ToolCallRecord[] = (message?.tool_calls ?? [])
         .filter((c) => c.type === 'function')
@@ -124,32 +212,24 @@ export function createLlmActivities(deps: LlmDeps) {
           type: 'function',
           function: { name: c.function.name, arguments: c.function.arguments },
         }));
-      const usage = {
-        promptTokens: spent.promptTokens + (completion.usage?.prompt_tokens ?? 0),
-        completionTokens: spent.completionTokens + (completion.usage?.completion_tokens ?? 0),
-      };
+      const { reasoning, answer } = splitReasoning(message ?? {});
       const assistant: ChatMessage = {
         role: 'assistant',
-        content: message?.content ?? null,
+        content: answer,
         ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        ...(reasoning !== undefined ? { reasoning } : {}),
       };
       trajectory.messages.push(assistant);
-      trajectory.turns.push({
-        turn: input.turn,
-        model: completion.model ?? input.model.model,
-        usage,
-        modelMs,
-        ...(requeried > 0 ? { requeried } : {}),
-        tools: [],
-      });
+      trajectory.turns.push(record);
       const ref = await saveTrajectory(deps.artifacts, trajectory);
       return {
         trajectory: ref,
         toolCalls,
-        content: assistant.content,
+        content: answer,
         usage,
         modelMs,
         contextExceeded: false,
+        ...retried,
       };
     },
 

@@ -1,11 +1,5 @@
 import type { ModelSettings } from '../../core/agent/rollout-input';
-import {
-  extractPrDescription,
-  judgeAnswer,
-  judgePrompt,
-  prDescriptionPrompt,
-} from '../../core/agent/side-prompts';
-import { trajectorySteps } from '../../core/agent/steps';
+import { judgeAnswer, judgePrompt, type JudgeStyle } from '../../core/agent/side-prompts';
 import type { TokenUsage } from '../../core/agent/trajectory';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import {
@@ -22,6 +16,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
 import { chatOnce, openaiClient } from './chat';
 import { asModelFailure } from './model-errors';
+import { judgeTrajectory, writeSyntheticPr, type JudgeOutcome, type PrOutcome } from './side-calls';
 import { loadTrajectory } from './trajectory-store';
 
 async function readDemonstrations(file: string): Promise<string[]> {
@@ -101,6 +96,7 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
       return { models: ids.length };
     },
 
+    /** The spec's judge, one call (samples started before the judge-reruns patch call it). */
     async judgePatch(input: {
       patch: ArtifactRef;
       model: ModelSettings;
@@ -109,18 +105,71 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
       return { answer: judgeAnswer(reply), reply: reply.slice(0, 200), usage };
     },
 
+    /** The judge of rollout 1, with its own asking again and shortening (side-calls.ts). */
+    async judgeRollout(input: {
+      trajectory: ArtifactRef;
+      patch: ArtifactRef;
+      style: JudgeStyle;
+      tries: number;
+      model: ModelSettings;
+    }): Promise<JudgeOutcome> {
+      return judgeTrajectory({
+        trajectory: await loadTrajectory(deps.artifacts, input.trajectory),
+        patch: await text(input.patch),
+        style: input.style,
+        tries: input.tries,
+        model: input.model,
+      });
+    },
+
+    /** The PR writer as samples before the judge-reruns patch call it: every demonstration, one call. */
     async writePrDescription(input: {
       trajectory: ArtifactRef;
       demonstrations: string[];
       demonstrationsFile?: string;
       model: ModelSettings;
     }): Promise<{ description?: string; usage: TokenUsage }> {
-      const steps = trajectorySteps(await loadTrajectory(deps.artifacts, input.trajectory));
-      const demonstrations = input.demonstrationsFile
+      const pool = input.demonstrationsFile
         ? await readDemonstrations(input.demonstrationsFile)
         : input.demonstrations;
-      const { text: reply, usage } = await chatOnce(input.model, prDescriptionPrompt(steps, demonstrations));
-      return { description: extractPrDescription(reply), usage };
+      const pr = await writeSyntheticPr({
+        trajectory: await loadTrajectory(deps.artifacts, input.trajectory),
+        pool,
+        demonstrations: pool.length,
+        seed: [0],
+        shortenings: 0,
+        tries: 1,
+        model: input.model,
+      });
+      return { description: pr.description, usage: pr.usage };
+    },
+
+    /**
+     * The PR writer: rollout 1's steps from where the judge left off, `demonstrationCount` issues
+     * drawn from the pool with the sample's seed, asked again while the answer has no output tags.
+     */
+    async writePr(input: {
+      trajectory: ArtifactRef;
+      demonstrations: string[];
+      demonstrationsFile?: string;
+      demonstrationCount: number;
+      seed: Array<string | number>;
+      shortenings: number;
+      tries: number;
+      model: ModelSettings;
+    }): Promise<PrOutcome> {
+      const pool = input.demonstrationsFile
+        ? await readDemonstrations(input.demonstrationsFile)
+        : input.demonstrations;
+      return writeSyntheticPr({
+        trajectory: await loadTrajectory(deps.artifacts, input.trajectory),
+        pool,
+        demonstrations: input.demonstrationCount,
+        seed: input.seed,
+        shortenings: input.shortenings,
+        tries: input.tries,
+        model: input.model,
+      });
     },
 
     async verifyPatches(input: {

@@ -11,6 +11,15 @@ export const ModelSettingsSchema = z.object({
   temperature: z.number().min(0).max(2).default(0.6),
   seed: z.number().int().optional(),
   maxTokens: z.number().int().positive().default(4096),
+  /**
+   * The request's name for the token limit. OpenAI's reasoning models (o-series, gpt-5) refuse
+   * `max_tokens` and want `max_completion_tokens`; a refusal naming it switches once by itself.
+   */
+  tokenLimitParam: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
+  /** Headers sent with every request (e.g. an organisation or routing header). */
+  extraHeaders: z.record(z.string(), z.string()).optional(),
+  /** Secret headers: header name → environment variable (on the llm worker) holding its value. */
+  headersFromEnv: z.record(z.string(), z.string()).optional(),
   requestTimeoutSeconds: z.number().int().positive().default(600),
   /** Dollars per million tokens, for the cost cap and the SeraCostUsd search attribute. */
   inputUsdPerMTok: z.number().min(0).default(0),
@@ -21,7 +30,12 @@ export type ModelSettings = z.output<typeof ModelSettingsSchema>;
 export const RolloutLimitsSchema = z.object({
   maxModelCalls: z.number().int().positive().default(115),
   costCapUsd: z.number().positive().default(5),
-  contextCapTokens: z.number().int().positive().default(32_768),
+  /**
+   * A prompt over this many tokens ends the rollout with exit_context. The authors served
+   * GLM-4.5-Air with 128,000 tokens of context and set no cap of their own: long trajectories are
+   * cut to the student's context by the dataset stage's truncation, not here.
+   */
+  contextCapTokens: z.number().int().positive().default(128_000),
   wallClockSeconds: z.number().int().positive().default(3600),
   commandTimeoutSeconds: z.number().int().positive().default(120),
   observationCapBytes: z
@@ -32,12 +46,15 @@ export const RolloutLimitsSchema = z.object({
   /** Malformed tool calls in a row before the rollout ends with exit_format. */
   maxFormatErrors: z.number().int().positive().default(3),
   /**
-   * A reply whose tool call is malformed (JSON that does not parse, an unknown tool, a missing
-   * argument) is asked again up to this many times, and only the reply that parses joins the
-   * trajectory, as SWE-agent requeries format errors; past them the reply is kept and the model
-   * sees the problem as an observation. 0: every malformed reply is kept.
+   * A reply that goes wrong (cut at the token limit, empty, without a tool call, or with a call
+   * that does not parse: JSON, an unknown tool, a missing argument) is asked again up to this
+   * many times with a new seed each time, as SWE-agent requeries format errors, and never joins
+   * the trajectory; past them the rollout ends with exit_format naming the cause. (Rollouts begun
+   * before the `reply-policy` patch asked again only on a malformed call, then kept the reply.)
    */
   formatRequeries: z.number().int().min(0).max(10).default(3),
+  /** The first reply cut at the token limit doubles `model.maxTokens` for the rest of that turn. */
+  raiseTokenLimitOnce: z.boolean().default(true),
 });
 export type RolloutLimits = z.output<typeof RolloutLimitsSchema>;
 

@@ -37,7 +37,7 @@ export function bugCategory(template: number): string {
 
 /**
  * SERA's postprocessing filters and truncation for one trajectory, in order: only submitted
- * rollouts; T2 needs recall ≥ threshold; the trajectory's own patch changes at most
+ * rollouts; T1 needs the judge's yes (when the record has a judgement); T2 needs recall ≥ threshold; the trajectory's own patch changes at most
  * `maxChangedLines` lines (added + deleted, blank ones included) and at least one non-blank line; every tool call is well formed;
  * optionally tool responses average at most `maxAvgToolResponseTokens`; the conversation is cut
  * to the context, and one whose first assistant turn alone does not fit is dropped.
@@ -51,6 +51,11 @@ export function decideCandidate(
   const { record, source } = candidate;
   if (candidate.exitStatus !== 'submitted')
     return { kind: 'rejected', reason: `not_submitted_${candidate.exitStatus}` };
+  // As the authors' postprocessing: T1 only where the judge said yes. Records written before the
+  // judge was recorded have no `judge` and keep the old rule.
+  const judged = record.judge;
+  if (source === 'T1' && judged !== undefined && judged !== 'yes')
+    return { kind: 'rejected', reason: 'judge_did_not_accept', detail: `judge: ${String(judged)}` };
   const recall = record.verification?.recall;
   if (source === 'T2' && (recall === undefined || recall < config.threshold))
     return { kind: 'rejected', reason: 'recall_below_threshold', detail: `recall ${recall ?? 'none'}` };

@@ -37,17 +37,26 @@ export class FormatError extends Error {
   }
 }
 
+/** An assistant turn's content for a Qwen3 server: its reasoning in `<think>`, then its answer. */
+function thinkingContent(message: Extract<ChatMessage, { role: 'assistant' }>): string {
+  const text = message.content ?? '';
+  if (message.reasoning !== undefined)
+    return `<think>\n${stripChars(message.reasoning, '\n')}\n</think>\n\n${text}`;
+  // A teacher that does not reason apart: its visible text is the turn's reasoning.
+  return text.includes('</think>') ? text : `<think>\n${text.trim()}\n</think>\n\n`;
+}
+
 /**
- * A trajectory's messages as the student would see them: the teacher's text becomes the turn's
- * reasoning, and tool-call arguments are re-spelled as Python's json.dumps writes them (what vLLM
- * hands back after parsing a call). A call whose arguments are not a JSON object is refused:
- * training on it would teach the student malformed calls.
+ * A trajectory's messages as the student would see them: the teacher's reasoning (or, from a
+ * teacher that keeps none apart, its text) becomes the turn's `<think>` block, and tool-call
+ * arguments are re-spelled as Python's json.dumps writes them (what vLLM hands back after
+ * parsing a call). A call whose arguments are not a JSON object is refused: training on it would
+ * teach the student malformed calls.
  */
 export function toInferenceMessages(messages: ChatMessage[]): InferenceMessage[] {
   return messages.map((message, index): InferenceMessage => {
     if (message.role !== 'assistant') return message;
-    const text = message.content ?? '';
-    const content = text.includes('</think>') ? text : `<think>\n${text.trim()}\n</think>\n\n`;
+    const content = thinkingContent(message);
     const calls = (message.tool_calls ?? []).map((call) => {
       let args: unknown;
       try {

@@ -43,7 +43,7 @@ function counts(text: string, language: TeacherLanguage, lines: string[], at: nu
   return false;
 }
 
-/** Rollout 1's edit as a PR description: the symptom of its kind and the line it started from. */
+/** Rollout 1's edit as a PR description (without its tags): the symptom of its kind and the line it started from. */
 export function bracePr(
   functionName: string,
   file: string,
@@ -54,11 +54,9 @@ export function bracePr(
   const kind = classifyBraceEdit(language, oldStr, newStr);
   const anchor = kind === 'rename_local' ? renamedFrom(oldStr, newStr) : firstChanged(oldStr, newStr);
   return [
-    '<pr_description>',
     `\`${functionName}\` in \`${file}\` ${symptomOf(kind, language)}.`,
     '',
     `I narrowed it down to this part of \`${functionName}\`: ${codeSpan(anchor)}`,
-    '</pr_description>',
   ].join('\n');
 }
 

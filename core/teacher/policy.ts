@@ -1,6 +1,7 @@
 import { EDITED } from '../agent/editor';
 import { parseBugInstruction } from '../agent/instructions';
 import { TASK_CLOSE, TASK_OPEN } from '../agent/prompts';
+import { PATCH_JUDGE_LEAD, PR_WRITER_LEAD, TRAJECTORY_JUDGE_LEAD } from '../agent/side-prompts';
 import type { ChatMessage, ToolCallRecord } from '../agent/trajectory';
 import { editKindsFor, symptomOf } from './categories';
 import { editCandidatesIn } from './edits';
@@ -8,7 +9,7 @@ import { habitsFor } from './habits';
 import { languageOf, TEACHER_LANGUAGES } from './languages';
 import { EDIT_KINDS, stripLineNumbers, type EditCandidate, type EditKind } from './python-edits';
 import { SeededRandom } from './random';
-import { judge, writePr } from './review';
+import { judge, judgeSteps, writePr } from './review';
 
 /**
  * The offline teacher's mind: from a chat request it decides the next reply, deterministically.
@@ -43,8 +44,9 @@ export function teacherReply(
 ): TeacherReply {
   const user = messages.find((m) => m.role === 'user')?.content ?? '';
   if (hasTools && user.includes(TASK_OPEN)) return rolloutStep(messages, user, seed, settings);
-  if (user.includes('<patch>')) return { content: judge(user), toolCalls: [] };
-  if (user.includes('<trajectory>')) return { content: writePr(user), toolCalls: [] };
+  if (user.startsWith(TRAJECTORY_JUDGE_LEAD)) return { content: judgeSteps(user), toolCalls: [] };
+  if (user.startsWith(PATCH_JUDGE_LEAD)) return { content: judge(user), toolCalls: [] };
+  if (user.startsWith(PR_WRITER_LEAD)) return { content: writePr(user), toolCalls: [] };
   return {
     content: 'I can help with repository tasks given with tools, patch reviews and PR descriptions.',
     toolCalls: [],

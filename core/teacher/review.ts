@@ -1,13 +1,15 @@
-import { parseBugInstruction } from '../agent/instructions';
+import { FIX_STEPS_CLOSE, FIX_STEPS_OPEN } from '../agent/side-prompts';
 import { bracePr, braceJudge, patchLanguages } from './brace-review';
 import { SYMPTOMS } from './categories';
 import { languageOf } from './languages';
 import type { EditKind } from './python-edits';
 
 /**
- * The teacher's two side answers: the judge (is a patch a meaningful change?) and the PR
- * description of rollout 1's edit. Python's are as they always were; the brace languages have
- * theirs in brace-review.ts.
+ * The teacher's two side answers: the judge and the PR description of rollout 1's edit, each
+ * between output tags. The judge asks one question of a patch, is it a meaningful change, whether
+ * it gets the patch (the spec's judge) or rollout 1's steps (the authors' judge: the patch is the
+ * diff the submit review showed). Python's answers are as they always were; the brace languages
+ * have theirs in brace-review.ts.
  */
 function changedLines(patch: string): string[] {
   return patch
@@ -17,42 +19,99 @@ function changedLines(patch: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-export function judge(user: string): string {
-  const patch = /<patch>\n?([\s\S]*?)<\/patch>/.exec(user)?.[1] ?? '';
+const tagged = (answer: string): string => `<output>${answer}</output>`;
+
+function judgePatch(patch: string): 'yes' | 'no' {
   if (patchLanguages(patch).some((l) => l !== 'python')) return braceJudge(patch);
   return changedLines(patch).length > 0 ? 'yes' : 'no';
 }
 
+/** The spec's judge: the patch is in the prompt. */
+export function judge(user: string): string {
+  return tagged(judgePatch(/<patch>\n?([\s\S]*?)<\/patch>/.exec(user)?.[1] ?? ''));
+}
+
+/** The authors' judge: the last diff a submit showed in the steps; no diff, no fix. */
+export function judgeSteps(user: string): string {
+  const review = stepsOf(user)
+    .filter((s) => actionOf(s)?.name === 'submit')
+    .map((s) => diffIn(s.observation ?? ''))
+    .filter((d) => d !== '')
+    .pop();
+  return tagged(review ? judgePatch(review) : 'no');
+}
+
+interface Step {
+  action?: string;
+  observation?: string;
+  response?: string;
+}
+
+/** The steps JSON between the fix_steps tags ([] when it does not parse). */
+function stepsOf(user: string): Step[] {
+  // The tags on lines of their own: the prompt's words mention them too.
+  const open = `\n${FIX_STEPS_OPEN}\n`;
+  const start = user.indexOf(open);
+  const end = user.lastIndexOf(`\n${FIX_STEPS_CLOSE}`);
+  if (start < 0 || end < start) return [];
+  try {
+    const steps = JSON.parse(user.slice(start + open.length, end)) as unknown;
+    return Array.isArray(steps) ? (steps as Step[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+interface Action {
+  name?: string;
+  arguments?: { command?: string; path?: string; old_str?: string; new_str?: string };
+}
+
+function actionOf(step: Step): Action | undefined {
+  try {
+    return JSON.parse(step.action ?? '') as Action;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The diff a submit review shows: between <diff> tags, or from the first `diff --git` on. */
+function diffIn(observation: string): string {
+  const inTags = /<diff>\n?([\s\S]*?)<\/diff>/.exec(observation)?.[1];
+  if (inTags !== undefined) return inTags;
+  const at = observation.indexOf('diff --git ');
+  return at < 0 ? '' : observation.slice(at);
+}
+
+/**
+ * The function rollout 1 changed, as the teacher named it in its own answers ("I will change `f`
+ * around line 3", "I will find `f` first"), or failing those from its Python locate command.
+ */
+function functionNamed(steps: Step[]): string | undefined {
+  for (const pattern of [/I will change `([^`]+)` around line/, /I will find `([^`]+)` first/]) {
+    const found = steps.map((s) => pattern.exec(s.response ?? '')?.[1]).find(Boolean);
+    if (found) return found;
+  }
+  return steps
+    .map((s) => /grep -n "def (\w+)"/.exec(actionOf(s)?.arguments?.command ?? '')?.[1])
+    .find(Boolean);
+}
+
 /** Reads rollout 1's edit out of the steps and describes its symptom, naming where it shows. */
 export function writePr(user: string): string {
-  const json = /<trajectory>\n?([\s\S]*?)<\/trajectory>/.exec(user)?.[1] ?? '[]';
-  let steps: Array<{ action?: string }> = [];
-  try {
-    steps = JSON.parse(json) as Array<{ action?: string }>;
-  } catch {
-    return '<pr_description>\nSomething in this library behaves unexpectedly.\n</pr_description>';
-  }
-  // The task is the first step's observation; reading the whole prompt finds it wherever it is.
-  const parsed = parseBugInstruction(user);
+  const steps = stepsOf(user);
   const edit = steps
-    .map((s) => {
-      try {
-        return JSON.parse(s.action ?? '') as {
-          name?: string;
-          arguments?: { command?: string; old_str?: string; new_str?: string };
-        };
-      } catch {
-        return undefined;
-      }
-    })
+    .map(actionOf)
     .filter((a) => a?.name === 'str_replace_editor' && a.arguments?.command === 'str_replace')
     .pop()?.arguments;
-  if (!parsed || !edit?.old_str || edit.new_str === undefined) {
-    return '<pr_description>\nA function in this library behaves unexpectedly.\n</pr_description>';
+  const functionName = functionNamed(steps);
+  if (!functionName || !edit?.path || !edit.old_str || edit.new_str === undefined) {
+    return tagged('\nA function in this library behaves unexpectedly.\n');
   }
-  const language = languageOf(parsed.file);
+  const file = edit.path;
+  const language = languageOf(file);
   if (language !== 'python')
-    return bracePr(parsed.functionName, parsed.file, language, edit.old_str, edit.new_str);
+    return tagged(`\n${bracePr(functionName, file, language, edit.old_str, edit.new_str)}\n`);
   const kind = classify(edit.old_str, edit.new_str);
   const anchor =
     kind === 'rename_local'
@@ -60,13 +119,15 @@ export function writePr(user: string): string {
         ? renamedName(edit.old_str, edit.new_str)
         : ''
       : firstChangedLine(edit.old_str, edit.new_str);
-  return [
-    '<pr_description>',
-    `\`${parsed.functionName}\` in \`${parsed.file}\` ${SYMPTOMS[kind]}.`,
-    '',
-    `I narrowed it down to this part of \`${parsed.functionName}\`: \`${anchor}\``,
-    '</pr_description>',
-  ].join('\n');
+  return tagged(
+    [
+      '',
+      `\`${functionName}\` in \`${file}\` ${SYMPTOMS[kind]}.`,
+      '',
+      `I narrowed it down to this part of \`${functionName}\`: \`${anchor}\``,
+      '',
+    ].join('\n'),
+  );
 }
 
 export function firstChangedLine(oldStr: string, newStr: string): string {

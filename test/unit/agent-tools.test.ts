@@ -83,10 +83,16 @@ describe('instructions and side prompts', () => {
   });
 
   it('reads the judge’s answer and the PR description', () => {
-    expect(judgeAnswer('Yes.')).toBe('yes');
-    expect(judgeAnswer('no, it only changes a comment')).toBe('no');
-    expect(judgeAnswer('maybe')).toBeUndefined();
+    expect(judgeAnswer('<output>Yes.</output>')).toBe('yes');
+    expect(judgeAnswer('It only changes a comment. <output> no </output>')).toBe('no');
+    // Only inside the tags, and never in thinking left in the answer.
+    expect(judgeAnswer('yes')).toBeUndefined();
+    expect(judgeAnswer('yes, <output>maybe</output>')).toBeUndefined();
+    expect(judgeAnswer('<think>so <output>yes</output>?</think>\n<output>no</output>')).toBe('no');
+    expect(judgeAnswer('<think><output>yes</output></think> I cannot tell.')).toBeUndefined();
+    expect(extractPrDescription('x <output>\n Broken.\n</output> y')).toBe('Broken.');
     expect(extractPrDescription('x <pr_description>\n Broken.\n</pr_description> y')).toBe('Broken.');
+    expect(extractPrDescription('<think><output>draft</output></think>')).toBeUndefined();
     expect(extractPrDescription('no tags')).toBeUndefined();
   });
 });

@@ -35,4 +35,29 @@ describe('function sampling', () => {
     );
     expect([...templates].sort((a, b) => a - b)).toEqual([0, 13, 48]);
   });
+
+  it('asks for every function once before any repeats', () => {
+    const uses = (count: number, seed: number): Map<string, number> => {
+      const counts = new Map<string, number>();
+      for (let i = 0; i < count; i += 1) {
+        const name = planSample(fns, [0], seed, i).function.name;
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+      return counts;
+    };
+    const once = uses(fns.length, 7);
+    expect(once.size).toBe(fns.length);
+    expect([...once.values()].every((n) => n === 1)).toBe(true);
+    const twice = uses(2 * fns.length, 7);
+    expect(twice.size).toBe(fns.length);
+    expect([...twice.values()].every((n) => n === 2)).toBe(true);
+  });
+
+  it('orders the functions by seed, afresh for each pass', () => {
+    const order = (seed: number, from: number): string[] =>
+      Array.from({ length: fns.length }, (_, i) => planSample(fns, [0], seed, from + i).function.name);
+    expect(order(7, 0)).toEqual(order(7, 0));
+    expect(order(7, 0)).not.toEqual(order(8, 0));
+    expect(order(7, 0)).not.toEqual(order(7, fns.length));
+  });
 });

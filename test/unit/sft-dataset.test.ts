@@ -44,6 +44,22 @@ const decide = (c: Candidate, overrides: Partial<typeof config> = {}) =>
   decideCandidate(c, { ...config, ...overrides }, AGENT_TOOLS, qwen3CountTokens);
 
 describe('the dataset filters', () => {
+  it('takes T1 only where the judge said yes; a record without a judgement keeps the old rule', () => {
+    const withJudge = (judge?: string): Candidate => {
+      const c = candidate({ source: 'T1' });
+      return { ...c, record: { ...c.record, ...(judge ? { judge } : {}) } };
+    };
+    expect(decide(withJudge('yes')).kind).toBe('kept');
+    expect(decide(withJudge()).kind).toBe('kept');
+    expect(decide(withJudge('no'))).toMatchObject({ kind: 'rejected', reason: 'judge_did_not_accept' });
+    expect(decide(withJudge('unreadable'))).toMatchObject({
+      kind: 'rejected',
+      reason: 'judge_did_not_accept',
+    });
+    // T2 is judged by its recall, not by the judge.
+    expect(decide({ ...withJudge('no'), source: 'T2' }).kind).toBe('kept');
+  });
+
   it('keeps a submitted, verified, small trajectory, as a line that passes the format proof', () => {
     const decision = decide(candidate());
     if (decision.kind !== 'kept') throw new Error(`rejected: ${decision.reason}`);

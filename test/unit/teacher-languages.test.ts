@@ -8,9 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { strReplace, viewFile } from '../../core/agent/editor';
 import { bugInstruction, BUG_CATEGORIES } from '../../core/agent/instructions';
 import { bashObservation, observation } from '../../core/agent/observation';
-import { taskMessage } from '../../core/agent/prompts';
-import { extractPrDescription, judgePrompt, prDescriptionPrompt } from '../../core/agent/side-prompts';
-import { trajectorySteps } from '../../core/agent/steps';
+import { submitReview, taskMessage } from '../../core/agent/prompts';
+import {
+  extractPrDescription,
+  judgeAnswer,
+  judgePrompt,
+  prDescriptionPrompt,
+  trajectoryJudgePrompt,
+} from '../../core/agent/side-prompts';
+import { taskPromptOf, trajectorySteps } from '../../core/agent/steps';
 import type { ChatMessage, Trajectory } from '../../core/agent/trajectory';
 import { softVerify } from '../../core/soft-verify';
 import { braceEditCandidates } from '../../core/teacher/brace-edits';
@@ -332,11 +338,12 @@ function rollout(
   const undo = new Map<string, string[]>();
   let submits = 0;
   for (let turn = 0; turn < 20 && submits < 2; turn += 1) {
-    const call = teacherReply(messages, seed, true, { fidelity: 1 }).toolCalls[0]!;
+    const reply = teacherReply(messages, seed, true, { fidelity: 1 });
+    const call = reply.toolCalls[0]!;
     const id = `call-${turn}`;
     messages.push({
       role: 'assistant',
-      content: '',
+      content: reply.content,
       tool_calls: [
         { id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.arguments) } },
       ],
@@ -349,8 +356,11 @@ function rollout(
       new_str?: string;
     };
     let result = observation('');
-    if (call.name === 'submit') submits += 1;
-    else if (call.name === 'bash') {
+    if (call.name === 'submit') {
+      submits += 1;
+      // The first submit shows the review, with the diff as it is then.
+      result = observation(submitReview(execSync('git diff', { cwd: dir, encoding: 'utf8' })));
+    } else if (call.name === 'bash') {
       try {
         result = bashObservation(
           execSync(args.command ?? '', { cwd: dir, shell: '/bin/bash', encoding: 'utf8', stdio: 'pipe' }),
@@ -404,10 +414,16 @@ describe('a whole rollout 1 and rollout 2 in TypeScript and Go', () => {
     reset();
     const first = rollout(repo, 'change', bugInstruction(template, name, path), 7);
     expect(first.diff).toContain(`+++ b/${path}`);
-    expect(
-      teacherReply([{ role: 'user', content: judgePrompt(first.diff) }], 1, false, { fidelity: 1 }).content,
-    ).toBe('yes');
-    const steps = trajectorySteps({ messages: first.messages } as Trajectory);
+    const trajectory = { messages: first.messages } as Trajectory;
+    const steps = trajectorySteps(trajectory);
+    const ask = (prompt: string): string | null =>
+      teacherReply([{ role: 'user', content: prompt }], 1, false, { fidelity: 1 }).content;
+    expect(judgeAnswer(ask(judgePrompt(first.diff)) ?? '')).toBe('yes');
+    // The authors' judge finds the change in the diff the submit review showed.
+    expect(judgeAnswer(ask(trajectoryJudgePrompt(taskPromptOf(trajectory), steps)) ?? '')).toBe('yes');
+    expect(judgeAnswer(ask(trajectoryJudgePrompt(taskPromptOf(trajectory), steps.slice(0, 2))) ?? '')).toBe(
+      'no',
+    );
     const pr = extractPrDescription(
       teacherReply([{ role: 'user', content: prDescriptionPrompt(steps, ['An example.']) }], 1, false, {
         fidelity: 1,
@@ -425,7 +441,9 @@ describe('the judge in brace languages', () => {
   const patch = (path: string, body: string): string =>
     `diff --git a/${path} b/${path}\n--- a/${path}\n+++ b/${path}\n@@ -1,3 +1,3 @@\n${body}`;
   const judged = (p: string): string | null =>
-    teacherReply([{ role: 'user', content: judgePrompt(p) }], 1, false, { fidelity: 1 }).content;
+    judgeAnswer(
+      teacherReply([{ role: 'user', content: judgePrompt(p) }], 1, false, { fidelity: 1 }).content ?? '',
+    ) ?? null;
   it('does not count plain comments, but counts documentation', () => {
     expect(judged(patch('a.ts', '-  // old note\n+  // new note\n const x = 1;\n'))).toBe('no');
     expect(judged(patch('a.ts', '+/** Results are not cached. */\n export function f() {\n'))).toBe('yes');
