@@ -223,7 +223,9 @@ export async function engineCounts(baseUrl: string): Promise<EngineCounts> {
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const port = Number(process.argv[2] ?? 8401);
   const teacher = await startTinyTeacher({ port, maxModelLen: 8192 });
-  console.log(`serving ${teacher.model} at ${teacher.baseUrl} (engine log: ${teacher.logFile}); Ctrl-C stops it`);
+  console.log(
+    `serving ${teacher.model} at ${teacher.baseUrl} (engine log: ${teacher.logFile}); Ctrl-C stops it`,
+  );
   const stop = (): void => void teacher.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -21,7 +21,12 @@ function missingVariable(model: ModelSettings, variable: string, what: string): 
 }
 
 /** A variable's value, or a ModelAuthFailed naming it when it is unset or empty. */
-function requiredVariable(model: ModelSettings, env: NodeJS.ProcessEnv, variable: string, what: string): string {
+function requiredVariable(
+  model: ModelSettings,
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  what: string,
+): string {
   const value = env[variable];
   if (value === undefined || value === '') throw missingVariable(model, variable, what);
   return value;

@@ -3,7 +3,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
 
 /** The error object a server sent: OpenAI puts it under `error`, the SDK lifts its fields. */
-function errorFields(error: InstanceType<typeof OpenAI.APIError>): { code: string; type: string; param: string } {
+function errorFields(error: InstanceType<typeof OpenAI.APIError>): {
+  code: string;
+  type: string;
+  param: string;
+} {
   const inner = (error.error ?? {}) as { code?: unknown; type?: unknown; param?: unknown };
   const field = (name: 'code' | 'type' | 'param'): string =>
     String((error as unknown as Record<string, unknown>)[name] ?? inner[name] ?? '');
@@ -39,7 +43,8 @@ export function isContextOverflow(error: unknown): boolean {
 export function wantsMaxCompletionTokens(error: unknown): boolean {
   if (!(error instanceof OpenAI.APIError) || error.status !== 400) return false;
   const { code, param } = errorFields(error);
-  if (code === 'unsupported_parameter' && (param === 'max_tokens' || param === 'max_completion_tokens')) return true;
+  if (code === 'unsupported_parameter' && (param === 'max_tokens' || param === 'max_completion_tokens'))
+    return true;
   return /unsupported parameter: '?max_(completion_)?tokens'?/i.test(error.message);
 }
 

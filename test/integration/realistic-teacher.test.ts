@@ -133,6 +133,15 @@ describe('a generation run with the realistic teacher', () => {
         }
       }
     }
+    console.log(
+      'realistic behaviours',
+      teacher.behaviours,
+      'retried',
+      retried,
+      'accepted',
+      run.acceptedCount,
+    );
+    expect(run.acceptedCount).toBeGreaterThan(0);
     expect(reasoned).toBeGreaterThan(0);
     expect(teacher.behaviours.reproduction_created).toBeGreaterThan(0);
     expect(teacher.behaviours.reproduction_removed).toBeGreaterThan(0);
@@ -146,6 +155,7 @@ describe('a generation run with the realistic teacher', () => {
   it('builds a dataset whose every line passes the format proof', async () => {
     expect(run.dataset).toBeDefined();
     const lines = (await text(run.dataset!.artifact)).split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
     const report = JSON.parse(await text(run.dataset!.report)) as DatasetReport;
     for (const raw of lines) {
       const line = SftLineSchema.parse(JSON.parse(raw));

@@ -37,7 +37,20 @@ const CONVERSATIONS: ChatMessage[][] = [
     { role: 'user', content: 'Your reply had no tool call.' },
     assistant('Sorry.', ['submit', {}]),
   ],
+  // A reasoning model's turns: thinking kept apart from the answer in the trajectory.
+  [
+    ...conversation().slice(0, 2),
+    { ...withReasoning(assistant('I will look.', ['bash', { command: 'ls' }]), '\nThe file may be here.\n') },
+    tool('x'),
+    withReasoning(assistant('', ['submit', {}]), 'Done.'),
+    tool('Submitted.'),
+  ],
 ];
+
+function withReasoning(message: ChatMessage, reasoning: string): ChatMessage {
+  if (message.role !== 'assistant') throw new Error('only assistant messages carry reasoning');
+  return { ...message, reasoning };
+}
 
 describe('the Node tokenizer and template against the reference (transformers)', () => {
   const inference = CONVERSATIONS.map(toInferenceMessages);

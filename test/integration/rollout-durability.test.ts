@@ -105,7 +105,7 @@ describe('rollouts under faults', () => {
       expect(problems).toEqual([]);
       // Each kept turn counts the garbled replies it asked past; a garbled reply whose attempt then
       // met a 429 or 500 went with that attempt (Temporal retried the whole turn).
-      const requeried = trajectory.turns.reduce((sum, t) => sum + (t.requeried ?? 0), 0);
+      const requeried = trajectory.turns.reduce((sum, t) => sum + (t.retried?.malformed ?? 0), 0);
       expect(requeried).toBeGreaterThan(0);
       expect(requeried).toBeLessThanOrEqual(faulty.counts.garbage);
       // So the conversation is the undisturbed one, message for message.
@@ -119,7 +119,7 @@ describe('rollouts under faults', () => {
     }
   });
 
-  it('with requeries off, shows a garbled call to the model as an observation naming the problem', async () => {
+  it('with requeries off, ends at the first garbled call with exit_format naming the cause', async () => {
     const faulty = await startTeacherServer({ faults: { garbageRate: 0.25 }, faultSeed: 10 });
     try {
       const runId = uniqueRunId('garbled');
@@ -127,13 +127,12 @@ describe('rollouts under faults', () => {
         limits: { formatRequeries: 0 },
       });
       const result = (await (await start(request)).result()) as RolloutResult;
-      expect(faulty.counts.garbage).toBeGreaterThan(0);
+      expect(faulty.counts.garbage).toBe(1);
+      expect(result.exitStatus).toBe('exit_format');
+      expect(result.detail).toBe('tool call that does not parse (malformed) after 0 retries');
       const trajectory = await readTrajectory(result.trajectory);
-      const problems = trajectory.messages.filter(
-        (m) => m.role === 'tool' && m.content.includes('are not valid JSON'),
-      );
-      expect(problems.length).toBe(faulty.counts.garbage);
-      expect(trajectory.turns.every((t) => t.requeried === undefined)).toBe(true);
+      // The garbled reply never joined the conversation.
+      expect(trajectory.messages.filter((m) => m.role === 'assistant')).toHaveLength(trajectory.turns.length - 1);
     } finally {
       await faulty.close();
     }

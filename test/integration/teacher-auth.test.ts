@@ -48,7 +48,11 @@ async function keyedTeacher(teacher: TeacherServer, key: string): Promise<KeyedT
         res.writeHead(401, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
-            error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' },
+            error: {
+              message: 'Incorrect API key provided',
+              type: 'invalid_request_error',
+              code: 'invalid_api_key',
+            },
           }),
         );
         return;
@@ -85,7 +89,9 @@ describe('a run whose teacher refuses its key', () => {
     teacher = await startTeacherServer({ fidelity: 0.8 });
     door = await keyedTeacher(teacher, 'first');
     process.env[KEY_VARIABLE] = 'first';
-    workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'teacher-auth-tests' });
+    workers = await startWorkers(['orchestration', 'sandbox', 'llm'], {
+      sandboxHostId: 'teacher-auth-tests',
+    });
   });
   afterAll(async () => {
     await workers?.stop();

@@ -19,7 +19,10 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function sentHeaders(settings: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+async function sentHeaders(
+  settings: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, string>> {
   const model = ModelSettingsSchema.parse({ baseUrl, model: 'm', ...settings });
   const page = await openaiClient(model, env).models.list();
   return JSON.parse(page.data[0]!.id) as Record<string, string>;
@@ -28,7 +31,11 @@ async function sentHeaders(settings: Record<string, unknown>, env: NodeJS.Proces
 describe('endpoint', () => {
   it('sends the key, the extra headers and the secret headers', async () => {
     const headers = await sentHeaders(
-      { apiKeyEnv: 'TEACHER_KEY', extraHeaders: { 'X-Route': 'a' }, headersFromEnv: { 'X-Secret': 'TEACHER_SECRET' } },
+      {
+        apiKeyEnv: 'TEACHER_KEY',
+        extraHeaders: { 'X-Route': 'a' },
+        headersFromEnv: { 'X-Secret': 'TEACHER_SECRET' },
+      },
       { TEACHER_KEY: 'k1', TEACHER_SECRET: 's1' },
     );
     expect(headers.authorization).toBe('Bearer k1');
@@ -56,14 +63,22 @@ describe('endpoint', () => {
       expect((error as ApplicationFailure).nonRetryable).toBe(true);
       expect((error as ApplicationFailure).message).toMatch(/TEACHER_KEY.*llm worker/);
     }
-    const secret = ModelSettingsSchema.parse({ baseUrl, model: 'm', headersFromEnv: { 'X-Secret': 'MISSING_SECRET' } });
+    const secret = ModelSettingsSchema.parse({
+      baseUrl,
+      model: 'm',
+      headersFromEnv: { 'X-Secret': 'MISSING_SECRET' },
+    });
     expect(() => openaiClient(secret, {})).toThrow(/MISSING_SECRET/);
   });
 
   it('names the token limit as the settings say', () => {
     const plain = ModelSettingsSchema.parse({ baseUrl, model: 'm' });
     expect(tokenLimitParams(plain, 100)).toEqual({ max_tokens: 100 });
-    const reasoning = ModelSettingsSchema.parse({ baseUrl, model: 'm', tokenLimitParam: 'max_completion_tokens' });
+    const reasoning = ModelSettingsSchema.parse({
+      baseUrl,
+      model: 'm',
+      tokenLimitParam: 'max_completion_tokens',
+    });
     expect(tokenLimitParams(reasoning, 100)).toEqual({ max_completion_tokens: 100 });
   });
 
