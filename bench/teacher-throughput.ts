@@ -119,6 +119,31 @@ async function runCompletionTokens(
   return { tokens, turns };
 }
 
+/** One POST on a connection of its own (the engine's server closes idle kept-alive ones). */
+function post(url: string, body: Buffer): Promise<string> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
 /** Sends the bodies in order with `concurrency` requests in flight; returns the tokens generated. */
 async function plainClient(
   baseUrl: string,
@@ -132,12 +157,9 @@ async function plainClient(
     while (next < bodies.length) {
       const body = bodies[next]!;
       next += 1;
-      const response = await fetch(`${baseUrl}/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: new Uint8Array(body),
-      });
-      const reply = (await response.json()) as { usage?: { completion_tokens?: number } };
+      const reply = JSON.parse(await post(`${baseUrl}/chat/completions`, body)) as {
+        usage?: { completion_tokens?: number };
+      };
       tokens += reply.usage?.completion_tokens ?? 0;
     }
   };

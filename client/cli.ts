@@ -39,6 +39,7 @@ import {
   offlineTeacherFor,
   runWorkflowId,
   startRun,
+  svgRunStatusLine,
 } from './svg-run-commands';
 import type { SvgRunProgress } from '../workflows/svg-run';
 import type { SpecializeProgress } from '../workflows/specialize-repository';
@@ -272,7 +273,7 @@ program
   .action((runId: string) =>
     withRun(runId, async (handle, client) => {
       const progress = await handle.query<SpecializeProgress | SvgRunProgress>('progress');
-      console.log('stages' in progress ? await lifecycleLine(client, progress) : progressLine(progress));
+      console.log('stages' in progress ? await lifecycleLine(client, progress) : svgRunStatusLine(progress));
     }),
   );
 program

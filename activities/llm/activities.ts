@@ -105,7 +105,12 @@ async function requeryMalformed(
 ): Promise<PolicyOutcome & { requeried: number }> {
   let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   for (let requeried = 0; ; requeried += 1) {
-    const completion = await send({ index: 0, seed: model.seed, maxTokens: model.maxTokens });
+    const completion = await send({
+      index: 0,
+      seed: model.seed,
+      maxTokens: model.maxTokens,
+      tokenLimit: tokenLimitParams(model, model.maxTokens),
+    });
     usage = addUsage(usage, completionUsage(completion, requestMessages));
     if (requeried >= requeries || !hasMalformedCall(completion))
       return { completion, retried: {}, usage, requeried };
@@ -139,7 +144,7 @@ export function createLlmActivities(deps: LlmDeps) {
             messages,
             tools: AGENT_TOOLS,
             temperature: input.model.temperature,
-            ...tokenLimitParams(input.model, attempt.maxTokens),
+            ...attempt.tokenLimit,
             ...(attempt.seed !== undefined ? { seed: attempt.seed } : {}),
           },
           { signal: activityContext()?.cancellationSignal },

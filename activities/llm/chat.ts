@@ -3,8 +3,8 @@ import type { ModelSettings } from '../../core/agent/rollout-input';
 import { classifyReply, functionCalls, splitReasoning, type ReplyMessage } from '../../core/agent/reply';
 import type { ReplyProblem, TokenUsage } from '../../core/agent/trajectory';
 import { activityContext, heartbeat } from '../common/activity-context';
-import { asModelFailure } from './model-errors';
-import { openaiClient, tokenLimitParams, usageOf } from './endpoint';
+import { asModelFailure, wantsMaxCompletionTokens } from './model-errors';
+import { openaiClient, otherTokenLimitParam, tokenLimitParams, usageOf } from './endpoint';
 
 export { openaiClient } from './endpoint';
 
@@ -23,6 +23,8 @@ export interface Attempt {
   index: number;
   seed?: number;
   maxTokens: number;
+  /** The token limit as the endpoint wants it named: `{max_tokens}` or `{max_completion_tokens}`. */
+  tokenLimit: Record<string, number>;
 }
 
 /**
@@ -85,8 +87,24 @@ export async function askUntilUsable(options: {
   let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   let maxTokens = model.maxTokens;
   let raised = false;
+  let limitName = model.tokenLimitParam;
   for (let index = 0; ; index += 1) {
-    const completion = await options.send({ index, seed: attemptSeed(model, index), maxTokens });
+    const attempt = (): Attempt => ({
+      index,
+      seed: attemptSeed(model, index),
+      maxTokens,
+      tokenLimit: tokenLimitParams({ tokenLimitParam: limitName }, maxTokens),
+    });
+    let completion: Completion;
+    try {
+      completion = await options.send(attempt());
+    } catch (error) {
+      // An endpoint that refuses the limit's name (OpenAI's reasoning models refuse max_tokens)
+      // gets the same request once more with the other name, for the rest of the call.
+      if (!wantsMaxCompletionTokens(error) || limitName !== model.tokenLimitParam) throw error;
+      limitName = otherTokenLimitParam({ tokenLimitParam: limitName });
+      completion = await options.send(attempt());
+    }
     usage = addUsage(usage, completionUsage(completion, options.requestMessages));
     const found = classifyReply(completion.choices[0] ?? {}, options.needsToolCall);
     const problem = found !== undefined && options.retryOn.includes(found) ? found : undefined;
@@ -135,7 +153,7 @@ export async function chatOnce(model: ModelSettings, prompt: string): Promise<Ch
             model: model.model,
             messages,
             temperature: model.temperature,
-            ...tokenLimitParams(model, attempt.maxTokens),
+            ...attempt.tokenLimit,
             ...(attempt.seed !== undefined ? { seed: attempt.seed } : {}),
           },
           { signal: activityContext()?.cancellationSignal },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type OpenAI from 'openai';
+import OpenAI from 'openai';
 import { askUntilUsable, attemptSeed, type Attempt } from '../../activities/llm/chat';
 import { ModelSettingsSchema } from '../../core/agent/rollout-input';
 import {
@@ -196,6 +196,65 @@ describe('the reply policy', () => {
     expect(server.attempts.map((a) => a.seed)).toEqual([7, 8, 9, 10, 11]);
     expect(server.attempts.map((a) => a.maxTokens)).toEqual([4096, 8192, 8192, 8192, 8192]);
     expect(outcome.usage).toEqual({ promptTokens: 500, completionTokens: 4096 + 10 + 8192 + 10 + 10 });
+  });
+
+  it('resends once with max_completion_tokens when the endpoint refuses max_tokens, and keeps that name', async () => {
+    const refusal = OpenAI.APIError.generate(
+      400,
+      {
+        error: {
+          message: "Unsupported parameter: 'max_tokens'.",
+          code: 'unsupported_parameter',
+          param: 'max_tokens',
+        },
+      },
+      undefined,
+      new Headers(),
+    );
+    const attempts: Attempt[] = [];
+    const replies = [
+      completion({ content: 'cut' }, 'length'),
+      completion({ content: 'ok', tool_calls: [ls] as never }, 'tool_calls'),
+    ];
+    const outcome = await askUntilUsable({
+      model,
+      policy: { retries: 2, raiseLimitOnce: false },
+      needsToolCall: true,
+      retryOn: REPLY_PROBLEMS,
+      requestMessages: [],
+      send: async (attempt) => {
+        attempts.push(attempt);
+        if ('max_tokens' in attempt.tokenLimit) throw refusal;
+        return replies.shift()!;
+      },
+    });
+    expect(outcome.problem).toBeUndefined();
+    expect(attempts.map((a) => Object.keys(a.tokenLimit)[0])).toEqual([
+      'max_tokens',
+      'max_completion_tokens',
+      'max_completion_tokens',
+    ]);
+  });
+
+  it('does not swallow other refusals', async () => {
+    const rejected = OpenAI.APIError.generate(
+      400,
+      { error: { message: 'bad request' } },
+      undefined,
+      new Headers(),
+    );
+    await expect(
+      askUntilUsable({
+        model,
+        policy: { retries: 2, raiseLimitOnce: false },
+        needsToolCall: true,
+        retryOn: REPLY_PROBLEMS,
+        requestMessages: [],
+        send: async () => {
+          throw rejected;
+        },
+      }),
+    ).rejects.toBe(rejected);
   });
 
   it('returns the last reply with its problem once the retries are spent', async () => {
