@@ -30,7 +30,6 @@ import { compareReports, describeComparison, scalingReport } from '../core/eval/
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { describeTraining, trainOnDataset, type TrainCommandOptions } from './train-command';
 import { ALL_ROLES, withTemporal } from './local-stack';
-import { progressLine } from './progress-bar';
 import {
   describeRunResult,
   followRun,

@@ -1,4 +1,4 @@
-import { imageRecipeInput, type RunConfig } from './run-config';
+import { imageRecipeInput, ScaffoldSchema, type RunConfig } from './run-config';
 
 /** The memo field where a specialization run keeps its stage manifest's artifact id. */
 export const STAGE_MANIFEST_MEMO = 'stageManifest';
@@ -63,6 +63,10 @@ export function generationKey(config: RunConfig): string {
     sandboxLimits: config.sandboxLimits,
     budget: config.budget,
     judgeTries: config.judgeTries,
+    // Only where it differs from the authors' defaults, so earlier runs keep their keys.
+    ...(stableJson(config.scaffold) === stableJson(ScaffoldSchema.parse({}))
+      ? {}
+      : { scaffold: config.scaffold }),
   });
 }
 

@@ -294,6 +294,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     onContainer(() =>
       sandbox().runTool({
         container: name,
+        prompts: input.prompts,
         baseCommit: input.sandbox.baseCommit,
         key,
         before: state.lastDiff,
@@ -389,7 +390,13 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
           trajectory: state.trajectory,
           start: state.trajectory
             ? undefined
-            : { system: systemPrompt(input.languages), user: taskMessage(input.kind, input.task) },
+            : {
+                system: systemPrompt(input.languages),
+                user: taskMessage(input.kind, input.task, {
+                  languages: input.languages,
+                  style: input.prompts,
+                }),
+              },
           observations: state.pending,
           // Since the reply policy, no reply that went wrong reaches the trajectory; before it, since
           // FORMAT_REQUERIES, a malformed tool call was asked again before it did.

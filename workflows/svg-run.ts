@@ -486,6 +486,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
             threshold: config.threshold,
             judgeTries: config.judgeTries,
             demonstrations,
+            ...(config.demonstrationsFile ? { demonstrationsFile: config.demonstrationsFile } : {}),
+            scaffold: config.scaffold,
             heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
           },
         ],

@@ -62,6 +62,8 @@ function retryAfterSeconds(headers: Headers | undefined): number | undefined {
  * server's Retry-After) and never count against the model; a refused key (401, 403), a rejected
  * request or a missing model fails at once with the server's own message.
  */
+// The server's own error stays the failure's cause, so a caller can still tell what it was (the
+// judge and PR writer shorten their prompt on a context overflow).
 export function asModelFailure(error: unknown, endpoint: string, model: string): ApplicationFailure {
   // Already sorted (e.g. openaiClient's unset API-key variable): keep its type.
   if (error instanceof ApplicationFailure) return error;
@@ -76,6 +78,7 @@ export function asModelFailure(error: unknown, endpoint: string, model: string):
     if (status === 429) {
       const wait = retryAfterSeconds(error.headers);
       return ApplicationFailure.create({
+        cause: error,
         type: ErrorTypes.ModelRateLimited,
         message: `${endpoint} rate-limited the call (429): ${error.message}`,
         nextRetryDelay: wait === undefined ? undefined : `${Math.ceil(wait * 1000)}ms`,
@@ -83,12 +86,14 @@ export function asModelFailure(error: unknown, endpoint: string, model: string):
     }
     if (status >= 500 || status === 408 || status === 409) {
       return ApplicationFailure.create({
+        cause: error,
         type: ErrorTypes.ModelUnavailable,
         message: `${endpoint} failed with ${status}: ${error.message}`,
       });
     }
     if (status === 401 || status === 403) {
       return ApplicationFailure.create({
+        cause: error,
         type: ErrorTypes.ModelAuthFailed,
         message: `${endpoint} refused the API key (${status}): ${error.message}`,
         nonRetryable: true,
@@ -96,12 +101,14 @@ export function asModelFailure(error: unknown, endpoint: string, model: string):
     }
     if (status === 404) {
       return ApplicationFailure.create({
+        cause: error,
         type: ErrorTypes.ModelNotFound,
         message: `${endpoint} has no model ${JSON.stringify(model)} (404): ${error.message}`,
         nonRetryable: true,
       });
     }
     return ApplicationFailure.create({
+      cause: error,
       type: ErrorTypes.ModelRequestRejected,
       message: `${endpoint} rejected the request (${status}): ${error.message}`,
       nonRetryable: true,

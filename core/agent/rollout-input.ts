@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROMPT_STYLES } from './prompts';
 import { ImageRecipeSchema } from '../environment-recipe';
 import { SandboxLimitsSchema } from '../environment-input';
 
@@ -65,6 +66,8 @@ export const RolloutInputSchema = z.object({
   /** change: rollout 1; reproduce: rollout 2; solve: an evaluation task (rollout 2's prompt). */
   kind: z.enum(['change', 'reproduce', 'solve']),
   task: z.string().min(1),
+  /** The task message's and submit review's words: the authors' way of working (default) or the spec's one line. */
+  prompts: z.enum(PROMPT_STYLES).default('authors'),
   /** The repository's languages (`python`, `typescript` …), named in the system prompt; none: "a repository". */
   languages: z.array(z.string().min(1)).optional(),
   sandbox: z.object({
