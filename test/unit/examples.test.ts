@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../client/example-command';
@@ -13,7 +13,13 @@ const read = (name: string, file: string): unknown =>
 describe('the real-repository examples', () => {
   it('are the ones the example command knows', () => {
     const dirs = readdirSync(path.join(repoRoot, 'examples'), { withFileTypes: true })
-      .filter((d) => d.isDirectory() && d.name !== 'eval')
+      // A repository example has an evaluation set; the others (vllm-teacher) show one setting.
+      .filter(
+        (d) =>
+          d.isDirectory() &&
+          d.name !== 'eval' &&
+          existsSync(path.join(repoRoot, 'examples', d.name, 'build-set.json')),
+      )
       .map((d) => d.name)
       .sort();
     expect(dirs).toEqual([...EXAMPLES].sort());
@@ -28,5 +34,14 @@ describe('the real-repository examples', () => {
     expect(imageRecipeOf(set.data.environment)).toEqual(imageRecipeOf(environment));
     expect(set.data.environment.testRunner).toBe(environment.testRunner);
     expect(environment.testCommand).toBeTruthy();
+  });
+});
+
+describe('the vLLM teacher example', () => {
+  it('is a valid run config whose teacher is the tiny engine', () => {
+    const run = parseRunConfig(read('vllm-teacher', 'run.json'));
+    if (!run.ok) throw new Error(run.message);
+    expect(run.value.teacher.baseUrl).toBe('http://127.0.0.1:8401/v1');
+    expect(run.value.teacher.model).toBe('tiny-random-qwen3');
   });
 });
