@@ -66,7 +66,7 @@ export function decideCandidate(
     return { kind: 'rejected', reason: 'too_many_changed_lines', detail: `${changedLines} lines` };
   let inference: InferenceMessage[];
   try {
-    inference = toInferenceMessages(candidate.messages);
+    inference = toInferenceMessages(candidate.messages, config.answerText);
   } catch (error) {
     if (error instanceof FormatError)
       return { kind: 'rejected', reason: error.reason, detail: error.message };

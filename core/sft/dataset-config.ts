@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ANSWER_TEXT_RULES } from './hermes-format';
 
 /**
  * How a run's samples become SFT data (SERA's postprocessing). Every field has the paper's
@@ -17,6 +18,11 @@ export const DatasetConfigSchema = z.strictObject({
   maxAvgToolResponseTokens: z.number().int().positive().optional(),
   /** Context of the student: conversations are cut to fit this many tokens of its chat template. */
   maxTokens: z.number().int().min(512).max(1_048_576).default(32_768),
+  /**
+   * A reasoning teacher's visible text beside its thinking: dropped, as the authors' pipeline
+   * does (`keep_only_think`), or kept after the `<think>` block.
+   */
+  answerText: z.enum(ANSWER_TEXT_RULES).default('drop-beside-reasoning'),
   /** Keep at most this many samples, highest truncation ratio first. Default: all that pass. */
   size: z.number().int().positive().optional(),
   /** The student the trainer configs name (any Qwen3 checkpoint: a hub id or a local path). */

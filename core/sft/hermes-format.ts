@@ -37,12 +37,24 @@ export class FormatError extends Error {
   }
 }
 
+/**
+ * What becomes of a reasoning teacher's answer text beside its thinking: dropped (the authors'
+ * pipeline keeps only the think block where one is non-empty) or kept after it.
+ */
+export const ANSWER_TEXT_RULES = ['drop-beside-reasoning', 'keep'] as const;
+export type AnswerTextRule = (typeof ANSWER_TEXT_RULES)[number];
+
 /** An assistant turn's content for a Qwen3 server: its reasoning in `<think>`, then its answer. */
-function thinkingContent(message: Extract<ChatMessage, { role: 'assistant' }>): string {
+function thinkingContent(
+  message: Extract<ChatMessage, { role: 'assistant' }>,
+  answerText: AnswerTextRule,
+): string {
   const text = message.content ?? '';
-  if (message.reasoning !== undefined)
-    return `<think>\n${stripChars(message.reasoning, '\n')}\n</think>\n\n${text}`;
-  // A teacher that does not reason apart: its visible text is the turn's reasoning.
+  if (message.reasoning !== undefined && message.reasoning.trim() !== '') {
+    const answer = answerText === 'keep' ? text : '';
+    return `<think>\n${stripChars(message.reasoning, '\n')}\n</think>\n\n${answer}`;
+  }
+  // A teacher that does not reason apart (or thought nothing): its visible text is the reasoning.
   return text.includes('</think>') ? text : `<think>\n${text.trim()}\n</think>\n\n`;
 }
 
@@ -53,10 +65,13 @@ function thinkingContent(message: Extract<ChatMessage, { role: 'assistant' }>): 
  * parsing a call). A call whose arguments are not a JSON object is refused: training on it would
  * teach the student malformed calls.
  */
-export function toInferenceMessages(messages: ChatMessage[]): InferenceMessage[] {
+export function toInferenceMessages(
+  messages: ChatMessage[],
+  answerText: AnswerTextRule = 'drop-beside-reasoning',
+): InferenceMessage[] {
   return messages.map((message, index): InferenceMessage => {
     if (message.role !== 'assistant') return message;
-    const content = thinkingContent(message);
+    const content = thinkingContent(message, answerText);
     const calls = (message.tool_calls ?? []).map((call) => {
       let args: unknown;
       try {

@@ -53,7 +53,7 @@ function withReasoning(message: ChatMessage, reasoning: string): ChatMessage {
 }
 
 describe('the Node tokenizer and template against the reference (transformers)', () => {
-  const inference = CONVERSATIONS.map(toInferenceMessages);
+  const inference = CONVERSATIONS.map((c) => toInferenceMessages(c, 'keep'));
   const sft = inference.map((m) => toSftConversation(m, AGENT_TOOLS).messages);
   const reference = askReference({
     strings: [...STRINGS, ...sft.map(renderChatml)],

@@ -301,7 +301,7 @@ describe('reasoning kept apart, in the SFT export', () => {
       reasoned(assistant('', ['submit', {}]), 'Done.'),
       tool('Submitted.'),
     ];
-    const inference = toInferenceMessages(messages);
+    const inference = toInferenceMessages(messages, 'keep');
     expect(inference[2]!.content).toBe('<think>\nThe file may be here.\n</think>\n\nI will look.');
     expect(inference[4]!.content).toBe('<think>\nDone.\n</think>\n\n');
     const sft = toSftConversation(inference, AGENT_TOOLS);
@@ -309,6 +309,17 @@ describe('reasoning kept apart, in the SFT export', () => {
     expect(sft.messages[2]!.content).toBe(
       '<think>\nThe file may be here.\n</think>\n\nI will look.\n<tool_call>\n{"name": "bash", "arguments": {"command": "ls"}}\n</tool_call>',
     );
+  });
+
+  it("drops the answer beside non-empty reasoning by default (the authors' keep_only_think), and wraps it when the reasoning is empty", () => {
+    const [, , thought, , blank] = toInferenceMessages([
+      ...conversation().slice(0, 2),
+      reasoned(assistant('I will look.', ['bash', { command: 'ls' }]), 'The file may be here.'),
+      tool('x'),
+      reasoned(assistant('Submitting.', ['submit', {}]), '\n'),
+    ]);
+    expect(thought!.content).toBe('<think>\nThe file may be here.\n</think>\n\n');
+    expect(blank!.content).toBe('<think>\nSubmitting.\n</think>\n\n');
   });
 
   it('without reasoning, still makes the text the reasoning', () => {
