@@ -132,7 +132,9 @@ describe('rollouts under faults', () => {
       expect(result.detail).toBe('tool call that does not parse (malformed) after 0 retries');
       const trajectory = await readTrajectory(result.trajectory);
       // The garbled reply never joined the conversation.
-      expect(trajectory.messages.filter((m) => m.role === 'assistant')).toHaveLength(trajectory.turns.length - 1);
+      expect(trajectory.messages.filter((m) => m.role === 'assistant')).toHaveLength(
+        trajectory.turns.length - 1,
+      );
     } finally {
       await faulty.close();
     }

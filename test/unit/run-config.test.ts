@@ -37,8 +37,17 @@ describe('run config', () => {
       trajectories: 'T2',
       maxChangedLines: 40,
       maxTokens: 32768,
+      answerText: 'drop-beside-reasoning',
       baseModel: 'Qwen/Qwen3-32B',
     });
+    expect(parsed.value.scaffold).toEqual({
+      prompts: 'authors',
+      judge: 'authors',
+      rollout1Attempts: 3,
+      prTries: 10,
+      prDemonstrations: 1,
+    });
+    expect(parsed.value.rolloutLimits.contextCapTokens).toBe(128_000);
   });
 
   it('rejects unknown keys, naming them, at every level', () => {
