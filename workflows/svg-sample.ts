@@ -94,18 +94,20 @@ export function rollout1Template(
  * PR alone in a fresh container, and soft verification. Always ends with a record artifact.
  */
 export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary> {
-  const svg = proxyActivities<SvgActivities>({
-    taskQueue: TaskQueues.llm,
-    startToCloseTimeout: '15m',
-    scheduleToCloseTimeout: '6h',
-    // Model calls heartbeat while they wait, so a dead worker's call is retried within seconds.
-    heartbeatTimeout: `${Math.max(input.heartbeatTimeoutSeconds, 5)}s`,
-    retry: {
-      initialInterval: '1s',
-      maximumInterval: '2m',
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-    },
-  });
+  const llmActivities = (startToCloseTimeout: string) =>
+    proxyActivities<SvgActivities>({
+      taskQueue: TaskQueues.llm,
+      startToCloseTimeout,
+      scheduleToCloseTimeout: '6h',
+      // Model calls heartbeat while they wait, so a dead worker's call is retried within seconds.
+      heartbeatTimeout: `${Math.max(input.heartbeatTimeoutSeconds, 5)}s`,
+      retry: {
+        initialInterval: '1s',
+        maximumInterval: '2m',
+        nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+      },
+    });
+  const svg = llmActivities('15m');
   const plan = await svg.planSampleFromIndex({
     functions: input.functions,
     templates: input.templates,
@@ -113,18 +115,8 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     index: input.index,
   });
   const scaffold = ScaffoldSchema.parse(input.scaffold ?? {});
-  const sideCalls = proxyActivities<SvgActivities>({
-    taskQueue: TaskQueues.llm,
-    // The judge and the PR writer ask again inside one activity: several model calls.
-    startToCloseTimeout: '1h',
-    scheduleToCloseTimeout: '6h',
-    heartbeatTimeout: `${Math.max(input.heartbeatTimeoutSeconds, 5)}s`,
-    retry: {
-      initialInterval: '1s',
-      maximumInterval: '2m',
-      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-    },
-  });
+  // The judge and the PR writer ask again inside one activity: several model calls.
+  const sideCalls = llmActivities('1h');
   const task = bugInstruction(plan.template, plan.function.name, plan.function.file);
   const id = workflowInfo().workflowId;
   const retried: Partial<Record<ReplyProblem, number>> = {};

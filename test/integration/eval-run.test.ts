@@ -157,7 +157,7 @@ describe('multi-seed evaluation on the example set', () => {
       preview: '',
     });
     // The agent got the instance's problem statement in rollout 2's words.
-    expect(trajectory.messages[1]?.content).toContain('Consider the following pull request description');
+    expect(trajectory.messages[1]?.content).toContain('Here is a pull request description about it');
     expect(trajectory.messages[1]?.content).toContain(instances[0]!.problem_statement.split('\n')[0]);
     expect(await containersOfRun(runId)).toEqual([]);
   });
@@ -328,7 +328,16 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
       mediaType: '',
       preview: '',
     });
-    expect(trajectory.messages.some((m) => m.role === 'assistant')).toBe(true);
+    // Every turn was answered by the served student. A random-weight student's replies mostly
+    // carry no tool call: those are asked again and never kept, and the rollout then ends with
+    // exit_format naming the cause; a usable reply would be in the messages.
+    expect(trajectory.turns.length).toBeGreaterThan(0);
+    expect(trajectory.turns.every((t) => t.model === 'student')).toBe(true);
+    const kept = trajectory.messages.some((m) => m.role === 'assistant');
+    expect(
+      kept ||
+        (trajectory.exit?.status === 'exit_format' && /after \d+ retr/.test(trajectory.exit.detail ?? '')),
+    ).toBe(true);
     expect(engineProcesses(port)).toEqual([]);
     expect(await containersOfRun(runId)).toEqual([]);
   });
