@@ -432,8 +432,11 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
           sum[problem] = (sum[problem] ?? 0) + count;
         state.retried = sum;
       }
-      if (turn.contextExceeded || turn.usage.promptTokens > input.limits.contextCapTokens) {
-        return await finish('exit_context', `prompt of ${turn.usage.promptTokens} tokens`);
+      // The conversation's length, not the sum of the turn's attempts (results recorded before
+      // the field have only the sum, and replay must decide as they did).
+      const conversation = turn.conversationTokens ?? turn.usage.promptTokens;
+      if (turn.contextExceeded || conversation > input.limits.contextCapTokens) {
+        return await finish('exit_context', `prompt of ${conversation} tokens`);
       }
       if (turn.unusable) return await finish('exit_format', turn.unusable.detail);
 

@@ -59,6 +59,11 @@ export interface AgentTurnResult {
   toolCalls: ToolCallRecord[];
   content: string | null;
   usage: TokenUsage;
+  /**
+   * The prompt of the request whose reply is kept: the conversation's length, which the context
+   * cap is checked against (`usage` sums every attempt; absent in results recorded before).
+   */
+  conversationTokens?: number;
   modelMs: number;
   /** The server refused the conversation as too long: the rollout ends with exit_context. */
   contextExceeded: boolean;
@@ -111,9 +116,10 @@ async function requeryMalformed(
       maxTokens: model.maxTokens,
       tokenLimit: tokenLimitParams(model, model.maxTokens),
     });
-    usage = addUsage(usage, completionUsage(completion, requestMessages));
+    const used = completionUsage(completion, requestMessages);
+    usage = addUsage(usage, used);
     if (requeried >= requeries || !hasMalformedCall(completion))
-      return { completion, retried: {}, usage, requeried };
+      return { completion, retried: {}, usage, conversationTokens: used.promptTokens, requeried };
   }
 }
 
@@ -180,7 +186,7 @@ export function createLlmActivities(deps: LlmDeps) {
         clearInterval(ticker);
       }
       const modelMs = Date.now() - started;
-      const { completion, usage, problem, requeried = 0 } = outcome;
+      const { completion, usage, conversationTokens, problem, requeried = 0 } = outcome;
       const retried = Object.keys(outcome.retried).length > 0 ? { retried: outcome.retried } : {};
       const record: TurnRecord = {
         turn: input.turn,
@@ -200,6 +206,7 @@ export function createLlmActivities(deps: LlmDeps) {
           toolCalls: [],
           content: null,
           usage,
+          conversationTokens,
           modelMs,
           contextExceeded: false,
           ...retried,
@@ -232,6 +239,7 @@ export function createLlmActivities(deps: LlmDeps) {
         toolCalls,
         content: answer,
         usage,
+        conversationTokens,
         modelMs,
         contextExceeded: false,
         ...retried,

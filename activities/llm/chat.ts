@@ -66,6 +66,8 @@ export interface PolicyOutcome {
   retried: Partial<Record<ReplyProblem, number>>;
   /** Every attempt's tokens, the ones asked again included: the cost cap must see them. */
   usage: TokenUsage;
+  /** The last attempt's prompt alone: how long the conversation is (`usage` sums the attempts). */
+  conversationTokens: number;
 }
 
 /**
@@ -105,11 +107,13 @@ export async function askUntilUsable(options: {
       limitName = otherTokenLimitParam({ tokenLimitParam: limitName });
       completion = await options.send(attempt());
     }
-    usage = addUsage(usage, completionUsage(completion, options.requestMessages));
+    const used = completionUsage(completion, options.requestMessages);
+    usage = addUsage(usage, used);
+    const conversationTokens = used.promptTokens;
     const found = classifyReply(completion.choices[0] ?? {}, options.needsToolCall);
     const problem = found !== undefined && options.retryOn.includes(found) ? found : undefined;
-    if (problem === undefined) return { completion, retried, usage };
-    if (index >= policy.retries) return { completion, problem, retried, usage };
+    if (problem === undefined) return { completion, retried, usage, conversationTokens };
+    if (index >= policy.retries) return { completion, problem, retried, usage, conversationTokens };
     retried[problem] = (retried[problem] ?? 0) + 1;
     if (problem === 'length' && policy.raiseLimitOnce && !raised) {
       raised = true;

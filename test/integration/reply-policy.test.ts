@@ -96,4 +96,20 @@ describe('replies that go wrong, against a scripted endpoint, in real rollouts',
     expect(trajectory.exit?.status).toBe('exit_format');
     expect(result.completionTokens).toBe(20);
   });
+
+  it('checks the context cap on the conversation, not on the sum of the attempts of a turn', async () => {
+    // Each request's prompt is 100 tokens; a turn asked twice sums 200, over a cap of 150.
+    const { result } = await run(
+      [
+        { content: '' },
+        { content: 'Listing.', toolCalls: ls },
+        { content: 'Review.', toolCalls: [{ name: 'submit', arguments: {} }] },
+      ],
+      { formatRequeries: 2, contextCapTokens: 150 },
+    );
+    expect(result.retried).toEqual({ empty: 1 });
+    expect(result.exitStatus).toBe('submitted');
+    // Four requests (the submit is shown its review and sent again): every attempt's prompt counted.
+    expect(result.promptTokens).toBe(400);
+  });
 });

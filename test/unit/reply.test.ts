@@ -196,6 +196,8 @@ describe('the reply policy', () => {
     expect(server.attempts.map((a) => a.seed)).toEqual([7, 8, 9, 10, 11]);
     expect(server.attempts.map((a) => a.maxTokens)).toEqual([4096, 8192, 8192, 8192, 8192]);
     expect(outcome.usage).toEqual({ promptTokens: 500, completionTokens: 4096 + 10 + 8192 + 10 + 10 });
+    // The conversation is as long as one attempt's prompt: the context cap is checked on this.
+    expect(outcome.conversationTokens).toBe(100);
   });
 
   it('resends once with max_completion_tokens when the endpoint refuses max_tokens, and keeps that name', async () => {
