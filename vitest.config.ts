@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     fileParallelism: false,
-    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    // A stray `.only` would run less than the suite: refused in every run, not only where CI is set.
+    allowOnly: false,
+    // The JSON report lets .ci/run count passed, failed and skipped tests (infra/ci-summary.ts).
     reporters: ['default', 'json'],
     outputFile: { json: '.sera/test-report.json' },
     testTimeout: 300_000,

@@ -13,6 +13,7 @@ import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import type { SvgRunResult } from '../../workflows/svg-run';
+import { applicationCause } from '../support/failures';
 import { askReference } from '../support/reference';
 import { startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
@@ -172,9 +173,12 @@ describe('the dataset stage on a real run of the example repository', () => {
   });
 
   it('refuses a bad dataset config with a clear, non-retryable error', async () => {
-    await expect(
-      build({ ledger: run.ledger, config: { maxChangedLines: -1 } as never }, 'bad'),
-    ).rejects.toThrow();
+    const refused = await build(
+      { ledger: run.ledger, config: { maxChangedLines: -1 } as never },
+      'bad',
+    ).catch((e: unknown) => e);
+    expect(applicationCause(refused)).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    expect(applicationCause(refused).message).toContain('invalid dataset config: maxChangedLines');
     const handle = workers.client.workflow.getHandle(`${workflowId}-bad`);
     const history = await handle.fetchHistory();
     const failure = JSON.stringify(history.events?.filter((e) => e.activityTaskFailedEventAttributes));

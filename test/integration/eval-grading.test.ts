@@ -376,6 +376,7 @@ describe('evaluation sets and grading on the example library’s releases', () =
     const noEnv = await grade(uniqueRunId('noenv'), {
       environments: { 'other/repo': set.environment },
     }).catch((e: unknown) => e);
+    expect(applicationCause(noEnv).type).toBe('InvalidInput');
     expect(applicationCause(noEnv).message).toContain(
       'no environment for repo "more-itertools/more-itertools"',
     );

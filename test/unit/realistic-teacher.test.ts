@@ -188,7 +188,7 @@ describe('realistic teacher: replies that go wrong', () => {
       expect(cut.finishReason).toBe('length');
       const call = cut.toolCalls[0];
       if (call) {
-        expect(() => JSON.parse(call.arguments) as unknown).toThrow();
+        expect(() => JSON.parse(call.arguments) as unknown).toThrow(SyntaxError);
         kinds.add('call');
       } else {
         expect(cut.content === null || cut.content.startsWith('<think>')).toBe(true);
