@@ -43,7 +43,12 @@ import {
 import type { SvgRunProgress } from '../workflows/svg-run';
 import type { SpecializeProgress } from '../workflows/specialize-repository';
 import { runRolloutCommand, type RolloutCommandOptions } from './run-rollout';
-import { startTeacherServer, TEACHER_MODES, type TeacherMode } from '../infra/teacher-server';
+import {
+  DEFAULT_SOLVE_RATE,
+  startTeacherServer,
+  TEACHER_MODES,
+  type TeacherMode,
+} from '../infra/teacher-server';
 import { describeOutcome, runEnvironment } from './run-environment';
 import { errorLines } from './workflow-failure';
 
@@ -176,13 +181,21 @@ program
     teacherMode,
     'clean',
   )
-  .action(async (o: Record<string, number> & { host: string; mode: TeacherMode }) => {
+  .option(
+    '--solutions <instances.jsonl>',
+    'solving mode (a test instrument): evaluation tasks about these instances are solved in a share of runs by applying their reference patch',
+  )
+  .option('--solve-rate <share>', 'share of runs that solve, with --solutions', share, DEFAULT_SOLVE_RATE)
+  .action(async (o: Record<string, number> & { host: string; mode: TeacherMode; solutions?: string }) => {
     const teacher = await startTeacherServer({
       port: o.port,
       host: o.host,
       mode: o.mode,
       fidelity: o.fidelity,
       faultSeed: o.faultSeed,
+      ...(o.solutions
+        ? { solutions: { instancesFile: path.resolve(o.solutions), solveRate: o.solveRate } }
+        : {}),
       faults: {
         rate429: o.rate429,
         rate500: o.rate500,
@@ -192,8 +205,9 @@ program
         retryAfterSeconds: o.retryAfter,
       },
     });
+    const solving = o.solutions ? `, solving ${o.solutions} at rate ${o.solveRate}` : '';
     console.log(
-      `offline teacher at ${teacher.url} (model sera-offline-teacher, ${o.mode} mode); Ctrl-C stops it`,
+      `offline teacher at ${teacher.url} (model sera-offline-teacher, ${o.mode} mode${solving}); Ctrl-C stops it`,
     );
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     await teacher.close();

@@ -28,7 +28,10 @@ export interface DemoOptions {
  * running so the UI keeps the history) and local workers, then the whole lifecycle of
  * examples/run.json (specializeRepository): the example repository's tests in a sandbox, SVG
  * generation with the offline teacher, the dataset, SFT of the tiny student, its evaluation
- * against the base model, and the final report. `environmentOnly` runs just the test check.
+ * against the base model, and the final report. The base model is the offline teacher in its
+ * solving mode (a test instrument, docs/teacher.md): it is given the evaluation set's instances
+ * and solves a seeded share of runs, so the evaluation shows resolve rates that differ by seed.
+ * `environmentOnly` runs just the test check.
  */
 export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; accepted?: number }> {
   const config = loadRunConfig(path.join(repoRoot, 'examples', 'run.json'));
@@ -53,6 +56,7 @@ export async function runDemo(options: DemoOptions): Promise<{ ok: boolean; acce
       [set.repo]: RepoEnvironmentSchema.parse(set.environment),
     };
   }
+  // Started after the evaluation set is known: its instances are the teacher's solutions.
   const teacher = options.environmentOnly ? undefined : await offlineTeacherFor(config);
   const stack = await startLocalStack(ALL_ROLES);
   try {

@@ -37,14 +37,23 @@ export function loadRunConfig(file: string): RunConfig {
   return config;
 }
 
-/** The offline teacher, started here when the config names it at a local address nobody serves. */
+/**
+ * The offline teacher, started here when the config names it at a local address nobody serves.
+ * When the run evaluates on an instances file, the teacher gets those instances as solutions (its
+ * solving mode, a test instrument: docs/teacher.md), so the base model's evaluation resolves some.
+ */
 export async function offlineTeacherFor(config: RunConfig): Promise<TeacherServer | undefined> {
   if (config.teacher.model !== TEACHER_MODEL) return undefined;
   const url = new URL(config.teacher.baseUrl);
   if (!['127.0.0.1', 'localhost'].includes(url.hostname)) return undefined;
   const port = Number(url.port || 80);
   if (await portOpen(port)) return undefined;
-  return startTeacherServer({ port, host: '127.0.0.1' });
+  const instances = config.evaluate?.instances;
+  return startTeacherServer({
+    port,
+    host: '127.0.0.1',
+    ...(instances && 'path' in instances ? { solutions: { instancesFile: instances.path } } : {}),
+  });
 }
 
 /** Starts the whole lifecycle (specializeRepository) for a config; `resumeFrom` names an earlier run to take finished stages from. */

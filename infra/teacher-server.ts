@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChatMessage } from '../core/agent/trajectory';
+import { parseInstances } from '../core/eval/instances';
 import { hash32, SeededRandom } from '../core/teacher/random';
-import { teacherReply, type TeacherSettings } from '../core/teacher/policy';
+import { teacherReply, type TeacherReply, type TeacherSettings } from '../core/teacher/policy';
+import { solutionsFor, solverReply, type Solution } from '../core/teacher/solver';
 import {
   DEFAULT_REALISTIC_SETTINGS,
   REALISTIC_BEHAVIOURS,
@@ -51,7 +54,24 @@ export interface TeacherServerOptions extends Partial<TeacherSettings> {
   mode?: TeacherMode;
   /** The realistic mode's rates and limits; anything left out keeps its default. */
   realistic?: Partial<Omit<RealisticSettings, 'rates'>> & { rates?: Partial<RealisticRates> };
+  /**
+   * The solving mode, a test instrument (core/teacher/solver.ts, docs/teacher.md): evaluation
+   * tasks about these instances are solved, in a share of runs, by applying their reference
+   * change. The file is read here, in the server's process; the agent's sandbox never sees it.
+   */
+  solutions?: TeacherSolutions;
 }
+
+export interface TeacherSolutions {
+  /** SWE-bench-format instances (JSONL or a JSON array) whose `patch` is the reference change. */
+  instancesFile: string;
+  /** Share of runs of `sera-offline-teacher` that solve their instance (default 0.5). */
+  solveRate?: number;
+  /** More model ids to serve, each with its own solve rate, for paired comparisons on one server. */
+  models?: Record<string, number>;
+}
+
+export const DEFAULT_SOLVE_RATE = 0.5;
 
 export const TEACHER_MODES = ['clean', 'realistic'] as const;
 export type TeacherMode = (typeof TEACHER_MODES)[number];
@@ -70,6 +90,8 @@ export function approxTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
+const hasTools = (body: ChatRequest): boolean => Array.isArray(body.tools) && body.tools.length > 0;
+
 interface ChatRequest {
   model?: string;
   messages?: ChatMessage[];
@@ -80,8 +102,44 @@ interface ChatRequest {
   max_completion_tokens?: number;
 }
 
+interface Solver {
+  solutions: Solution[];
+  /** Model id → solve rate; the served ids are its keys. */
+  rates: Record<string, number>;
+}
+
+function loadSolver(options: TeacherSolutions): Solver {
+  const rates: Record<string, number> = {
+    [TEACHER_MODEL]: options.solveRate ?? DEFAULT_SOLVE_RATE,
+    ...options.models,
+  };
+  for (const [model, rate] of Object.entries(rates))
+    if (!(rate >= 0 && rate <= 1)) throw new Error(`solve rate of ${model} must be from 0 to 1, not ${rate}`);
+  const instances = parseInstances(readFileSync(options.instancesFile, 'utf8'), options.instancesFile);
+  const solutions = solutionsFor(
+    instances.map((i) => ({
+      instanceId: i.instance_id,
+      problemStatement: i.problem_statement,
+      patch: i.patch,
+    })),
+  );
+  return { solutions, rates };
+}
+
 export async function startTeacherServer(options: TeacherServerOptions = {}): Promise<TeacherServer> {
   const settings: TeacherSettings = { fidelity: options.fidelity ?? 0.8 };
+  const solver = options.solutions ? loadSolver(options.solutions) : undefined;
+  const models = solver ? Object.keys(solver.rates) : [TEACHER_MODEL];
+  /** The solver's reply when the request is a run it solves, else the ordinary teacher's. */
+  const baseReply = (
+    messages: ChatMessage[],
+    seed: number,
+    withTools: boolean,
+    model: string,
+  ): TeacherReply =>
+    (solver && withTools
+      ? solverReply(messages, { seed, model }, solver.solutions, solver.rates)
+      : undefined) ?? teacherReply(messages, seed, withTools, settings);
   const faults: TeacherFaults = { ...NO_FAULTS, ...options.faults };
   const draws = new SeededRandom('faults', options.faultSeed ?? 0);
   const counts: TeacherServer['counts'] = { ok: 0, rate_limited: 0, server_error: 0, garbage: 0 };
@@ -113,7 +171,7 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
     if (req.method === 'GET' && req.url === '/v1/models') {
       send(200, {
         object: 'list',
-        data: [{ id: TEACHER_MODEL, object: 'model', created: 0, owned_by: 'sera-flow' }],
+        data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'sera-flow' })),
       });
       return;
     }
@@ -131,10 +189,11 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
         error(400, 'the request body is not JSON', 'invalid_request_error');
         return;
       }
-      if (body.model !== TEACHER_MODEL) {
+      const model = models.find((m) => m === body.model);
+      if (model === undefined) {
         error(
           404,
-          `The model \`${body.model}\` does not exist. This server serves ${TEACHER_MODEL}.`,
+          `The model \`${body.model}\` does not exist. This server serves ${models.join(', ')}.`,
           'model_not_found',
         );
         return;
@@ -162,7 +221,8 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
       const messages = body.messages;
       if (realistic) {
         setTimeout(() => {
-          const reply = realisticCompletion(body, messages, realistic, settings, garbage);
+          const base = baseReply(messages, body.seed ?? 0, hasTools(body), model);
+          const reply = realisticCompletion(body, messages, base, realistic, model, garbage);
           for (const b of reply.behaviours) behaviours[b] += 1;
           if (reply.garbled) counts.garbage += 1;
           else counts.ok += 1;
@@ -171,12 +231,7 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
         return;
       }
       setTimeout(() => {
-        const reply = teacherReply(
-          messages,
-          body.seed ?? 0,
-          Array.isArray(body.tools) && body.tools.length > 0,
-          settings,
-        );
+        const reply = baseReply(messages, body.seed ?? 0, hasTools(body), model);
         const toolCalls = reply.toolCalls.map((call, i) => ({
           id: `call_${served}_${i}`,
           type: 'function' as const,
@@ -201,7 +256,7 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
           id: `chatcmpl-${served}`,
           object: 'chat.completion',
           created: 0,
-          model: TEACHER_MODEL,
+          model,
           choices: [
             {
               index: 0,
@@ -243,18 +298,23 @@ export async function startTeacherServer(options: TeacherServerOptions = {}): Pr
 function realisticCompletion(
   body: ChatRequest,
   messages: ChatMessage[],
+  base: TeacherReply,
   realistic: RealisticSettings,
-  settings: TeacherSettings,
+  model: string,
   garbage: boolean,
 ): { body: unknown; behaviours: RealisticBehaviour[]; garbled: boolean } {
   const seed = body.seed ?? 0;
-  const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
   const promptText = messages.map((m) => ('content' in m && m.content ? m.content : '')).join('\n');
   const promptTokens = approxTokens(promptText);
-  const base = teacherReply(messages, seed, hasTools, settings);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   const reply = realisticReply(
-    { messages, seed, hasTools, promptTokens, ...(maxTokens !== undefined ? { maxTokens } : {}) },
+    {
+      messages,
+      seed,
+      hasTools: hasTools(body),
+      promptTokens,
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
+    },
     base,
     realistic,
   );
@@ -281,7 +341,7 @@ function realisticCompletion(
       id: `chatcmpl-${key}`,
       object: 'chat.completion',
       created: 0,
-      model: TEACHER_MODEL,
+      model,
       choices: [
         {
           index: 0,

@@ -7,9 +7,10 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { TrainStudentResult } from '../../activities/train/train-student';
 import type { Trajectory } from '../../core/agent/trajectory';
 import type { EvaluateModelRequest } from '../../core/eval/eval-input';
-import type { EvalReport } from '../../core/eval/eval-report';
+import { compareReports, type EvalReport } from '../../core/eval/eval-report';
 import { parseInstances } from '../../core/eval/instances';
 import { TaskQueues } from '../../core/queues';
+import { solvesRun, splitByFile } from '../../core/teacher/solver';
 import { exampleEvalSet } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { freePort } from '../../infra/temporal-server';
@@ -22,6 +23,19 @@ import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../sup
 const set = exampleEvalSet();
 const instances = parseInstances(readFileSync(set.instancesFile, 'utf8'));
 const SMALL = instances.slice(0, 2).map((i) => i.instance_id);
+/**
+ * The offline teacher solves in its solving mode (a test instrument, core/teacher/solver.ts): at
+ * rate 0.5 seeds 0, 1 and 2 solve 3, 1 and 1 of the 5 instances; a second id at 0.7 solves the
+ * first of SMALL more often and the second less often, so their paired comparison goes both ways.
+ */
+const SOLVE_RATE = 0.5;
+const STRONG = 'sera-offline-teacher-strong';
+const STRONG_RATE = 0.7;
+/**
+ * The teacher's runs without the student's 4096-token context cap: a solving run's submit review
+ * shows a release-sized diff (up to 32 KiB once capped), which a 4096-token context cannot hold.
+ */
+const TEACHER_SOLVE = { maxModelCalls: 12, wallClockSeconds: 600 };
 
 function request(
   runId: string,
@@ -110,8 +124,17 @@ describe('multi-seed evaluation on the example set', () => {
   const teacherModel = (): EvaluateModelRequest['model'] => ({
     endpoint: { baseUrl: teacher.url, model: TEACHER_MODEL },
   });
+  const teacherRequest = (runId: string, extra: Partial<EvaluateModelRequest> = {}) =>
+    request(runId, teacherModel(), { solve: TEACHER_SOLVE, ...extra });
+  let referenceReport: EvalReport;
   beforeAll(async () => {
-    teacher = await startTeacherServer();
+    teacher = await startTeacherServer({
+      solutions: {
+        instancesFile: set.instancesFile,
+        solveRate: SOLVE_RATE,
+        models: { [STRONG]: STRONG_RATE },
+      },
+    });
     workers = await startWorkers(['orchestration', 'llm', 'gpu-serve']);
     // The sandbox worker is a process of its own, so a test can kill it.
     sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
@@ -122,32 +145,60 @@ describe('multi-seed evaluation on the example set', () => {
     await teacher?.close();
   });
 
-  it('runs the offline teacher over 3 seeds: a record, a prediction and a trajectory for every seed and instance', async () => {
+  it('runs the solving offline teacher over 3 seeds: the runs it solves resolve, the others do not, and the seeds differ', async () => {
     const runId = uniqueRunId('evteacher');
     reference = (await workers.client.workflow.execute('evaluateModel', {
       taskQueue: TaskQueues.orchestration,
       workflowId: `eval-${runId}`,
-      args: [request(runId, teacherModel())],
+      args: [teacherRequest(runId)],
     })) as EvaluateModelResult;
     const ids = instances.map((i) => i.instance_id);
     await checkOutputs(reference, ids);
     expect(reference.solved).toHaveLength(3 * ids.length);
-    // The teacher edits a function the issue names (it cannot implement a release): every run
-    // submits a real patch, graded by the instance's tests, and none resolves its instance.
+    // Every run submits a real patch, graded by the instance's tests: the reference change applied
+    // through the agent's bash tool in the runs the teacher solves, a seeded wrong edit in the others.
     expect(reference.solved.every((s) => s.exitStatus === 'submitted')).toBe(true);
     const log = await lines<{
+      seed: number;
+      instanceId: string;
       status: string;
       failToPass?: { passed: number; total: number };
       agent: { trajectory: string };
     }>(reference.log.id);
-    expect(log.every((l) => l.status === 'unresolved' || l.status === 'error')).toBe(true);
+    // The grader's verdict, from the instance's own tests, is resolved exactly where the teacher solved.
+    expect(log.map((l) => [l.seed, l.instanceId, l.status === 'resolved'])).toEqual(
+      log.map((l) => [l.seed, l.instanceId, solvesRun(l.instanceId, l.seed, TEACHER_MODEL, SOLVE_RATE)]),
+    );
+    expect(log.filter((l) => l.status !== 'resolved').every((l) => l.status === 'unresolved')).toBe(true);
     expect(log.some((l) => l.failToPass && l.failToPass.total > 0)).toBe(true);
+
+    const report = JSON.parse(await readArtifact(reference.report)) as EvalReport;
+    referenceReport = report;
+    const perSeed = report.passes.map((p) => p.resolved);
+    expect(perSeed.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(new Set(perSeed).size).toBeGreaterThan(1);
+    // A real spread between seeds, so a real SNR.
+    expect(report.summary.mean).toBeGreaterThan(0);
+    expect(report.summary.std).toBeGreaterThan(0);
+    expect(report.summary.snr).toBeGreaterThan(0);
+    expect(reference.headline).toContain('SNR');
+
+    const byId = new Map(instances.map((i) => [i.instance_id, i]));
+    for (const [name, id] of Object.entries(reference.predictions)) {
+      const seed = Number(name.replace('seed-', ''));
+      for (const p of await lines<{ instance_id: string; model_patch: string }>(id)) {
+        const changed = [...p.model_patch.matchAll(/^diff --git a\/(\S+) /gm)].map((m) => m[1]);
+        if (solvesRun(p.instance_id, seed, TEACHER_MODEL, SOLVE_RATE))
+          // The whole reference change, in every file it touches (docs and metadata included).
+          expect(changed).toEqual(splitByFile(byId.get(p.instance_id)!.patch).map((f) => f.file));
+        else expect(p.model_patch.startsWith('diff --git a/more_itertools/')).toBe(true);
+      }
+    }
     const patches = await Promise.all(
       Object.values(reference.predictions).map(async (id) =>
         (await lines<{ model_patch: string }>(id)).map((p) => p.model_patch),
       ),
     );
-    expect(patches.flat().every((p) => p.startsWith('diff --git a/more_itertools/'))).toBe(true);
     // Seeds matter: the three seeds did not all make the same patches.
     expect(new Set(patches.map((p) => JSON.stringify(p))).size).toBeGreaterThan(1);
     const trajectory = await readTrajectory({
@@ -162,13 +213,39 @@ describe('multi-seed evaluation on the example set', () => {
     expect(await containersOfRun(runId)).toEqual([]);
   });
 
+  it('compares two models of the same server on the same instances: the paired comparison has instances better and worse', async () => {
+    const runId = uniqueRunId('evstrong');
+    const strong = (await workers.client.workflow.execute('evaluateModel', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `eval-${runId}`,
+      args: [
+        request(
+          runId,
+          { endpoint: { baseUrl: teacher.url, model: STRONG } },
+          { solve: TEACHER_SOLVE, instanceIds: SMALL, modelName: STRONG },
+        ),
+      ],
+    })) as EvaluateModelResult;
+    await checkOutputs(strong, SMALL);
+    const log = await lines<{ seed: number; instanceId: string; status: string }>(strong.log.id);
+    expect(log.map((l) => l.status === 'resolved')).toEqual(
+      log.map((l) => solvesRun(l.instanceId, l.seed, STRONG, STRONG_RATE)),
+    );
+    const report = JSON.parse(await readArtifact(strong.report)) as EvalReport;
+    const compared = compareReports(referenceReport, report);
+    expect(compared).toMatchObject({ a: referenceReport.modelName, b: STRONG, instances: SMALL.length });
+    expect(compared.bBetter).toBeGreaterThan(0);
+    expect(compared.aBetter).toBeGreaterThan(0);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+
   it('finishes with the same predictions when the sandbox worker is killed twice mid-evaluation', async () => {
     const runId = uniqueRunId('evsandbox');
     const workflowId = `eval-${runId}`;
     const handle = await workers.client.workflow.start('evaluateModel', {
       taskQueue: TaskQueues.orchestration,
       workflowId,
-      args: [request(runId, teacherModel())],
+      args: [teacherRequest(runId)],
     });
     for (const solved of [2, 8]) {
       await waitFor(workers.client, workflowId, (p) => p.solved >= solved, `${solved} solved`);
@@ -183,7 +260,9 @@ describe('multi-seed evaluation on the example set', () => {
         expected.map((p) => p.model_patch),
       );
     }
+    // Non-zero figures with a spread (the first test): equal summaries mean the same runs resolved.
     expect(result.summary).toEqual(reference.summary);
+    expect(result.summary.mean).toBeGreaterThan(0);
     expect(await containersOfRun(runId)).toEqual([]);
   }, 600_000);
 
@@ -193,7 +272,7 @@ describe('multi-seed evaluation on the example set', () => {
     const handle = await workers.client.workflow.start('evaluateModel', {
       taskQueue: TaskQueues.orchestration,
       workflowId,
-      args: [request(runId, teacherModel())],
+      args: [teacherRequest(runId)],
     });
     await waitFor(workers.client, workflowId, (p) => p.solved >= 1, 'one solved');
     await handle.cancel();

@@ -7,6 +7,7 @@ import { sampleOutcomes } from '../../client/sample-outcomes';
 import { TaskQueues } from '../../core/queues';
 import type { RunConfigRequest } from '../../core/run-config';
 import type { LifecycleReport } from '../../core/lifecycle-report';
+import { solvesRun } from '../../core/teacher/solver';
 import { exampleEvalSet, exampleRepository } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { freePort } from '../../infra/temporal-server';
@@ -17,6 +18,12 @@ import { readArtifact, storedArtifacts } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
 const evalSet = exampleEvalSet();
+const EVAL_INSTANCE = 'more-itertools__more-itertools-v10.1.0';
+const SOLVE_RATE = 0.5;
+/** Seeds of the base model's evaluation that its solving mode solves (2 of 0, 1, 2 at rate 0.5). */
+const baseSolves = [0, 1, 2].filter((seed) =>
+  solvesRun(EVAL_INSTANCE, seed, TEACHER_MODEL, SOLVE_RATE),
+).length;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const ref = (id: string) => ({ id, size: 0, mediaType: 'application/json', preview: '' });
 
@@ -50,7 +57,7 @@ describe('the specialization lifecycle (specializeRepository)', () => {
       evaluate: {
         instances: { path: evalSet.instancesFile },
         environments: { [evalSet.repo]: evalSet.environment },
-        instanceIds: ['more-itertools__more-itertools-v10.1.0'],
+        instanceIds: [EVAL_INSTANCE],
         base: { baseUrl: teacher.url, model: TEACHER_MODEL },
         serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32'] },
         settings: { maxTokens: 64 },
@@ -68,7 +75,12 @@ describe('the specialization lifecycle (specializeRepository)', () => {
     });
 
   beforeAll(async () => {
-    teacher = await startTeacherServer({ fidelity: 0.7 });
+    // The base model is the offline teacher in its solving mode (a test instrument): it resolves
+    // the evaluation instance in some seeds, so the comparison with the student has a difference.
+    teacher = await startTeacherServer({
+      fidelity: 0.7,
+      solutions: { instancesFile: evalSet.instancesFile, solveRate: SOLVE_RATE },
+    });
     process.env.SERA_SERVE_PORT = String(await freePort());
     process.env.SERA_SERVE_DIR = mkdtempSync(path.join(os.tmpdir(), 'sera-serve-'));
     workers = await startWorkers(['orchestration', 'sandbox', 'llm', 'gpu-train', 'gpu-serve'], {
@@ -103,7 +115,12 @@ describe('the specialization lifecycle (specializeRepository)', () => {
     expect(full.dataset!.lines).toBeGreaterThan(0);
     expect(full.training!.steps).toBe(6);
     expect(full.evaluation!.student.summary.seeds).toBe(3);
-    expect(full.evaluation!.comparison?.headline).toContain('paired over 1 instances');
+    // The base resolves the instance in the seeds its solving mode solves; the random-weight
+    // student in none, so the paired comparison finds the base better on the one instance.
+    expect(baseSolves).toBeGreaterThan(0);
+    expect(full.evaluation!.base!.summary.mean).toBeCloseTo(baseSolves / 3, 10);
+    expect(full.evaluation!.student.summary.mean).toBe(0);
+    expect(full.evaluation!.comparison?.headline).toContain('paired over 1 instances; 0 better, 1 worse');
 
     const report = JSON.parse(await readArtifact(full.report.report)) as LifecycleReport;
     // The report is written before its own stage is recorded.
@@ -111,7 +128,8 @@ describe('the specialization lifecycle (specializeRepository)', () => {
     expect(report.totalSeconds).toBeGreaterThan(0);
     expect(report.generation.accepted).toBe(full.generation.acceptedCount);
     expect(full.generation.acceptedCount).toBeGreaterThan(0);
-    expect(report.evaluation?.comparison?.instances).toBe(1);
+    expect(report.evaluation?.comparison).toMatchObject({ instances: 1, aBetter: 1, bBetter: 0 });
+    expect(report.evaluation!.comparison!.difference).toBeCloseTo(-baseSolves / 3, 10);
     expect(report.headline.some((l) => l.startsWith('paired: '))).toBe(true);
     expect(Object.keys(full.report.charts).sort()).toEqual(['resolveRates', 'stageSeconds']);
     for (const id of Object.values(full.report.charts))
@@ -139,6 +157,8 @@ describe('the specialization lifecycle (specializeRepository)', () => {
     expect(again.generation).toEqual(full.generation);
     expect(again.training!.model).toBe(full.training!.model);
     expect(again.evaluation!.student.predictions).toEqual(full.evaluation!.student.predictions);
+    expect(again.evaluation!.base!.predictions).toEqual(full.evaluation!.base!.predictions);
+    expect(again.evaluation!.base!.summary).toEqual(full.evaluation!.base!.summary);
     for (const suffix of ['-env', '-svg', '-svg-s0', '-dataset', '-train', '-eval-base', '-eval-student'])
       expect(await runsOf(workers.client, `${fullId}${suffix}`)).toBe(1);
   });
