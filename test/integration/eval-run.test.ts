@@ -296,6 +296,7 @@ describe('multi-seed evaluation on the example set', () => {
         ],
       })
       .catch((e: unknown) => e);
+    expect(applicationCause(seeds).type).toBe('InvalidInput');
     expect(applicationCause(seeds).message).toContain('seeds: at least 3 seeds');
 
     const wrongModel = await workers.client.workflow
