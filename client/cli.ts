@@ -475,7 +475,7 @@ program
 program
   .command('drill')
   .description(
-    'fault drill: the same specialization undisturbed and then while every worker role is killed, the dev server and a Docker engine restart and the teacher answers 429s, 500s, cut connections, slow replies and garbled tool calls; compares samples, dataset bytes and predictions, and checks nothing is left behind',
+    'fault drill: the same specialization undisturbed and then while every worker role is killed, the dev server and a Docker engine restart and the teacher answers 429s, 500s, cut connections and slow replies; shows from the histories that each fault hit work in flight, compares samples, dataset bytes and predictions, and checks nothing is left behind',
   )
   .option('--seed <n>', 'seeds the run and where the faults fall', integer, DRILL_DEFAULTS.seed)
   .option('--samples <n>', 'samples per run', positiveInt, DRILL_DEFAULTS.samples)
@@ -483,7 +483,7 @@ program
   .option('--no-evaluate', 'stop after training (no vLLM serving)')
   .option(
     '--garbage-rate <share>',
-    'share of teacher replies whose tool call the proxy truncates (asked again by the rollout, so the run must not change)',
+    'share of teacher replies whose tool call the proxy truncates (default 0: the rollout asks again with a new seed, so the samples then differ by design)',
     Number,
     DRILL_DEFAULTS.faults.garbageRate,
   )

@@ -15,7 +15,9 @@ import { exampleEvalSet } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { freePort } from '../../infra/temporal-server';
 import type { EvaluateModelResult, EvaluateProgress } from '../../workflows/evaluate-model';
+import type { Fault } from '../../client/fault-evidence';
 import { applicationCause } from '../support/failures';
+import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
 import { readArtifact, readTrajectory } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
@@ -247,11 +249,19 @@ describe('multi-seed evaluation on the example set', () => {
       workflowId,
       args: [teacherRequest(runId)],
     });
+    const faults: Fault[] = [];
+    const newSandbox = async () => (sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST)));
     for (const solved of [2, 8]) {
       await waitFor(workers.client, workflowId, (p) => p.solved >= solved, `${solved} solved`);
-      sandbox!.child.kill('SIGKILL');
-      await sandbox!.exited;
-      sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
+      // Killed while it runs an activity of this evaluation (a tool call, a grading run…); a kill
+      // that lands just after a short activity ended is tried again on a new worker.
+      faults.push(
+        await killWhenBusy(workers.client, workflowId, sandbox!, 'sandbox', {
+          label: `kill -9 the sandbox worker after ${solved} solved`,
+          replace: newSandbox,
+        }),
+      );
+      await newSandbox();
     }
     const result = (await handle.result()) as EvaluateModelResult;
     for (const [seed, id] of Object.entries(result.predictions)) {
@@ -264,6 +274,8 @@ describe('multi-seed evaluation on the example set', () => {
     expect(result.summary).toEqual(reference.summary);
     expect(result.summary.mean).toBeGreaterThan(0);
     expect(await containersOfRun(runId)).toEqual([]);
+    // Each kill cut an activity in flight, which ran again on the new worker.
+    await expectFaultsHit(workers.client, [workflowId], faults);
   }, 600_000);
 
   it('cancels cleanly: its solving children stop and no container is left', async () => {
@@ -448,10 +460,13 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     expect(restarted.stage).toBe('solving');
 
     // Then both workers die outright and come back.
-    serve!.child.kill('SIGKILL');
-    await serve!.exited;
-    sandbox!.child.kill('SIGKILL');
-    await sandbox!.exited;
+    // Each while it runs an activity of this evaluation.
+    const faults = [
+      await killWhenBusy(workers.client, workflowId, sandbox!, 'sandbox', {
+        replace: async () => (sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST))),
+      }),
+      await killWhenBusy(workers.client, workflowId, serve!, 'gpu-serve'),
+    ];
     await new Promise((r) => setTimeout(r, 2000));
     sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
     serve = await startWorkerProcess(['gpu-serve'], serveEnv());
@@ -467,5 +482,7 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     await checkOutputs(result, SMALL);
     expect(engineProcesses(port)).toEqual([]);
     expect(await containersOfRun(runId)).toEqual([]);
+    // Both kills cut an activity in flight (the serving one, and a tool call or grading run).
+    await expectFaultsHit(workers.client, [workflowId], faults);
   }, 900_000);
 });

@@ -16,6 +16,7 @@ import { startPrivateDockerEngine, type PrivateDockerEngine } from '../../infra/
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import type { RolloutResult } from '../../workflows/rollout';
 import type { SvgRunResult } from '../../workflows/svg-run';
+import { expectFaultsHit } from '../support/fault-evidence';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
 const SAMPLES = 6;
@@ -50,6 +51,7 @@ describe('two sandbox hosts on two Docker engines', () => {
   // Armed by the second test: the first rollout on host B to ask for its final diff stops engine B.
   let stopEngineBAtDiff = false;
   let engineStopped = false;
+  let engineStoppedAt = 0;
   let store: LocalArtifactStore;
 
   beforeAll(async () => {
@@ -67,6 +69,7 @@ describe('two sandbox hosts on two Docker engines', () => {
         sandboxDiff: async (input) => {
           if (stopEngineBAtDiff && !engineStopped) {
             engineStopped = true;
+            engineStoppedAt = Date.now();
             await engineB.stop();
           }
           return activities.sandboxDiff(input);
@@ -133,6 +136,12 @@ describe('two sandbox hosts on two Docker engines', () => {
     expect(engineStopped).toBe(true);
     expect(result.finished).toBe(SAMPLES);
     expect(await sampleOutcomes(store, result)).toEqual(reference);
+    // The history shows a container of engine B made again (on A) after the engine stopped.
+    await expectFaultsHit(
+      core.client,
+      [workflowId],
+      [{ kind: 'containers-lost', label: 'stop Docker engine B', at: engineStoppedAt }],
+    );
 
     // At least the rollout that stopped the engine started on B and finished on A.
     const hosts = await rolloutHosts(core.client, workflowId);

@@ -12,6 +12,8 @@ import { containerName } from '../../core/names';
 import { TaskQueues } from '../../core/queues';
 import { startTeacherServer, type TeacherServer } from '../../infra/teacher-server';
 import type { RolloutProgress, RolloutResult } from '../../workflows/rollout';
+import type { Fault } from '../../client/fault-evidence';
+import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
 import { activityAttempts } from '../support/history';
 import { exampleRolloutRequest, readArtifact, readTrajectory } from '../support/rollout';
 import {
@@ -162,10 +164,17 @@ describe('rollouts under faults', () => {
       // Kill it once the edit is made and the model is thinking about the next step.
       // Turn 5's model call is under way: the next tool call (the diff review) meets a dead container.
       await waitForProgress(handle, (p) => p.status === 'turn 5: model');
+      const killed: Fault = {
+        kind: 'containers-lost',
+        label: "kill the rollout's container",
+        at: Date.now(),
+      };
       await docker.getContainer(containerName(runId, 'd1')).kill();
       const result = (await handle.result()) as RolloutResult;
       expect(result.exitStatus).toBe('submitted');
       expect(result.recoveries).toBe(1);
+      // The history shows the container made again after the kill.
+      await expectFaultsHit(orchestration.client, [handle.workflowId], [killed]);
       expect(await readArtifact(result.patch!)).toBe(reference.patch);
       expect(conversation(await readTrajectory(result.trajectory))).toEqual(
         conversation(reference.trajectory),
@@ -226,15 +235,24 @@ describe('rollout workers killed mid-rollout', () => {
       args: [request],
     });
 
-    // The llm worker dies while the model answers turn 2; the sandbox worker while it answers turn 4.
+    // The llm worker dies while the model answers turn 2; the sandbox worker while it runs the
+    // tool call of turn 4 (or a later one).
+    const client = orchestration.client;
     await waitForProgress(handle, (p) => p.status === 'turn 2: model');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    llm.child.kill('SIGKILL');
-    await llm.exited;
+    const faults = [
+      await killWhenBusy(client, handle.workflowId, llm, 'llm', {
+        type: 'agentTurn',
+        replace: () => spawn('llm'),
+      }),
+    ];
     llm = await spawn('llm');
     await waitForProgress(handle, (p) => p.status === 'turn 4: model');
-    sandbox.child.kill('SIGKILL');
-    await sandbox.exited;
+    faults.push(
+      await killWhenBusy(client, handle.workflowId, sandbox, 'sandbox', {
+        type: 'runTool',
+        replace: () => spawn('sandbox'),
+      }),
+    );
     sandbox = await spawn('sandbox');
 
     const result = (await handle.result()) as RolloutResult;
@@ -253,5 +271,7 @@ describe('rollout workers killed mid-rollout', () => {
     );
     expect(edits).toHaveLength(1);
     expect(await containersOfRun(runId)).toEqual([]);
+    // Each kill cut an activity in flight, which ran again on the new worker.
+    await expectFaultsHit(client, [handle.workflowId], faults);
   });
 });

@@ -15,6 +15,7 @@ import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir, qwen3TokenizerDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import type { SvgRunResult } from '../../workflows/svg-run';
+import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
 import { startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
 import { folderOnDisk, trainerProcesses, trainerTool, trainProgress } from '../support/trainer';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
@@ -203,8 +204,8 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     const killedAt = progress!.checkpoint!.step;
     expect(killedAt).toBeGreaterThanOrEqual(4);
     expect(killedAt).toBeLessThan(12);
-    worker.child.kill('SIGKILL');
-    await worker.exited;
+    // The training activity runs on the worker: the kill cuts it.
+    const kill = await killWhenBusy(workers.client, workflowId, worker, 'gpu-train');
     // The trainer notices its worker is gone and stops on its own.
     for (let i = 0; i < 20 && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
     expect(trainerProcesses(workflowId)).toEqual([]);
@@ -215,6 +216,7 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     expect(worker.output()).not.toMatch(/training started at step 0/);
     expect(result.resumedFrom).toEqual([killedAt]);
     expect(result.steps).toBe(12);
+    await expectFaultsHit(workers.client, [workflowId], [kill]);
     const diff = trainerTool<{ max_abs_diff: number }>('compare_models.py', [
       await folderOnDisk(result.model),
       await folderOnDisk(run.training!.model),

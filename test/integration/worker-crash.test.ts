@@ -3,7 +3,8 @@ import { exampleRepository } from '../../infra/example-repo';
 import { environmentWorkflowId, validateEnvironmentRequest } from '../../client/run-environment';
 import { TaskQueues } from '../../core/queues';
 import type { PrepareEnvironmentResult } from '../../workflows/prepare-environment';
-import { activityAttempts, waitForStartedActivity } from '../support/history';
+import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
+import { activityAttempts } from '../support/history';
 import {
   containersOfRun,
   startWorkers,
@@ -48,12 +49,15 @@ describe('a sandbox worker killed in the middle of a workflow', () => {
     });
 
     // Wait until the test command is running on the first worker, then kill it without warning.
-    await waitForStartedActivity(handle, 'execToArtifact', {
-      timeoutMs: 60_000,
+    const kill = await killWhenBusy(orchestration.client, handle.workflowId, first, 'sandbox', {
+      type: 'execToArtifact',
       pollMs: 200,
-      detail: () => first.output(),
+      replace: async () => {
+        const next = await startWorkerProcess(['sandbox'], env);
+        processes.push(next);
+        return next;
+      },
     });
-    first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 
     const second = await startWorkerProcess(['sandbox'], env);
@@ -66,6 +70,8 @@ describe('a sandbox worker killed in the middle of a workflow', () => {
     // The attempt that finished was not the first: the first died with its worker.
     const attempts = await activityAttempts(handle);
     expect(attempts.execToArtifact?.[0]).toBeGreaterThanOrEqual(2);
+    // And the history shows it was the test command on the killed worker that ran again.
+    await expectFaultsHit(orchestration.client, [handle.workflowId], [kill]);
     expect(await containersOfRun(runId)).toEqual([]);
 
     // SIGTERM is a graceful stop: the worker drains and exits 0.
