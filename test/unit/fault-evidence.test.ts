@@ -15,6 +15,17 @@ const time = (s: number) => ({
 const json = (value: unknown) => ({ payloads: [{ data: Buffer.from(JSON.stringify(value)) }] });
 const HEARTBEAT_TIMEOUT = { message: 'activity Heartbeat timeout', timeoutFailureInfo: { timeoutType: 4 } };
 
+/** The llm worker killed while it ran attempt 1 of wf-a's agentTurn, activity 7. */
+const llmKillDuringTurn7 = (): Fault => ({
+  kind: 'worker-killed',
+  label: 'kill -9 the llm worker',
+  at: KILL,
+  role: 'llm',
+  inFlight: [
+    { workflowId: 'wf-a', runId: 'wf-a-run', activityId: '7', type: 'agentTurn', attempt: 1, worker: 'w' },
+  ],
+});
+
 class History {
   events: HistoryEvent[] = [];
   /** Event attributes as plain objects: ids as numbers, where the server's client gives Longs. */
@@ -86,22 +97,7 @@ describe('fault evidence read from histories', () => {
         lastFailure: HEARTBEAT_TIMEOUT,
       })
       .run('wf-a');
-    const fault: Fault = {
-      kind: 'worker-killed',
-      label: 'kill -9 the llm worker',
-      at: KILL,
-      role: 'llm',
-      inFlight: [
-        {
-          workflowId: 'wf-a',
-          runId: 'wf-a-run',
-          activityId: '7',
-          type: 'agentTurn',
-          attempt: 1,
-          worker: 'w',
-        },
-      ],
-    };
+    const fault = llmKillDuringTurn7();
     const [verdict] = judgeFaults([fault], [history]);
     expect(verdict).toMatchObject({ label: 'kill -9 the llm worker', hit: true });
     expect(verdict!.evidence).toBe(
@@ -114,22 +110,7 @@ describe('fault evidence read from histories', () => {
       .started(0)
       .activity('7', 'agentTurn', 'sera-llm', { scheduled: 9, started: 9.5, closed: 9.9 }, 1)
       .run('wf-a');
-    const fault: Fault = {
-      kind: 'worker-killed',
-      label: 'kill -9 the llm worker',
-      at: KILL,
-      role: 'llm',
-      inFlight: [
-        {
-          workflowId: 'wf-a',
-          runId: 'wf-a-run',
-          activityId: '7',
-          type: 'agentTurn',
-          attempt: 1,
-          worker: 'w',
-        },
-      ],
-    };
+    const fault = llmKillDuringTurn7();
     expect(judgeFaults([fault], [history])).toEqual([
       {
         label: 'kill -9 the llm worker',
