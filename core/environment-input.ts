@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentRecipeSchema, ImageRecipeSchema, TestTimeoutSecondsSchema } from './environment-recipe';
+import { DEFAULT_FILE_MB, DEFAULT_INODES, writableSpaceProblem } from './sandbox-policy';
+import { parseSandboxUser } from './sandbox-user';
 
 /**
  * What the environment workflow needs: a repository at a commit and the command that tests it.
@@ -18,11 +20,37 @@ export const RunIdSchema = z
 
 export { TestTimeoutSecondsSchema };
 
-export const SandboxLimitsSchema = z.strictObject({
-  cpus: z.number().positive().max(64).default(1),
-  memoryMb: z.number().int().min(128).max(262_144).default(2048),
-  pids: z.number().int().min(16).max(65_536).default(512),
-});
+/**
+ * What one sandbox may use and who it runs as. The writable places (/repo, /tmp) are tmpfs, so
+ * their sizes count against the memory limit: the memory must hold both and leave room to run.
+ * Left out, their sizes follow from the memory (core/sandbox-policy.ts).
+ */
+export const SandboxLimitsSchema = z
+  .strictObject({
+    cpus: z.number().positive().max(64).default(1),
+    memoryMb: z.number().int().min(128).max(262_144).default(2048),
+    pids: z.number().int().min(16).max(65_536).default(512),
+    /** The size of /repo: the repository as the image has it, plus what the agent writes. */
+    diskMb: z.number().int().min(8).max(262_144).optional(),
+    /** The size of /tmp (also HOME and the tools' caches). */
+    scratchMb: z.number().int().min(8).max(262_144).optional(),
+    /** Files and folders each of /repo and /tmp may hold. */
+    inodes: z.number().int().min(1000).max(100_000_000).default(DEFAULT_INODES),
+    /** The largest file any one command may write (`ulimit -f`). */
+    fileMb: z.number().int().min(1).max(262_144).default(DEFAULT_FILE_MB),
+    /** Who runs the commands: "agent" (uid 1000), "root", or "<uid>[:<gid>]". */
+    user: z
+      .string()
+      .default('agent')
+      .superRefine((value, ctx) => {
+        const parsed = parseSandboxUser(value);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+      }),
+  })
+  .superRefine((limits, ctx) => {
+    const problem = writableSpaceProblem(limits);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['memoryMb'], message: problem });
+  });
 
 export const PrepareEnvironmentInputSchema = z.strictObject({
   /** Names the run: containers, artifacts and search attributes carry it. */

@@ -1,11 +1,14 @@
 import type Docker from 'dockerode';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorTypes } from '../../core/errors';
+import { sandboxPolicy, type SandboxLimitsRequest, type SandboxPolicy } from '../../core/sandbox-policy';
+import { userSpec } from '../../core/sandbox-user';
 import { asSandboxFailure, dockerStatus } from './docker-errors';
+import { writeSandboxFile } from './files';
+import { copyRepository, type CopiedSize } from './repo-copy';
+import { forgetPolicy, POLICY_LABEL } from './sandbox-policy-of';
 
-export interface SandboxLimits {
-  cpus: number;
-  memoryMb: number;
-  pids: number;
-}
+export type SandboxLimits = SandboxLimitsRequest;
 
 export interface CreateSandboxInput {
   /** Deterministic name (core/names.ts): a retried create finds the container it made before. */
@@ -24,29 +27,101 @@ export interface SandboxHandle {
 }
 
 export const MANAGED_LABEL = 'sera.managed';
+/** The harness's own writable place: its diff index and objects, tool results, the ready mark. */
+export const HARNESS_DIR = '/run/sera';
+const READY_FILE = `${HARNESS_DIR}/ready`;
+/** The capabilities the sandbox keeps: none (docs/sandbox-security.md says how that was found). */
+export const SANDBOX_CAPABILITIES: readonly string[] = [];
 
 /**
- * Creates and starts the container, or returns the one that already has this name. No network,
- * no host mounts, CPU/memory/pids limits, and labels that name the run and the workflow (the
- * reaper uses them).
+ * Creates and starts the container and copies the image's /repo into it, or returns the one that
+ * already has this name when that one is running and was filled. No network, no capabilities, a
+ * read-only root filesystem with /repo, /tmp and the harness's folder as bounded tmpfs, and
+ * labels that name the run and the workflow (the reaper uses them) and carry the policy (the
+ * exec and the probe read it).
  */
 export async function createSandbox(docker: Docker, input: CreateSandboxInput): Promise<SandboxHandle> {
+  const policy = sandboxPolicy(input.limits);
+  forgetPolicy(input.name);
   const existing = await inspectByName(docker, input.name);
-  const id = existing ?? (await createNew(docker, input));
+  if (existing && (await isReady(docker, input.name)))
+    return { name: input.name, id: existing, baseCommit: input.baseCommit };
+  // A container that never got its repository (an attempt died while filling it) or that
+  // stopped (tmpfs empties then) is of no use: make it again.
+  if (existing) await destroySandbox(docker, input.name);
+  const id = await createNew(docker, input, policy);
   const container = docker.getContainer(id);
   try {
     await container.start();
   } catch (error) {
     if (dockerStatus(error) !== 304) throw asSandboxFailure(error, `starting container ${input.name}`);
   }
+  await fill(docker, input, policy);
   return { name: input.name, id, baseCommit: input.baseCommit };
 }
 
-async function createNew(docker: Docker, input: CreateSandboxInput): Promise<string> {
+/** The /repo of the image, owned by the sandbox's user, then the ready mark. */
+async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPolicy): Promise<void> {
+  let copied: CopiedSize;
+  try {
+    copied = await copyRepository(docker, {
+      image: input.image,
+      into: input.name,
+      runId: input.runId,
+      owner: policy.user,
+    });
+  } catch (error) {
+    await destroySandbox(docker, input.name);
+    throw error;
+  }
+  if (copied.outOfSpace) {
+    await destroySandbox(docker, input.name);
+    const mb = Math.ceil(copied.bytes / 2 ** 20);
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message:
+        `the image's /repo (${input.image}) is ${mb} MB in ${copied.entries} files and folders, more than the sandbox holds ` +
+        `(limits.diskMb ${policy.diskMb}, limits.inodes ${policy.inodes}): raise diskMb to at least ${mb * 2} (and memoryMb with it)`,
+      nonRetryable: true,
+    });
+  }
+  await writeSandboxFile(docker, input.name, READY_FILE, '');
+}
+
+async function isReady(docker: Docker, name: string): Promise<boolean> {
+  try {
+    const info = await docker.getContainer(name).inspect();
+    if (!info.State.Running) return false;
+    await docker.getContainer(name).getArchive({ path: READY_FILE });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A tmpfs volume: bounded in bytes and in files on any host; Docker's archive calls reach it. */
+function tmpfsMount(target: string, options: string): Docker.MountSettings {
+  return {
+    Type: 'volume',
+    Target: target,
+    Source: '',
+    VolumeOptions: {
+      NoCopy: true,
+      Labels: {},
+      DriverConfig: { Name: 'local', Options: { type: 'tmpfs', device: 'tmpfs', o: options } },
+    },
+  };
+}
+
+async function createNew(docker: Docker, input: CreateSandboxInput, policy: SandboxPolicy): Promise<string> {
+  const { uid, gid } = policy.user;
+  const owned = `uid=${uid},gid=${gid}`;
   try {
     const container = await docker.createContainer({
       name: input.name,
       Image: input.image,
+      // The main process stays root, so the agent's `kill -9 -1` cannot stop its own sandbox.
+      User: '0:0',
       Cmd: ['sleep', 'infinity'],
       WorkingDir: '/repo',
       Env: [
@@ -55,21 +130,42 @@ async function createNew(docker: Docker, input: CreateSandboxInput): Promise<str
         'GIT_COMMITTER_NAME=sera',
         'GIT_COMMITTER_EMAIL=sera@localhost',
         'PYTHONDONTWRITEBYTECODE=1',
+        // The root filesystem is read-only: caches and a non-root user's home live in /tmp.
+        'XDG_CACHE_HOME=/tmp/.cache',
+        'npm_config_cache=/tmp/.npm',
+        ...(uid === 0 ? [] : ['HOME=/tmp']),
       ],
       Labels: {
         [MANAGED_LABEL]: 'true',
         'sera.run': input.runId,
         'sera.workflow-id': input.workflowId,
         'sera.base-commit': input.baseCommit,
+        [POLICY_LABEL]: JSON.stringify({
+          user: userSpec(policy.user),
+          fileMb: policy.fileMb,
+          memoryMb: policy.memoryMb,
+          pids: policy.pids,
+          diskMb: policy.diskMb,
+          scratchMb: policy.scratchMb,
+          inodes: policy.inodes,
+        }),
       },
       HostConfig: {
         NetworkMode: 'none',
         Init: true,
-        Memory: input.limits.memoryMb * 1024 * 1024,
-        MemorySwap: input.limits.memoryMb * 1024 * 1024,
-        NanoCpus: Math.round(input.limits.cpus * 1e9),
-        PidsLimit: input.limits.pids,
+        Memory: policy.memoryMb * 1024 * 1024,
+        MemorySwap: policy.memoryMb * 1024 * 1024,
+        NanoCpus: Math.round(policy.cpus * 1e9),
+        PidsLimit: policy.pids,
         SecurityOpt: ['no-new-privileges'],
+        CapDrop: ['ALL'],
+        CapAdd: [...SANDBOX_CAPABILITIES],
+        ReadonlyRootfs: true,
+        Mounts: [
+          tmpfsMount('/repo', `size=${policy.diskMb}m,nr_inodes=${policy.inodes},mode=0755,${owned}`),
+          tmpfsMount('/tmp', `size=${policy.scratchMb}m,nr_inodes=${policy.inodes},mode=1777`),
+          tmpfsMount(HARNESS_DIR, `size=${policy.diskMb}m,nr_inodes=${policy.inodes},mode=0700,${owned}`),
+        ],
       },
     });
     return container.id;
@@ -93,8 +189,9 @@ async function inspectByName(docker: Docker, name: string): Promise<string | und
   }
 }
 
-/** Removes the container. Removing one that is already gone succeeds. */
+/** Removes the container and its volumes. Removing one that is already gone succeeds. */
 export async function destroySandbox(docker: Docker, name: string): Promise<{ removed: boolean }> {
+  forgetPolicy(name);
   try {
     await docker.getContainer(name).remove({ force: true, v: true });
     return { removed: true };

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
 import { CappedOutput } from '../../core/output-cap';
 import { asSandboxFailure, containerGone, dockerStatus } from './docker-errors';
+import { policyOf } from './sandbox-policy-of';
 
 export interface ExecInput {
   container: string;
@@ -11,6 +12,8 @@ export interface ExecInput {
   timeoutSeconds: number;
   outputCapBytes: number;
   workdir?: string;
+  /** Runs without the per-file cap (the harness's own commands, which write what exists already). */
+  uncapped?: boolean;
 }
 
 export interface ExecResult {
@@ -39,12 +42,14 @@ export async function execInSandbox(
 ): Promise<ExecResult> {
   const started = Date.now();
   const container = docker.getContainer(input.container);
-  const cmd = ['timeout', '--kill-after=2', `${input.timeoutSeconds}s`, 'bash', '-c', input.command];
   let exec: Docker.Exec;
   let stream: NodeJS.ReadWriteStream;
   try {
+    const policy = await policyOf(docker, input.container);
     exec = await container.exec({
-      Cmd: cmd,
+      Cmd: commandLine(input, policy.fileMb),
+      // The sandbox's user, never the container's root (containers made before policies: root).
+      ...(policy.user ? { User: policy.user } : {}),
       AttachStdout: true,
       AttachStderr: true,
       WorkingDir: input.workdir ?? '/repo',
@@ -102,6 +107,23 @@ export async function execInSandbox(
     });
   }
   return { exitCode, output: output.text(), truncated: output.truncated, durationMs };
+}
+
+/**
+ * GNU timeout around bash. The per-file cap is set as both limits, so the command cannot raise
+ * it; `$0` is the command, run by a fresh bash exactly as it would run without the cap.
+ */
+function commandLine(input: ExecInput, fileMb: number | undefined): string[] {
+  const timeout = ['timeout', '--kill-after=2', `${input.timeoutSeconds}s`];
+  if (fileMb === undefined || input.uncapped) return [...timeout, 'bash', '-c', input.command];
+  return [
+    ...timeout,
+    'bash',
+    '-c',
+    'ulimit -f "$1" 2>/dev/null; exec bash -c "$0"',
+    input.command,
+    String(fileMb * 1024),
+  ];
 }
 
 /**

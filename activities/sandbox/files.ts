@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import path from 'node:path';
 import { pack, extract } from 'tar-stream';
 import { asSandboxFailure, containerGone, dockerStatus } from './docker-errors';
+import { policyOf } from './sandbox-policy-of';
 
 /** Writes one file into the container through the engine's archive API (no shell quoting). */
 export async function writeSandboxFile(
@@ -11,8 +12,13 @@ export async function writeSandboxFile(
   content: string,
 ): Promise<void> {
   const absolute = path.posix.resolve('/repo', filePath);
+  // Owned by the sandbox's user, so the agent can change what the harness wrote for it.
+  const { uid, gid } = await policyOf(docker, container).catch((error: unknown) => {
+    if (dockerStatus(error) === 404) throw containerGone(container, 'not found');
+    throw asSandboxFailure(error, `inspecting ${container}`);
+  });
   const archive = pack();
-  archive.entry({ name: path.posix.basename(absolute), mode: 0o644 }, content);
+  archive.entry({ name: path.posix.basename(absolute), mode: 0o644, uid, gid }, content);
   archive.finalize();
   // tar-stream's streams are not Node streams: collect the (small) archive into a buffer.
   const chunks: Buffer[] = [];

@@ -104,12 +104,21 @@ describe('repository images', () => {
 });
 
 describe('containers', () => {
-  it('have no network, no host mounts, limits and labels naming the run and workflow', async () => {
+  it('have no network, no host folders, no capabilities, a read-only root, limits and labels naming the run and workflow', async () => {
     const box = await sandbox('shape', 'wf-shape');
     const info = await docker.getContainer(box.name).inspect();
     expect(info.HostConfig.NetworkMode).toBe('none');
     expect(info.HostConfig.Binds ?? []).toEqual([]);
-    expect(info.Mounts).toEqual([]);
+    // Only the three tmpfs volumes, none of them a host folder.
+    expect(info.Mounts.map((m) => `${m.Type} ${m.Destination}`).sort()).toEqual([
+      'volume /repo',
+      'volume /run/sera',
+      'volume /tmp',
+    ]);
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(info.HostConfig.CapAdd ?? []).toEqual([]);
+    expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
     expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
     expect(info.HostConfig.NanoCpus).toBe(1e9);
     expect(info.HostConfig.PidsLimit).toBe(256);
@@ -173,6 +182,97 @@ except OSError as e:
     } finally {
       await client.connection.close();
     }
+  });
+});
+
+describe('least privilege and bounded space', () => {
+  const run = (container: string, command: string) =>
+    execInSandbox(docker, { container, command, timeoutSeconds: 30, outputCapBytes: 64 * 1024 });
+
+  it('runs commands as uid 1000, which owns /repo, with a read-only root and writable /repo and /tmp', async () => {
+    const box = await sandbox('user');
+    const who = await run(box.name, 'id -u; id -g; stat -c %u /repo/README.rst; echo $HOME');
+    expect(who.output.trim().split('\n')).toEqual(['1000', '1000', '1000', '/tmp']);
+    const writes = await run(
+      box.name,
+      'for p in /repo/new.txt /tmp/new.txt /etc/new.txt /usr/new.txt; do touch $p 2>/dev/null && echo "$p yes" || echo "$p no"; done',
+    );
+    expect(writes.output.trim().split('\n')).toEqual([
+      '/repo/new.txt yes',
+      '/tmp/new.txt yes',
+      '/etc/new.txt no',
+      '/usr/new.txt no',
+    ]);
+    // The repository is the image's, whole: git sees a clean tree at the base commit.
+    const git = await run(box.name, 'rm /repo/new.txt && git status --porcelain && git rev-parse HEAD');
+    expect(git.output.trim()).toBe(image.commit);
+  });
+
+  it('bounds /repo in bytes and in files, and any one file by the per-file cap', async () => {
+    const name = `sera-test-${uniqueRunId('bounds')}`;
+    made.push(name);
+    await createSandbox(docker, {
+      name,
+      image: image.image,
+      baseCommit: image.commit,
+      runId: 'sandbox-tests',
+      workflowId: 'test-no-workflow',
+      limits: { ...limits, diskMb: 32, scratchMb: 16, inodes: 2000, fileMb: 4 },
+    });
+    const big = await run(name, 'dd if=/dev/zero of=/repo/big bs=1M count=8 2>&1; echo "exit $?"');
+    expect(big.output).toMatch(/File size limit exceeded|exit 153/);
+    const files = await run(
+      name,
+      'mkdir /tmp/many && cd /tmp/many && for i in $(seq 1 3000); do : > f$i || break; done; ls | wc -l',
+    );
+    expect(files.output).toMatch(/No space left on device/);
+    expect(Number(files.output.trim().split('\n').pop())).toBeLessThan(2000);
+    const full = await run(
+      name,
+      'for i in 1 2 3 4 5 6 7 8 9 10; do dd if=/dev/zero of=/repo/fill$i bs=1M count=4 2>/dev/null || break; done; df -k /repo | tail -1',
+    );
+    const [, sizeKb, usedKb] = full.output.trim().split(/\s+/).map(Number);
+    expect(sizeKb).toBe(32 * 1024);
+    expect(usedKb).toBeGreaterThan(30 * 1024);
+  });
+
+  it("refuses a disk limit smaller than the image's /repo, with the sizes", async () => {
+    const name = `sera-test-${uniqueRunId('small')}`;
+    made.push(name);
+    const error = await createSandbox(docker, {
+      name,
+      image: image.image,
+      baseCommit: image.commit,
+      runId: 'sandbox-tests',
+      workflowId: 'test-no-workflow',
+      // Below the schema's floor on purpose: the example repository is smaller than any allowed limit.
+      limits: { ...limits, diskMb: 1 },
+    }).catch((e: unknown) => e);
+    expect(failureType(error)).toBe('InvalidInput');
+    expect((error as Error).message).toMatch(
+      /\/repo .* is \d+ MB in \d+ files and folders, more than the sandbox holds \(limits.diskMb 1, limits.inodes 200000\)/,
+    );
+    expect(
+      await docker
+        .getContainer(name)
+        .inspect()
+        .catch(() => 'gone'),
+    ).toBe('gone');
+  });
+
+  it('runs as root only when the limits say "root"', async () => {
+    const name = `sera-test-${uniqueRunId('root')}`;
+    made.push(name);
+    await createSandbox(docker, {
+      name,
+      image: image.image,
+      baseCommit: image.commit,
+      runId: 'sandbox-tests',
+      workflowId: 'test-no-workflow',
+      limits: { ...limits, user: 'root' },
+    });
+    const who = await run(name, 'id -u; stat -c %u /repo/README.rst; touch /etc/x 2>&1 || true');
+    expect(who.output).toMatch(/^0\n0\n.*Read-only file system/);
   });
 });
 
