@@ -12,8 +12,6 @@ export interface ExecInput {
   timeoutSeconds: number;
   outputCapBytes: number;
   workdir?: string;
-  /** Runs without the per-file cap (the harness's own commands, which write what exists already). */
-  uncapped?: boolean;
 }
 
 export interface ExecResult {
@@ -115,7 +113,7 @@ export async function execInSandbox(
  */
 function commandLine(input: ExecInput, fileMb: number | undefined): string[] {
   const timeout = ['timeout', '--kill-after=2', `${input.timeoutSeconds}s`];
-  if (fileMb === undefined || input.uncapped) return [...timeout, 'bash', '-c', input.command];
+  if (fileMb === undefined) return [...timeout, 'bash', '-c', input.command];
   return [
     ...timeout,
     'bash',
