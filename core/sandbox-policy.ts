@@ -50,9 +50,11 @@ export function writableSpaceProblem(limits: SandboxLimitsRequest): string | und
   if (limits.diskMb === undefined && limits.scratchMb === undefined) return undefined;
   const memoryMb = limits.memoryMb ?? 2048;
   const { diskMb, scratchMb } = writableSizes(limits);
-  const needed = diskMb + scratchMb + MEMORY_HEADROOM_MB;
-  if (needed <= memoryMb) return undefined;
-  return `${memoryMb} MB cannot hold the writable space (diskMb ${diskMb} + scratchMb ${scratchMb}, kept in memory) and ${MEMORY_HEADROOM_MB} MB to run in: raise memoryMb to ${needed} or lower diskMb`;
+  if (diskMb + scratchMb + MEMORY_HEADROOM_MB <= memoryMb) return undefined;
+  // Enough for any memory: a size left out grows with the memory, up to its default.
+  const enough =
+    (limits.diskMb ?? DEFAULT_DISK_MB) + (limits.scratchMb ?? DEFAULT_SCRATCH_MB) + MEMORY_HEADROOM_MB;
+  return `${memoryMb} MB cannot hold the writable space (diskMb ${diskMb} + scratchMb ${scratchMb}, kept in memory) and ${MEMORY_HEADROOM_MB} MB to run in: raise memoryMb to ${enough} or lower diskMb`;
 }
 
 /** The policy a container is made with; limits from histories older than these fields get defaults. */

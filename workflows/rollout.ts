@@ -490,6 +490,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
           ok: result.ok,
           ms: result.ms,
           exitCode: result.exitCode,
+          ...(result.writableKb === undefined ? {} : { writableKb: result.writableKb }),
           ref: result.observation,
         });
       }

@@ -7,6 +7,10 @@ import type { ToolAction } from '../../core/agent/tool-call';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
 import { CappedOutput } from '../../core/output-cap';
+import { diffCommand, splitDiffOutput } from '../../core/diff-command';
+import { shouldProbe, withNotes } from '../../core/sandbox-probe';
+import { probeLimits } from '../sandbox/probe';
+import { harnessDir } from '../sandbox/sandbox-policy-of';
 import { execInSandbox } from '../sandbox/exec';
 import { readSandboxFile, writeSandboxFile } from '../sandbox/files';
 import { runEditor } from './editor-tool';
@@ -32,12 +36,15 @@ export interface ToolResult {
   observation: ArtifactRef;
   /** The sandbox's diff against the base commit after this call: what a new container restores. */
   diff: ArtifactRef;
+  /** The writable space (/repo and /tmp) in use after the call, in kB. */
+  writableKb?: number;
 }
 
 /** The current activity's attempt; 1 outside Temporal (the benchmark calls tools directly). */
 const activityAttempt = (): number => activityContext()?.info.attempt ?? 1;
 
-const resultFile = (key: string): string => `/tmp/sera-tool-${key.replace(/[^\w.-]/g, '_')}.json`;
+const resultFile = (dir: string, key: string): string =>
+  `${dir}/sera-tool-${key.replace(/[^\w.-]/g, '_')}.json`;
 
 /** The agent's tools against a sandbox, on the host's queue. */
 export function createAgentToolActivities(deps: {
@@ -49,27 +56,19 @@ export function createAgentToolActivities(deps: {
   const { docker, artifacts } = deps;
   const attempt = deps.attempt ?? activityAttempt;
 
-  /**
-   * `git add -A && git diff --cached` against the base commit (untracked files included), staged
-   * in a copy of the index: the repository's own index stays as the agent left it, so the
-   * review's `git checkout -- <file>` still puts a file back as it was.
-   */
-  async function diffOf(container: string, baseCommit: string): Promise<string> {
+  /** The sandbox's patch against the base commit, and the writable space in use (core/diff-command.ts). */
+  async function diffOf(
+    container: string,
+    baseCommit: string,
+  ): Promise<{ diff: string; writableKb?: number }> {
     const result = await execInSandbox(docker, {
       container,
-      command: [
-        'index=/tmp/sera-diff-index-$$',
-        'cp "$(git rev-parse --git-path index)" "$index" 2>/dev/null',
-        `GIT_INDEX_FILE="$index" git add -A && GIT_INDEX_FILE="$index" git diff --cached ${baseCommit}`,
-        'status=$?',
-        'rm -f "$index"',
-        'exit $status',
-      ].join('; '),
+      command: diffCommand(await harnessDir(docker, container), baseCommit),
       timeoutSeconds: 120,
       outputCapBytes: 64 * 1024 * 1024,
     });
     if (result.exitCode !== 0) throw new Error(`git diff failed in ${container}: ${result.output}`);
-    return result.output;
+    return splitDiffOutput(result.output);
   }
 
   async function perform(input: RunToolInput): Promise<{ ok: boolean; exitCode?: number; text: string }> {
@@ -86,19 +85,27 @@ export function createAgentToolActivities(deps: {
           },
           heartbeat,
         );
+        const notes = shouldProbe(result.exitCode, result.output)
+          ? (await probeLimits(docker, container, result.exitCode, result.output)).notes
+          : [];
         return {
           ok: result.exitCode === 0,
           exitCode: result.exitCode,
-          text: bashObservation(result.output, result.exitCode),
+          text: withNotes(bashObservation(result.output, result.exitCode), notes),
         };
       } catch (error) {
         // A command that runs too long is the model's doing: it is told, the rollout goes on.
         if (error instanceof ApplicationFailure && error.type === ErrorTypes.CommandTimedOut) {
           const partial = (error.details?.[0] as { output?: string } | undefined)?.output ?? '';
+          // A loop that kept writing into a full disk ends here: say which limit it met.
+          const { notes } = await probeLimits(docker, container, 124, partial);
           return {
             ok: false,
             exitCode: 124,
-            text: observation(`${partial}\nThe command was killed after ${input.commandTimeoutSeconds} s.`),
+            text: withNotes(
+              observation(`${partial}\nThe command was killed after ${input.commandTimeoutSeconds} s.`),
+              notes,
+            ),
           };
         }
         throw error;
@@ -110,30 +117,32 @@ export function createAgentToolActivities(deps: {
       capped.append(Buffer.from(outcome.message));
       return { ok: outcome.ok, text: observation(capped.text()) };
     }
-    const diff = await diffOf(container, input.baseCommit);
+    const { diff } = await diffOf(container, input.baseCommit);
     return { ok: true, text: observation(submitReview(diff, input.prompts)) };
   }
 
   return {
     async runTool(input: RunToolInput): Promise<ToolResult> {
-      const cached = await readSandboxFile(docker, input.container, resultFile(input.key));
+      const dir = await harnessDir(docker, input.container);
+      const cached = await readSandboxFile(docker, input.container, resultFile(dir, input.key));
       if (cached) return JSON.parse(cached) as ToolResult;
       // An earlier attempt may have died after changing files but before recording its result:
       // put the repository back as it was before the call, so the call runs once, not on top of itself.
       if (attempt() > 1) await resetRepository(input.container, input.baseCommit, input.before);
       const started = Date.now();
       const done = await perform(input);
-      const diff = await diffOf(input.container, input.baseCommit);
+      const { diff, writableKb } = await diffOf(input.container, input.baseCommit);
       const result: ToolResult = {
         ok: done.ok,
         exitCode: done.exitCode,
+        ...(writableKb === undefined ? {} : { writableKb }),
         // Everything done in the container: the call itself and the diff taken after it.
         ms: Date.now() - started,
         observation: await artifacts.put(done.text, 'text/plain'),
         diff: await artifacts.put(diff, 'text/x-diff'),
       };
       // Recorded in the container, so a retry of a call that finished does not run it twice.
-      await writeSandboxFile(docker, input.container, resultFile(input.key), JSON.stringify(result));
+      await writeSandboxFile(docker, input.container, resultFile(dir, input.key), JSON.stringify(result));
       return result;
     },
 
@@ -157,10 +166,11 @@ export function createAgentToolActivities(deps: {
   async function applyDiff(container: string, ref: ArtifactRef): Promise<void> {
     const patch = (await artifacts.get(ref.id)).toString('utf8');
     if (patch.trim() === '') return;
-    await writeSandboxFile(docker, container, '/tmp/sera-restore.patch', patch);
+    const patchFile = `${await harnessDir(docker, container)}/sera-restore.patch`;
+    await writeSandboxFile(docker, container, patchFile, patch);
     const result = await execInSandbox(docker, {
       container,
-      command: 'git apply --whitespace=nowarn /tmp/sera-restore.patch',
+      command: `git apply --whitespace=nowarn ${patchFile}`,
       timeoutSeconds: 60,
       outputCapBytes: 64 * 1024,
     });

@@ -24,6 +24,13 @@ export async function appendObservations(
       continue;
     }
     trajectory.messages.push({ role: 'tool', tool_call_id: o.toolCallId, content });
-    lastTurn?.tools.push({ callId: o.toolCallId, name: o.name, ok: o.ok, ms: o.ms, exitCode: o.exitCode });
+    lastTurn?.tools.push({
+      callId: o.toolCallId,
+      name: o.name,
+      ok: o.ok,
+      ms: o.ms,
+      exitCode: o.exitCode,
+      ...(o.writableKb === undefined ? {} : { writableKb: o.writableKb }),
+    });
   }
 }

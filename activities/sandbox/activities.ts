@@ -11,6 +11,8 @@ import type { PytestSummary } from '../../core/pytest-summary';
 import { sandboxHostQueue } from '../../core/queues';
 import { createSandbox, destroySandbox, type CreateSandboxInput, type SandboxHandle } from './containers';
 import { execInSandbox, type ExecInput, type ExecResult } from './exec';
+import { harnessDir } from './sandbox-policy-of';
+import { diffCommand, splitDiffOutput } from '../../core/diff-command';
 import { readSandboxFile, writeSandboxFile } from './files';
 import { asSandboxFailure } from './docker-errors';
 import { reapOrphans, workflowRunningOn } from './reaper';
@@ -164,17 +166,18 @@ export function createSandboxActivities(deps: SandboxDeps) {
       return readSandboxFile(docker, input.container, input.path);
     },
 
-    /** `git add -A && git diff --cached <base>`: the patch the sandbox holds, stored as an artifact. */
+    /** The patch the sandbox holds against the base commit (core/diff-command.ts), stored as an artifact. */
     async sandboxDiff(input: { container: string; baseCommit: string }): Promise<DiffResult> {
       const result = await execInSandbox(docker, {
         container: input.container,
-        command: `git add -A && git diff --cached ${input.baseCommit}`,
+        command: diffCommand(await harnessDir(docker, input.container), input.baseCommit),
         timeoutSeconds: 120,
         outputCapBytes: 64 * 1024 * 1024,
       });
       if (result.exitCode !== 0) throw new Error(`git diff failed in ${input.container}: ${result.output}`);
-      const patch = await deps.artifacts.put(result.output, 'text/x-diff');
-      return { patch, ...patchStats(result.output) };
+      const { diff } = splitDiffOutput(result.output);
+      const patch = await deps.artifacts.put(diff, 'text/x-diff');
+      return { patch, ...patchStats(diff) };
     },
 
     async resetSandbox(input: { container: string; baseCommit: string }): Promise<void> {

@@ -43,3 +43,12 @@ export function parsePolicy(label: string | undefined): ContainerPolicy {
   const [uid, gid] = raw.user.split(':').map(Number);
   return { ...raw, uid: uid ?? 0, gid: gid ?? uid ?? 0 };
 }
+
+/**
+ * Where the harness keeps its own files in a container: its tmpfs, which the agent's filling of
+ * /repo or /tmp cannot take away; /tmp in containers made before policies.
+ */
+export async function harnessDir(docker: Docker, container: string): Promise<string> {
+  const policy = await policyOf(docker, container);
+  return policy.user === undefined ? '/tmp' : '/run/sera';
+}

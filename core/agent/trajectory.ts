@@ -60,7 +60,15 @@ export interface TurnRecord {
   /** Replies asked again under the reply policy, by what was wrong with them. */
   retried?: Partial<Record<ReplyProblem, number>>;
   /** Filled in when the observations come back (next model call or the end). */
-  tools: Array<{ callId: string; name: string; ok: boolean; ms: number; exitCode?: number }>;
+  tools: Array<{
+    callId: string;
+    name: string;
+    ok: boolean;
+    ms: number;
+    exitCode?: number;
+    /** The sandbox's writable space in use (/repo and /tmp) after the call, in kB. */
+    writableKb?: number;
+  }>;
 }
 
 /** The whole record of a rollout, kept in the artifact store (JSON). */
@@ -80,6 +88,7 @@ export interface PendingObservation {
   ok: boolean;
   ms: number;
   exitCode?: number;
+  writableKb?: number;
   text?: string;
   ref?: ArtifactRef;
 }

@@ -13,7 +13,7 @@ describe('parsePrepareEnvironmentInput', () => {
         testTimeoutSeconds: 900,
         testRunner: 'pytest',
         outputCapBytes: 1024 * 1024,
-        limits: { cpus: 1, memoryMb: 2048, pids: 512 },
+        limits: { cpus: 1, memoryMb: 2048, pids: 512, inodes: 200_000, fileMb: 512, user: 'agent' },
         heartbeatTimeoutSeconds: 30,
         requireTestsPass: true,
       },
