@@ -68,6 +68,7 @@ async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPo
       image: input.image,
       into: input.name,
       runId: input.runId,
+      workflowId: input.workflowId,
       owner: policy.user,
     });
   } catch (error) {

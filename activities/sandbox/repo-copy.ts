@@ -23,7 +23,7 @@ const MANAGED_LABEL = 'sera.managed';
  */
 export async function copyRepository(
   docker: Docker,
-  input: { image: string; into: string; runId: string; owner: SandboxUser },
+  input: { image: string; into: string; runId: string; workflowId: string; owner: SandboxUser },
 ): Promise<CopiedSize> {
   const sourceName = `${input.into}-source`;
   await removeQuietly(docker, sourceName);
@@ -33,7 +33,8 @@ export async function copyRepository(
       name: sourceName,
       Image: input.image,
       Cmd: ['true'],
-      Labels: { [MANAGED_LABEL]: 'true', 'sera.run': input.runId, 'sera.workflow-id': '' },
+      // The sandbox's labels: the reaper leaves it alone while that workflow runs.
+      Labels: { [MANAGED_LABEL]: 'true', 'sera.run': input.runId, 'sera.workflow-id': input.workflowId },
       HostConfig: { NetworkMode: 'none' },
     });
   } catch (error) {
