@@ -67,8 +67,6 @@ async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPo
     copied = await copyRepository(docker, {
       image: input.image,
       into: input.name,
-      runId: input.runId,
-      workflowId: input.workflowId,
       owner: policy.user,
     });
   } catch (error) {

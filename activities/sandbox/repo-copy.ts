@@ -18,43 +18,62 @@ const MANAGED_LABEL = 'sera.managed';
 /**
  * Copies the image's /repo into a sandbox's /repo (a tmpfs that starts empty), through the
  * engine's archive calls, with every file owned by the sandbox's user. The files come from a
- * container of the image that never starts (named after the sandbox, so the reaper finds one
- * that a dead attempt left behind).
+ * container of the image that never starts, one per image and kept for the next sandbox (the
+ * reaper may remove it at any time: it is made again).
  */
 export async function copyRepository(
   docker: Docker,
-  input: { image: string; into: string; runId: string; workflowId: string; owner: SandboxUser },
+  input: { image: string; into: string; owner: SandboxUser },
 ): Promise<CopiedSize> {
-  const sourceName = `${input.into}-source`;
-  await removeQuietly(docker, sourceName);
-  let source: Docker.Container;
+  const source = await sourceOf(docker, input.image);
+  const archive = await source.getArchive({ path: '/repo' }).catch(async (error: unknown) => {
+    if (dockerStatus(error) !== 404) throw asSandboxFailure(error, `reading /repo of ${input.image}`);
+    // Reaped between two sandboxes: make it again.
+    return (await sourceOf(docker, input.image, true)).getArchive({ path: '/repo' });
+  });
+  const counted = { bytes: 0, entries: 0 };
   try {
-    source = await docker.createContainer({
-      name: sourceName,
-      Image: input.image,
+    const owned = reowned(archive, input.owner, counted);
+    await docker.getContainer(input.into).putArchive(Readable.from(owned), { path: '/repo' });
+  } catch (error) {
+    if (!/no space left on device/i.test(describe(error)))
+      throw asSandboxFailure(error, `filling /repo of ${input.into}`);
+    // Count the whole archive, so the refusal can name the size that did not fit.
+    return { ...(await measure(await source.getArchive({ path: '/repo' }))), outOfSpace: true };
+  }
+  return { ...counted, outOfSpace: false };
+}
+
+/** The kept, never started container of an image, by a name taken from the image's id. */
+async function sourceOf(docker: Docker, image: string, again = false): Promise<Docker.Container> {
+  let id: string;
+  try {
+    id = (await docker.getImage(image).inspect()).Id.replace(/^sha256:/, '');
+  } catch (error) {
+    throw asSandboxFailure(error, `inspecting image ${image}`);
+  }
+  const name = `sera-source-${id.slice(0, 16)}`;
+  const existing = docker.getContainer(name);
+  if (!again) {
+    try {
+      await existing.inspect();
+      return existing;
+    } catch (error) {
+      if (dockerStatus(error) !== 404) throw asSandboxFailure(error, `inspecting ${name}`);
+    }
+  }
+  try {
+    return await docker.createContainer({
+      name,
+      Image: image,
       Cmd: ['true'],
-      // The sandbox's labels: the reaper leaves it alone while that workflow runs.
-      Labels: { [MANAGED_LABEL]: 'true', 'sera.run': input.runId, 'sera.workflow-id': input.workflowId },
+      Labels: { [MANAGED_LABEL]: 'true', 'sera.run': '', 'sera.workflow-id': '' },
       HostConfig: { NetworkMode: 'none' },
     });
   } catch (error) {
-    throw asSandboxFailure(error, `reading /repo of ${input.image}`);
-  }
-  try {
-    const archive = await source.getArchive({ path: '/repo' });
-    const counted = { bytes: 0, entries: 0 };
-    const owned = reowned(archive, input.owner, counted);
-    try {
-      await docker.getContainer(input.into).putArchive(Readable.from(owned), { path: '/repo' });
-    } catch (error) {
-      if (!/no space left on device/i.test(describe(error)))
-        throw asSandboxFailure(error, `filling /repo of ${input.into}`);
-      // Count the whole archive, so the refusal can name the size that did not fit.
-      return { ...(await measure(await source.getArchive({ path: '/repo' }))), outOfSpace: true };
-    }
-    return { ...counted, outOfSpace: false };
-  } finally {
-    await removeQuietly(docker, sourceName);
+    // Another sandbox of the same image made it first.
+    if (dockerStatus(error) === 409) return docker.getContainer(name);
+    throw asSandboxFailure(error, `reading /repo of ${image}`);
   }
 }
 
@@ -111,15 +130,6 @@ async function measure(archive: NodeJS.ReadableStream): Promise<{ bytes: number;
 function inRepo(name: string): string | undefined {
   const rest = name.replace(/^\.?\/?repo(\/|$)/, '');
   return rest === '' ? undefined : rest;
-}
-
-async function removeQuietly(docker: Docker, name: string): Promise<void> {
-  try {
-    await docker.getContainer(name).remove({ force: true });
-  } catch (error) {
-    if (dockerStatus(error) !== 404 && dockerStatus(error) !== 409)
-      throw asSandboxFailure(error, `removing ${name}`);
-  }
 }
 
 function describe(error: unknown): string {
