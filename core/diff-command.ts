@@ -11,11 +11,12 @@ export function diffCommand(dir: string, baseCommit: string): string {
   return [
     `df -kP /repo /tmp 2>/dev/null | awk 'NR>1{s+=$3} END{print "${USAGE_LINE}", s+0}'`,
     `index=${dir}/sera-diff-index-$$`,
-    'cp "$(git rev-parse --git-path index)" "$index" 2>/dev/null',
+    `cp "$(git -c safe.directory='*' rev-parse --git-path index)" "$index" 2>/dev/null`,
     `objects=${dir}/sera-diff-objects-$$`,
     'mkdir -p "$objects"',
-    'export GIT_ALTERNATE_OBJECT_DIRECTORIES="$(cd "$(git rev-parse --git-path objects)" && pwd)" GIT_OBJECT_DIRECTORY="$objects"',
-    `GIT_INDEX_FILE="$index" git add -A && GIT_INDEX_FILE="$index" git diff --cached ${baseCommit}`,
+    `export GIT_ALTERNATE_OBJECT_DIRECTORIES="$(cd "$(git -c safe.directory='*' rev-parse --git-path objects)" && pwd)" GIT_OBJECT_DIRECTORY="$objects"`,
+    // Run by root on the user's repository: git would call that ownership dubious.
+    `GIT_INDEX_FILE="$index" git -c safe.directory='*' add -A && GIT_INDEX_FILE="$index" git -c safe.directory='*' diff --cached ${baseCommit}`,
     'status=$?',
     'rm -rf "$index" "$objects"',
     'exit $status',

@@ -21,6 +21,11 @@ export const PROBE_SCRIPT = [
 const LIMIT_SIGNS =
   /Resource temporarily unavailable|No space left on device|Cannot allocate memory|File size limit exceeded|Disk quota exceeded|Killed/;
 
+/** Output of a command whose forks failed: the process limit is met. */
+export function forkFailed(output: string): boolean {
+  return /fork: (retry: )?Resource temporarily unavailable/.test(output);
+}
+
 /** Exit 153 is 128 + SIGXFSZ (the per-file cap); 137 is 128 + SIGKILL (the OOM killer, among others). */
 export function shouldProbe(exitCode: number, output: string): boolean {
   return exitCode !== 0 || LIMIT_SIGNS.test(output);

@@ -61,12 +61,17 @@ export function createAgentToolActivities(deps: {
     container: string,
     baseCommit: string,
   ): Promise<{ diff: string; writableKb?: number }> {
-    const result = await execInSandbox(docker, {
-      container,
-      command: diffCommand(await harnessDir(docker, container), baseCommit),
-      timeoutSeconds: 120,
-      outputCapBytes: 64 * 1024 * 1024,
-    });
+    const result = await execInSandbox(
+      docker,
+      {
+        container,
+        command: diffCommand(await harnessDir(docker, container), baseCommit),
+        timeoutSeconds: 120,
+        outputCapBytes: 64 * 1024 * 1024,
+        asHarness: true,
+      },
+      heartbeat,
+    );
     if (result.exitCode !== 0) throw new Error(`git diff failed in ${container}: ${result.output}`);
     return splitDiffOutput(result.output);
   }
@@ -86,7 +91,7 @@ export function createAgentToolActivities(deps: {
           heartbeat,
         );
         const notes = shouldProbe(result.exitCode, result.output)
-          ? (await probeLimits(docker, container, result.exitCode, result.output)).notes
+          ? (await probeLimits(docker, container, result.exitCode, result.output, heartbeat)).notes
           : [];
         return {
           ok: result.exitCode === 0,
@@ -98,7 +103,7 @@ export function createAgentToolActivities(deps: {
         if (error instanceof ApplicationFailure && error.type === ErrorTypes.CommandTimedOut) {
           const partial = (error.details?.[0] as { output?: string } | undefined)?.output ?? '';
           // A loop that kept writing into a full disk ends here: say which limit it met.
-          const { notes } = await probeLimits(docker, container, 124, partial);
+          const { notes } = await probeLimits(docker, container, 124, partial, heartbeat);
           return {
             ok: false,
             exitCode: 124,
@@ -142,7 +147,13 @@ export function createAgentToolActivities(deps: {
         diff: await artifacts.put(diff, 'text/x-diff'),
       };
       // Recorded in the container, so a retry of a call that finished does not run it twice.
-      await writeSandboxFile(docker, input.container, resultFile(dir, input.key), JSON.stringify(result));
+      await writeSandboxFile(
+        docker,
+        input.container,
+        resultFile(dir, input.key),
+        JSON.stringify(result),
+        'private',
+      );
       return result;
     },
 

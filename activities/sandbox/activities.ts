@@ -168,12 +168,17 @@ export function createSandboxActivities(deps: SandboxDeps) {
 
     /** The patch the sandbox holds against the base commit (core/diff-command.ts), stored as an artifact. */
     async sandboxDiff(input: { container: string; baseCommit: string }): Promise<DiffResult> {
-      const result = await execInSandbox(docker, {
-        container: input.container,
-        command: diffCommand(await harnessDir(docker, input.container), input.baseCommit),
-        timeoutSeconds: 120,
-        outputCapBytes: 64 * 1024 * 1024,
-      });
+      const result = await execInSandbox(
+        docker,
+        {
+          container: input.container,
+          command: diffCommand(await harnessDir(docker, input.container), input.baseCommit),
+          timeoutSeconds: 120,
+          outputCapBytes: 64 * 1024 * 1024,
+          asHarness: true,
+        },
+        heartbeat,
+      );
       if (result.exitCode !== 0) throw new Error(`git diff failed in ${input.container}: ${result.output}`);
       const { diff } = splitDiffOutput(result.output);
       const patch = await deps.artifacts.put(diff, 'text/x-diff');

@@ -30,8 +30,11 @@ export const MANAGED_LABEL = 'sera.managed';
 /** The harness's own writable place: its diff index and objects, tool results, the ready mark. */
 export const HARNESS_DIR = '/run/sera';
 const READY_FILE = `${HARNESS_DIR}/ready`;
-/** The capabilities the sandbox keeps: none (docs/sandbox-security.md says how that was found). */
-export const SANDBOX_CAPABILITIES: readonly string[] = [];
+/**
+ * The one capability the sandbox keeps: the harness reads the agent's files as root to take the
+ * diff, whatever their modes. Commands of a non-root user never hold it (docs/sandbox-security.md).
+ */
+export const SANDBOX_CAPABILITIES: readonly string[] = ['DAC_READ_SEARCH'];
 
 /**
  * Creates and starts the container and copies the image's /repo into it, or returns the one that
@@ -84,7 +87,7 @@ async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPo
       nonRetryable: true,
     });
   }
-  await writeSandboxFile(docker, input.name, READY_FILE, '');
+  await writeSandboxFile(docker, input.name, READY_FILE, '', 'private');
 }
 
 async function isReady(docker: Docker, name: string): Promise<boolean> {
@@ -163,7 +166,8 @@ async function createNew(docker: Docker, input: CreateSandboxInput, policy: Sand
         Mounts: [
           tmpfsMount('/repo', `size=${policy.diskMb}m,nr_inodes=${policy.inodes},mode=0755,${owned}`),
           tmpfsMount('/tmp', `size=${policy.scratchMb}m,nr_inodes=${policy.inodes},mode=1777`),
-          tmpfsMount(HARNESS_DIR, `size=${policy.diskMb}m,nr_inodes=${policy.inodes},mode=0700,${owned}`),
+          // Root's: the agent may read a file it is given the path of (the restore patch), no more.
+          tmpfsMount(HARNESS_DIR, `size=${policy.diskMb}m,nr_inodes=${policy.inodes},mode=0711`),
         ],
       },
     });

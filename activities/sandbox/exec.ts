@@ -12,6 +12,11 @@ export interface ExecInput {
   timeoutSeconds: number;
   outputCapBytes: number;
   workdir?: string;
+  /**
+   * The harness's own commands that read or write its folder, /run/sera, which only root may
+   * write (still with no capability but reading any file).
+   */
+  asHarness?: boolean;
 }
 
 export interface ExecResult {
@@ -47,7 +52,7 @@ export async function execInSandbox(
     exec = await container.exec({
       Cmd: commandLine(input, policy.fileMb),
       // The sandbox's user, never the container's root (containers made before policies: root).
-      ...(policy.user ? { User: policy.user } : {}),
+      ...(policy.user ? { User: input.asHarness ? '0:0' : policy.user } : {}),
       AttachStdout: true,
       AttachStderr: true,
       WorkingDir: input.workdir ?? '/repo',

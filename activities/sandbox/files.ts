@@ -10,15 +10,21 @@ export async function writeSandboxFile(
   container: string,
   filePath: string,
   content: string,
+  /** `private`: the harness's own record, root's and unreadable to the agent. */
+  access: 'agent' | 'private' = 'agent',
 ): Promise<void> {
   const absolute = path.posix.resolve('/repo', filePath);
-  // Owned by the sandbox's user, so the agent can change what the harness wrote for it.
-  const { uid, gid } = await policyOf(docker, container).catch((error: unknown) => {
+  // The agent's files are the sandbox user's, so it can change what the harness wrote for it.
+  const policy = await policyOf(docker, container).catch((error: unknown) => {
     if (dockerStatus(error) === 404) throw containerGone(container, 'not found');
     throw asSandboxFailure(error, `inspecting ${container}`);
   });
+  const owner =
+    access === 'private'
+      ? { uid: 0, gid: 0, mode: 0o600 }
+      : { uid: policy.uid, gid: policy.gid, mode: 0o644 };
   const archive = pack();
-  archive.entry({ name: path.posix.basename(absolute), mode: 0o644, uid, gid }, content);
+  archive.entry({ name: path.posix.basename(absolute), ...owner }, content);
   archive.finalize();
   // tar-stream's streams are not Node streams: collect the (small) archive into a buffer.
   const chunks: Buffer[] = [];

@@ -1,56 +1,73 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
-import { parseProbe, probeVerdict, PROBE_SCRIPT, type ProbeVerdict } from '../../core/sandbox-probe';
+import {
+  forkFailed,
+  parseProbe,
+  probeVerdict,
+  PROBE_SCRIPT,
+  type ProbeVerdict,
+} from '../../core/sandbox-probe';
 import { execInSandbox } from './exec';
 import { policyOf } from './sandbox-policy-of';
 
 /**
  * Looks at the sandbox after a command that may have met a limit and says which; when the
  * process limit was met, stops every process of the sandbox's user (the container's own root
- * process stays, so the sandbox lives on).
+ * process stays, so the sandbox lives on). The probe runs as the harness (root, in /run/sera),
+ * so the agent cannot change the counters it compares against.
  */
 export async function probeLimits(
   docker: Docker,
   container: string,
   exitCode: number,
   output: string,
+  onProgress: () => void = () => undefined,
 ): Promise<ProbeVerdict> {
   const policy = await policyOf(docker, container);
+  // Forks failed: the slots are taken, and the probe itself would crawl through bash's fork
+  // retries. Free them first; the counters still show the limit was met.
+  const stoppedFirst = forkFailed(output);
+  if (stoppedFirst) await stopAgentProcesses(docker, container, policy.user, policy.pids, onProgress);
   let verdict: ProbeVerdict;
   try {
-    const probe = await execInSandbox(docker, {
-      container,
-      command: PROBE_SCRIPT,
-      timeoutSeconds: 15,
-      outputCapBytes: 64 * 1024,
-    });
+    const probe = await execInSandbox(
+      docker,
+      { container, command: PROBE_SCRIPT, timeoutSeconds: 15, outputCapBytes: 64 * 1024, asHarness: true },
+      onProgress,
+    );
     verdict = probeVerdict(parseProbe(probe.output), policy, exitCode, output);
   } catch (error) {
     if (error instanceof ApplicationFailure && error.type === ErrorTypes.ContainerGone) throw error;
     // The probe itself could not start: the process limit is the usual reason.
     verdict = probeVerdict(undefined, policy, exitCode, output);
   }
-  if (verdict.stopProcesses) await stopAgentProcesses(docker, container, policy.user, policy.pids);
+  if (verdict.stopProcesses && !stoppedFirst)
+    await stopAgentProcesses(docker, container, policy.user, policy.pids, onProgress);
   return verdict;
 }
 
 /**
- * `kill -9 -1` as the sandbox's user. With every process slot taken the kill could not even
- * start, so the engine lifts the process limit for the moment it takes, then puts it back.
+ * `kill -9 -1` as the sandbox's user, a few sweeps (a bomb forks while the first one runs). With
+ * every process slot taken the kill could not even start, so the engine lifts the process limit
+ * for the moment it takes, then puts it back. As root (`limits.user: "root"`) the kill also ends
+ * the container's own process: the sandbox is then made again, as any lost one is.
  */
 async function stopAgentProcesses(
   docker: Docker,
   container: string,
   user: string | undefined,
   pids: number | undefined,
+  onProgress: () => void,
 ): Promise<void> {
   const handle = docker.getContainer(container);
   const limit = pids ?? 512;
+  onProgress();
   await handle.update({ PidsLimit: limit * 4 });
   try {
     const exec = await handle.exec({
-      Cmd: ['bash', '-c', 'kill -9 -1'],
+      // Builtins only: the sweep forks nothing.
+      Cmd: ['bash', '-c', 'for sweep in 1 2 3 4 5; do kill -9 -1 2>/dev/null; done; true'],
       ...(user ? { User: user } : {}),
       AttachStdout: true,
       AttachStderr: true,
@@ -62,6 +79,7 @@ async function stopAgentProcesses(
       stream.resume();
     });
   } finally {
-    await handle.update({ PidsLimit: limit });
+    await handle.update({ PidsLimit: limit }).catch(() => undefined);
+    onProgress();
   }
 }

@@ -117,7 +117,7 @@ describe('containers', () => {
     ]);
     expect(info.HostConfig.ReadonlyRootfs).toBe(true);
     expect(info.HostConfig.CapDrop).toEqual(['ALL']);
-    expect(info.HostConfig.CapAdd ?? []).toEqual([]);
+    expect(info.HostConfig.CapAdd).toEqual(['DAC_READ_SEARCH']);
     expect(info.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
     expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
     expect(info.HostConfig.NanoCpus).toBe(1e9);
@@ -203,6 +203,14 @@ describe('least privilege and bounded space', () => {
       '/etc/new.txt no',
       '/usr/new.txt no',
     ]);
+    // The harness's folder is root's; the agent's commands hold no capability at all.
+    const harness = await run(
+      box.name,
+      'touch /run/sera/x 2>&1; ls /run/sera 2>&1; grep CapEff /proc/self/status',
+    );
+    expect(harness.output).toMatch(/touch: cannot touch '\/run\/sera\/x': Permission denied/);
+    expect(harness.output).toMatch(/ls: cannot open directory '\/run\/sera': Permission denied/);
+    expect(harness.output).toMatch(/CapEff:\s+0000000000000000/);
     // The repository is the image's, whole: git sees a clean tree at the base commit.
     const git = await run(box.name, 'rm /repo/new.txt && git status --porcelain && git rev-parse HEAD');
     expect(git.output.trim()).toBe(image.commit);

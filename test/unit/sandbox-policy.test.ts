@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitDiffOutput } from '../../core/diff-command';
 import { SandboxLimitsSchema, describeIssues } from '../../core/environment-input';
-import { parseProbe, probeVerdict, shouldProbe, withNotes } from '../../core/sandbox-probe';
+import { forkFailed, parseProbe, probeVerdict, shouldProbe, withNotes } from '../../core/sandbox-probe';
 import { sandboxPolicy, writableSizes } from '../../core/sandbox-policy';
 import { parseSandboxUser } from '../../core/sandbox-user';
 
@@ -70,6 +70,9 @@ describe('the limits probe', () => {
     expect(shouldProbe(0, 'all good')).toBe(false);
     expect(shouldProbe(1, '')).toBe(true);
     expect(shouldProbe(0, 'bash: fork: retry: Resource temporarily unavailable')).toBe(true);
+    expect(forkFailed('bash: fork: retry: Resource temporarily unavailable')).toBe(true);
+    expect(forkFailed('bash: fork: Resource temporarily unavailable')).toBe(true);
+    expect(forkFailed('read: Resource temporarily unavailable')).toBe(false);
   });
 
   it('names the full mount and its limit, in bytes and in files', () => {
