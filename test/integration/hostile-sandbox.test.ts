@@ -31,6 +31,7 @@
  * | ptrace of pid 1 (PTRACE_ATTACH)                   | not root, no CAP_SYS_PTRACE                                        | `Operation not permitted`                           |
  * | read /proc/1/mem                                  | not root                                                           | `Permission denied`                                 |
  * | write /etc, /usr/lib, /root, /                    | read-only root filesystem; /root closed to the agent               | `Read-only file system` / `Permission denied`       |
+ * | forge the harness's records in /run/sera          | /run/sera is root's (0711), its files root's and private          | `Permission denied`                                 |
  *
  * A failure names every step that did not hold and shows what its observation was.
  */

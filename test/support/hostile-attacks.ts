@@ -316,6 +316,23 @@ export function hostileSteps(target: HostileTarget): HostileStep[] {
       stoppedBy: 'read-only root filesystem; /root is closed to the agent',
     },
     {
+      name: "the harness's records",
+      kind: 'attack',
+      // A forged tool result or limits counter would mislead the harness about this rollout.
+      command: [
+        'ls /run/sera 2>&1',
+        'echo forged > /run/sera/counters && echo "ESCAPED: wrote the counters"',
+        'echo "{}" > /run/sera/sera-tool-t99-0.json && echo "ESCAPED: forged a tool result"',
+        'exit 1',
+      ].join('\n'),
+      mustSee: [
+        /cannot open directory '\/run\/sera': Permission denied/,
+        /\/run\/sera\/counters: Permission denied/,
+        /\/run\/sera\/sera-tool-t99-0.json: Permission denied/,
+      ],
+      stoppedBy: "/run/sera is root's (mode 0711), its files root's and private",
+    },
+    {
       name: 'the repository is as it was',
       kind: 'check',
       command: 'git status --porcelain && test -z "$(git status --porcelain)" && echo clean',
