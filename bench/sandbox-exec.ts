@@ -11,6 +11,8 @@ import { exampleRepository } from '../infra/example-repo';
 import { stats, type Stats } from './stats';
 
 const execFileAsync = promisify(execFile);
+/** The CLI runs the command as the sandbox's user, as the activity does (uid 1000 owns /repo). */
+const AGENT_USER = '1000:1000';
 
 export interface ExecLatencyResult {
   command: string;
@@ -55,7 +57,7 @@ export async function benchSandboxExec(
   const viaDockerode: number[] = [];
   try {
     // One untimed call each, so first-use costs (connections, page cache) are not counted.
-    await execFileAsync('docker', ['exec', name, 'bash', '-c', options.command]);
+    await execFileAsync('docker', ['exec', '-u', AGENT_USER, name, 'bash', '-c', options.command]);
     await execInSandbox(docker, {
       container: name,
       command: options.command,
@@ -78,7 +80,7 @@ export async function benchSandboxExec(
       viaTemporal.push(...(durations as number[]));
       for (let i = 0; i < options.perRound; i += 1) {
         const started = performance.now();
-        await execFileAsync('docker', ['exec', name, 'bash', '-c', options.command]);
+        await execFileAsync('docker', ['exec', '-u', AGENT_USER, name, 'bash', '-c', options.command]);
         viaCli.push(performance.now() - started);
       }
       for (let i = 0; i < options.perRound; i += 1) {
