@@ -54,6 +54,9 @@ const CA_VARIABLES = [
   'CARGO_HTTP_CAINFO',
 ];
 
+/** Root's home, where setup's tools put what they install for "the user". */
+const ROOT_HOME = '/root';
+
 /** Untracked files that setup made are ignored from then on: they are no part of any patch. */
 export const SETUP_EXCLUDES = '/etc/sera/setup-excludes';
 
@@ -113,6 +116,14 @@ export function environmentDockerfile(input: EnvironmentDockerfileInput): Docker
   input.setup.forEach((command, i) => {
     out.add(`RUN ${withCa}sh -ec ${shellQuote(command)}`, `setup ${i + 1}/${input.setup.length}: ${command}`);
   });
+  // Setup runs as root, so what it installs in root's home (~/.local/bin, a virtualenv's Python)
+  // sits in a folder only root may enter; the sandbox runs commands as another user. Only what
+  // others cannot read or enter changes, so the layer stays small.
+  if (input.setup.length > 0)
+    out.add(
+      `RUN [ "$(id -u)" != 0 ] || [ ! -d ${ROOT_HOME} ] || find ${ROOT_HOME} \\( ! -perm -0444 -o -type d ! -perm -0111 \\) ! -type l -exec chmod a+rX {} +`,
+      "what setup left in root's home, readable by every user",
+    );
   out.add(
     `RUN mkdir -p /etc/sera && git ls-files --others --exclude-standard --directory | sed 's|^|/|' > ${SETUP_EXCLUDES} && git config --system core.excludesFile ${SETUP_EXCLUDES}`,
     'ignore what setup made',

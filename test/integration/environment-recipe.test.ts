@@ -163,13 +163,90 @@ describe('environment recipes on the machine’s Docker engine', () => {
   });
 });
 
+/** Writes a Go module proxy on disk holding one module, so setup can fetch it with no network. */
+const GO_PROXY_SCRIPT = `import os, sys, zipfile
+here = os.path.join(sys.argv[1], "example.com", "answer", "@v")
+os.makedirs(here, exist_ok=True)
+mod = "module example.com/answer\\n\\ngo 1.21\\n"
+open(os.path.join(here, "list"), "w").write("v1.0.0\\n")
+open(os.path.join(here, "v1.0.0.info"), "w").write('{"Version": "v1.0.0", "Time": "2024-01-01T00:00:00Z"}')
+open(os.path.join(here, "v1.0.0.mod"), "w").write(mod)
+with zipfile.ZipFile(os.path.join(here, "v1.0.0.zip"), "w") as z:
+    z.writestr("example.com/answer@v1.0.0/go.mod", mod)
+    z.writestr("example.com/answer@v1.0.0/answer.go", "package answer\\n\\nfunc Answer() int { return 42 }\\n")
+`;
+
+describe('what setup installs, as the sandbox’s unprivileged user finds it', () => {
+  let workers: RunningWorkers;
+  beforeAll(async () => {
+    workers = await startWorkers(['orchestration', 'sandbox']);
+  });
+  afterAll(async () => {
+    await workers?.stop();
+  });
+
+  /** The environment check: the test command runs in a sandbox as it would for an agent. */
+  const check = (
+    repository: string,
+    request: { testCommand: string; testRunner: 'pytest' | 'go'; recipe: ImageRecipeRequest },
+  ) =>
+    runEnvironment(
+      workers.client,
+      useTestServer(),
+      { runId: uniqueRunId('tiny-user'), repository: { path: repository, commit: 'main' }, ...request },
+      () => undefined,
+    );
+
+  it('a tool setup put in root’s home runs', async () => {
+    const repo = tinyRepo({ 'main.py': 'pass\n' });
+    const outcome = await check(repo, {
+      testCommand: 'setup-tool',
+      testRunner: 'pytest',
+      recipe: {
+        setup: [
+          'mkdir -p /root/.local/bin && printf \'#!/bin/sh\\necho "tool ran as $(id -u)"\\n\' > /root/.local/bin/setup-tool && chmod 755 /root/.local/bin/setup-tool',
+        ],
+        env: { PATH: '/root/.local/bin:$PATH' },
+      },
+    });
+    expect(outcome.failure?.message).toBeUndefined();
+    expect(outcome.result?.outputTail).toContain('tool ran as 1000');
+  });
+
+  it('a Go module’s dependencies that setup fetched build and test offline', async () => {
+    const repo = tinyRepo({
+      'go.mod': 'module example.com/app\n\ngo 1.21\n\nrequire example.com/answer v1.0.0\n',
+      'app.go':
+        'package app\n\nimport "example.com/answer"\n\nfunc Twice() int { return 2 * answer.Answer() }\n',
+      'app_test.go':
+        'package app\n\nimport "testing"\n\nfunc TestTwice(t *testing.T) {\n\tif Twice() != 84 {\n\t\tt.Fatal(Twice())\n\t}\n}\n',
+      'goproxy.py': GO_PROXY_SCRIPT,
+    });
+    const outcome = await check(repo, {
+      testCommand: 'go test ./...',
+      testRunner: 'go',
+      recipe: {
+        toolchains: { go: '1.27.3' },
+        setup: [
+          'python3 goproxy.py /tmp/goproxy',
+          'GOFLAGS=-mod=mod GOPROXY=file:///tmp/goproxy GOSUMDB=off go mod tidy',
+        ],
+      },
+    });
+    expect(outcome.failure?.message).toBeUndefined();
+    expect(outcome.result?.summary?.passed).toBe(1);
+    expect(outcome.result?.summary?.failed).toBe(0);
+  });
+});
+
 const haveUuid = haveRealRepos('uuid');
 if (!haveUuid) console.warn(`real-repository recipe tests skipped: no bundles at ${realRepoBundles()}`);
 
 describe.skipIf(!haveUuid)('a Go repository (Google’s uuid) from a recipe', () => {
   const recipe: ImageRecipeRequest = {
     toolchains: { go: '1.27.3' },
-    // Warms the build cache: without it every offline test run compiles the standard library again.
+    // Warms the image's build cache (a plain `docker run` of the image uses it); a sandbox keeps
+    // Go's cache in its own /tmp and starts with it empty.
     setup: ["go test -count=1 -run '^$' ./..."],
   };
   let repo = '';
