@@ -38,8 +38,8 @@ export const SANDBOX_CAPABILITIES: readonly string[] = ['DAC_READ_SEARCH'];
 
 /**
  * Creates and starts the container and copies the image's /repo into it, or returns the one that
- * already has this name when that one is running and was filled. No network, no capabilities, a
- * read-only root filesystem with /repo, /tmp and the harness's folder as bounded tmpfs, and
+ * already has this name when that one is running and was filled. No network, no capability but
+ * the harness's one, a read-only root filesystem with /repo, /tmp and the harness's folder as bounded tmpfs, and
  * labels that name the run and the workflow (the reaper uses them) and carry the policy (the
  * exec and the probe read it).
  */
@@ -79,11 +79,16 @@ async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPo
   if (copied.outOfSpace) {
     await destroySandbox(docker, input.name);
     const mb = Math.ceil(copied.bytes / 2 ** 20);
+    // Whichever ran out: files, or bytes (tmpfs rounds every file up to a page, hence the margin).
+    const advice =
+      copied.entries >= policy.inodes
+        ? `raise inodes to at least ${copied.entries * 2}`
+        : `raise diskMb to at least ${mb * 2} (and memoryMb with it)`;
     throw ApplicationFailure.create({
       type: ErrorTypes.InvalidInput,
       message:
         `the image's /repo (${input.image}) is ${mb} MB in ${copied.entries} files and folders, more than the sandbox holds ` +
-        `(limits.diskMb ${policy.diskMb}, limits.inodes ${policy.inodes}): raise diskMb to at least ${mb * 2} (and memoryMb with it)`,
+        `(limits.diskMb ${policy.diskMb}, limits.inodes ${policy.inodes}): ${advice}`,
       nonRetryable: true,
     });
   }
