@@ -28,7 +28,7 @@ export function repoImageTag(repoName: string, commit: string, baseImageTag: str
 }
 
 /** Bumped whenever what a recipe's images hold changes; part of every recipe key. */
-export const RECIPE_IMAGE_LAYOUT = 3;
+export const RECIPE_IMAGE_LAYOUT = 4;
 
 /** The commit image of a recipe (its key: 64 hex digits). */
 export function recipeImageTag(repoName: string, commit: string, key: string): string {

@@ -5,7 +5,8 @@ import { sandboxPolicy, type SandboxLimitsRequest, type SandboxPolicy } from '..
 import { userSpec } from '../../core/sandbox-user';
 import { asSandboxFailure, dockerStatus } from './docker-errors';
 import { writeSandboxFile } from './files';
-import { copyRepository, type CopiedSize } from './repo-copy';
+import { execInSandbox } from './exec';
+import { copyFromImage, sourceContainer, type CopiedSize } from './repo-copy';
 import { forgetPolicy, POLICY_LABEL } from './sandbox-policy-of';
 
 export type SandboxLimits = SandboxLimitsRequest;
@@ -63,18 +64,44 @@ export async function createSandbox(docker: Docker, input: CreateSandboxInput): 
   return { name: input.name, id, baseCommit: input.baseCommit };
 }
 
-/** The /repo of the image, owned by the sandbox's user, then the ready mark. */
+/**
+ * The build caches setup warmed in root's home, copied to the sandbox's cache folder when they fit
+ * in half of /tmp: an empty Go build cache compiles the standard library again on every first test
+ * run (28 s instead of 1 s for google/uuid on one CPU).
+ */
+const WARM_CACHES = [{ from: '/root/.cache/go-build', under: '.cache/go-build' }];
+
+/** The /repo of the image and the warm caches, owned by the sandbox's user, then the ready mark. */
 async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPolicy): Promise<void> {
-  let copied: CopiedSize;
+  let copied: CopiedSize | undefined;
+  const source = await sourceContainer(docker, {
+    image: input.image,
+    name: input.name,
+    runId: input.runId,
+    workflowId: input.workflowId,
+  });
   try {
-    copied = await copyRepository(docker, {
-      image: input.image,
+    copied = await copyFromImage(docker, {
+      source,
+      from: '/repo',
       into: input.name,
+      to: '/repo',
       owner: policy.user,
     });
+    if (copied && !copied.outOfSpace) await warmCaches(docker, input, policy, source);
   } catch (error) {
     await destroySandbox(docker, input.name);
     throw error;
+  } finally {
+    await source.remove({ force: true }).catch(() => undefined);
+  }
+  if (!copied) {
+    await destroySandbox(docker, input.name);
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: `the image ${input.image} has no /repo: the sandbox runs in the repository there`,
+      nonRetryable: true,
+    });
   }
   if (copied.outOfSpace) {
     await destroySandbox(docker, input.name);
@@ -93,6 +120,32 @@ async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPo
     });
   }
   await writeSandboxFile(docker, input.name, READY_FILE, '', 'private');
+}
+
+async function warmCaches(
+  docker: Docker,
+  input: CreateSandboxInput,
+  policy: SandboxPolicy,
+  source: Docker.Container,
+): Promise<void> {
+  for (const cache of WARM_CACHES) {
+    const copied = await copyFromImage(docker, {
+      source,
+      from: cache.from,
+      into: input.name,
+      to: '/tmp',
+      under: cache.under,
+      owner: policy.user,
+    });
+    // Too big for the room it may take: the tools make their own, slower but in bounds.
+    if (copied && (copied.outOfSpace || copied.bytes > (policy.scratchMb * 2 ** 20) / 2))
+      await execInSandbox(docker, {
+        container: input.name,
+        command: `rm -rf /tmp/${cache.under}`,
+        timeoutSeconds: 60,
+        outputCapBytes: 4096,
+      });
+  }
 }
 
 async function isReady(docker: Docker, name: string): Promise<boolean> {
@@ -138,9 +191,10 @@ async function createNew(docker: Docker, input: CreateSandboxInput, policy: Sand
         'GIT_COMMITTER_EMAIL=sera@localhost',
         'PYTHONDONTWRITEBYTECODE=1',
         // The root filesystem is read-only: caches and a non-root user's home live in /tmp.
+        // Root's home too: it is read-only, and tools write there (pip --user, git config).
+        'HOME=/tmp',
         'XDG_CACHE_HOME=/tmp/.cache',
         'npm_config_cache=/tmp/.npm',
-        ...(uid === 0 ? [] : ['HOME=/tmp']),
       ],
       Labels: {
         [MANAGED_LABEL]: 'true',

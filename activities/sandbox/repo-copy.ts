@@ -5,98 +5,136 @@ import type { SandboxUser } from '../../core/sandbox-user';
 import { asSandboxFailure, dockerStatus } from './docker-errors';
 
 export interface CopiedSize {
-  /** The bytes of the image's /repo files (all of them, even when they did not fit). */
+  /** The bytes of the folder's files (all of them, even when they did not fit). */
   bytes: number;
   /** Its files, folders and links. */
   entries: number;
-  /** True when the sandbox's /repo ran out of bytes or files before the copy ended. */
+  /** True when the sandbox's folder ran out of bytes or files before the copy ended. */
   outOfSpace: boolean;
 }
 
 const MANAGED_LABEL = 'sera.managed';
 
-/**
- * Copies the image's /repo into a sandbox's /repo (a tmpfs that starts empty), through the
- * engine's archive calls, with every file owned by the sandbox's user. The files come from a
- * container of the image that never starts, one per image and kept for the next sandbox (the
- * reaper may remove it at any time: it is made again).
- */
-export async function copyRepository(
-  docker: Docker,
-  input: { image: string; into: string; owner: SandboxUser },
-): Promise<CopiedSize> {
-  const source = await sourceOf(docker, input.image);
-  const archive = await source.getArchive({ path: '/repo' }).catch(async (error: unknown) => {
-    if (dockerStatus(error) !== 404) throw asSandboxFailure(error, `reading /repo of ${input.image}`);
-    // Reaped between two sandboxes: make it again.
-    return (await sourceOf(docker, input.image, true)).getArchive({ path: '/repo' });
-  });
-  const counted = { bytes: 0, entries: 0 };
-  try {
-    const owned = reowned(archive, input.owner, counted);
-    await docker.getContainer(input.into).putArchive(Readable.from(owned), { path: '/repo' });
-  } catch (error) {
-    if (!/no space left on device/i.test(describe(error)))
-      throw asSandboxFailure(error, `filling /repo of ${input.into}`);
-    // Count the whole archive, so the refusal can name the size that did not fit.
-    return { ...(await measure(await source.getArchive({ path: '/repo' }))), outOfSpace: true };
-  }
-  return { ...counted, outOfSpace: false };
+export interface CopyInput {
+  /** A container of the image, never started (`sourceContainer`). */
+  source: Docker.Container;
+  /** A folder of the image. */
+  from: string;
+  /** The sandbox that receives it, and the folder of the sandbox it lands in. */
+  into: string;
+  to: string;
+  /** Put under this relative folder of `to` (made on the way), e.g. `.cache/go-build`. */
+  under?: string;
+  owner: SandboxUser;
 }
 
-/** The kept, never started container of an image, by a name taken from the image's id. */
-async function sourceOf(docker: Docker, image: string, again = false): Promise<Docker.Container> {
-  let id: string;
+/**
+ * A container of the image that never starts, to read its folders through the engine's archive
+ * calls; it carries the sandbox's labels, so the reaper takes it with the sandbox if it is left.
+ */
+export async function sourceContainer(
+  docker: Docker,
+  input: { image: string; name: string; runId: string; workflowId: string },
+): Promise<Docker.Container> {
+  const name = `${input.name}-source`;
   try {
-    id = (await docker.getImage(image).inspect()).Id.replace(/^sha256:/, '');
+    await docker.getContainer(name).remove({ force: true });
   } catch (error) {
-    throw asSandboxFailure(error, `inspecting image ${image}`);
-  }
-  const name = `sera-source-${id.slice(0, 16)}`;
-  const existing = docker.getContainer(name);
-  if (!again) {
-    try {
-      await existing.inspect();
-      return existing;
-    } catch (error) {
-      if (dockerStatus(error) !== 404) throw asSandboxFailure(error, `inspecting ${name}`);
-    }
+    if (dockerStatus(error) !== 404 && dockerStatus(error) !== 409)
+      throw asSandboxFailure(error, `removing ${name}`);
   }
   try {
     return await docker.createContainer({
       name,
-      Image: image,
+      Image: input.image,
       Cmd: ['true'],
-      Labels: { [MANAGED_LABEL]: 'true', 'sera.run': '', 'sera.workflow-id': '' },
+      Labels: { [MANAGED_LABEL]: 'true', 'sera.run': input.runId, 'sera.workflow-id': input.workflowId },
       HostConfig: { NetworkMode: 'none' },
     });
   } catch (error) {
-    // Another sandbox of the same image made it first.
-    if (dockerStatus(error) === 409) return docker.getContainer(name);
-    throw asSandboxFailure(error, `reading /repo of ${image}`);
+    throw asSandboxFailure(error, `reading ${input.image}`);
   }
 }
 
-/** The archive of /repo with its top folder dropped and every entry owned by `owner`. */
+/**
+ * Copies a folder of the image into a sandbox's tmpfs (which starts empty), through the engine's
+ * archive calls, with every entry owned by the sandbox's user. Undefined when the image has no
+ * such folder.
+ */
+export async function copyFromImage(docker: Docker, input: CopyInput): Promise<CopiedSize | undefined> {
+  const archive = await readFolder(input.source, input.from);
+  if (!archive) return undefined;
+  const counted = { bytes: 0, entries: 0 };
+  try {
+    const owned = reowned(archive, input.owner, counted, input.under);
+    await docker.getContainer(input.into).putArchive(Readable.from(owned), { path: input.to });
+  } catch (error) {
+    if (!/no space left on device/i.test(describe(error)))
+      throw asSandboxFailure(error, `filling ${input.to} of ${input.into}`);
+    // Count the whole folder, so a refusal can name the size that did not fit.
+    const again = await readFolder(input.source, input.from);
+    return { ...(again ? await measure(again) : counted), outOfSpace: true };
+  }
+  return { ...counted, outOfSpace: false };
+}
+
+async function readFolder(
+  source: Docker.Container,
+  folder: string,
+): Promise<NodeJS.ReadableStream | undefined> {
+  try {
+    return await source.getArchive({ path: folder });
+  } catch (error) {
+    if (dockerStatus(error) === 404 && /could not find the file/i.test(describe(error))) return undefined;
+    throw asSandboxFailure(error, `reading ${folder} of the image`);
+  }
+}
+
+/** The pax keys this copy rewrites: left in, they would be written after the new header and win. */
+const REWRITTEN_PAX = new Set(['path', 'linkpath', 'uid', 'gid', 'uname', 'gname']);
+
+function withoutRewritten(pax: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!pax) return undefined;
+  const kept = Object.entries(pax).filter(([key]) => !REWRITTEN_PAX.has(key));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+/** The folder's archive with its top folder dropped (or renamed to `under`), owned by `owner`. */
 function reowned(
   archive: NodeJS.ReadableStream,
   owner: SandboxUser,
   counted: { bytes: number; entries: number },
+  under?: string,
 ): ReturnType<typeof pack> {
   const out = pack();
+  const ownership = { uid: owner.uid, gid: owner.gid, uname: '', gname: '' };
+  const parts = under ? under.split('/').filter(Boolean) : [];
+  // The folders on the way, first, so the engine does not make them root's.
+  parts.forEach((_, i) =>
+    out.entry({ name: parts.slice(0, i + 1).join('/'), type: 'directory', mode: 0o755, ...ownership }),
+  );
+  const place = (inner: string): string => (parts.length ? `${parts.join('/')}/${inner}` : inner);
   const untar = extract();
   untar.on('entry', (header: Header, body, next) => {
-    const name = inRepo(header.name);
-    if (name === undefined) {
+    const inner = innerPath(header.name);
+    if (inner === undefined) {
       body.on('end', next);
       body.resume();
       return;
     }
+    const name = place(inner);
     counted.entries += 1;
     counted.bytes += header.size ?? 0;
-    const linkname = header.type === 'link' && header.linkname ? inRepo(header.linkname) : header.linkname;
+    const link = header.type === 'link' && header.linkname ? innerPath(header.linkname) : undefined;
+    const linkname = link === undefined ? header.linkname : place(link);
     const entry = out.entry(
-      { ...header, name, linkname, uid: owner.uid, gid: owner.gid, uname: '', gname: '' },
+      {
+        ...header,
+        name,
+        linkname,
+        ...ownership,
+        pax: withoutRewritten(header.pax as Record<string, string> | undefined),
+      },
       next,
     );
     body.pipe(entry);
@@ -112,7 +150,7 @@ async function measure(archive: NodeJS.ReadableStream): Promise<{ bytes: number;
   await new Promise<void>((resolve, reject) => {
     const untar = extract();
     untar.on('entry', (header: Header, body, next) => {
-      if (inRepo(header.name) !== undefined) {
+      if (innerPath(header.name) !== undefined) {
         counted.entries += 1;
         counted.bytes += header.size ?? 0;
       }
@@ -126,9 +164,9 @@ async function measure(archive: NodeJS.ReadableStream): Promise<{ bytes: number;
   return counted;
 }
 
-/** `repo/a/b` → `a/b`; the top folder itself → undefined (the tmpfs root stands for it). */
-function inRepo(name: string): string | undefined {
-  const rest = name.replace(/^\.?\/?repo(\/|$)/, '');
+/** `repo/a/b` → `a/b`: the archive's top folder dropped; the top folder itself → undefined. */
+function innerPath(name: string): string | undefined {
+  const rest = name.replace(/^\.?\/?[^/]+(\/|$)/, '').replace(/\/$/, '');
   return rest === '' ? undefined : rest;
 }
 

@@ -244,6 +244,46 @@ describe('least privilege and bounded space', () => {
     expect(usedKb).toBeGreaterThan(30 * 1024);
   });
 
+  it("copies long paths and hard links of the image's /repo to where they belong, and Go's warm build cache", async () => {
+    // An image like a pnpm install makes: paths past ustar's 255 characters, files linked twice.
+    const deep = `/repo/${'node_modules/.pnpm/some-package@1.0.0/'.repeat(7)}lib`;
+    const maker = await docker.createContainer({
+      Image: image.image,
+      User: '0:0',
+      Cmd: [
+        'bash',
+        '-c',
+        `mkdir -p ${deep} /root/.cache/go-build/0a && echo deep > ${deep}/index.js && ln ${deep}/index.js /repo/linked.js && echo built > /root/.cache/go-build/0a/entry-d`,
+      ],
+    });
+    await maker.start();
+    await maker.wait();
+    const version = uniqueRunId('long').toLowerCase();
+    await maker.commit({ repo: 'sera-test-long-paths', tag: version });
+    await maker.remove({ force: true });
+    const tag = `sera-test-long-paths:${version}`;
+    const name = `sera-test-${uniqueRunId('long')}`;
+    made.push(name);
+    try {
+      await createSandbox(docker, {
+        name,
+        image: tag,
+        baseCommit: image.commit,
+        runId: 'sandbox-tests',
+        workflowId: 'test-no-workflow',
+        limits,
+      });
+      const seen = await run(
+        name,
+        `cat ${deep}/index.js /repo/linked.js; stat -c '%h %u' /repo/linked.js; test -e /repo/repo && echo nested; cat $XDG_CACHE_HOME/go-build/0a/entry-d; stat -c %u /tmp/.cache /tmp/.cache/go-build/0a/entry-d`,
+      );
+      expect(seen.output.trim().split('\n')).toEqual(['deep', 'deep', '2 1000', 'built', '1000', '1000']);
+    } finally {
+      await destroySandbox(docker, name);
+      await docker.getImage(tag).remove({ force: true });
+    }
+  });
+
   it("refuses a disk limit smaller than the image's /repo, with the sizes", async () => {
     const name = `sera-test-${uniqueRunId('small')}`;
     made.push(name);
