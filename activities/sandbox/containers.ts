@@ -45,7 +45,7 @@ export const SANDBOX_CAPABILITIES: readonly string[] = ['DAC_READ_SEARCH'];
  * exec and the probe read it).
  */
 export async function createSandbox(docker: Docker, input: CreateSandboxInput): Promise<SandboxHandle> {
-  const policy = sandboxPolicy(input.limits);
+  const policy = policyFor(input.limits);
   forgetPolicy(input.name);
   const existing = await inspectByName(docker, input.name);
   if (existing && (await isReady(docker, input.name)))
@@ -156,6 +156,19 @@ async function isReady(docker: Docker, name: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The limits as a policy; a user that is no user (the schema refuses it earlier) is bad input. */
+function policyFor(limits: SandboxLimits): SandboxPolicy {
+  try {
+    return sandboxPolicy(limits);
+  } catch (error) {
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: (error as Error).message,
+      nonRetryable: true,
+    });
   }
 }
 
