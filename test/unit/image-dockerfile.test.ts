@@ -41,6 +41,17 @@ describe('environment Dockerfiles', () => {
     expect(order('core.excludesFile')).toBe(lines.length - 1);
   });
 
+  it("makes what setup left in root's home readable, after setup and before ignoring its files, only when there is setup", () => {
+    const label = "what setup left in root's home, readable by every user";
+    const withSetup = environmentDockerfile({ ...base, setup: ['pip install --user tool'] });
+    const labels = withSetup.steps.map((s) => s.label);
+    expect(labels.indexOf(label)).toBe(labels.indexOf('setup 1/1: pip install --user tool') + 1);
+    expect(labels.indexOf(label)).toBeLessThan(labels.indexOf('ignore what setup made'));
+    expect(environmentDockerfile({ ...base, packages: ['git'] }).steps.map((s) => s.label)).not.toContain(
+      label,
+    );
+  });
+
   it('gives network steps the host’s CA bundle only when the host has one, never the image’s environment', () => {
     const without = environmentDockerfile({ ...base, packages: ['git'], setup: ['npm ci'] });
     expect(without.text).not.toContain(CA_PATH);
