@@ -44,6 +44,25 @@ async function sandbox(purpose: string, workflowId = 'test-no-workflow'): Promis
   return input;
 }
 
+/** A sandbox of the example's image (or `imageTag`) with these limits instead of the usual ones. */
+async function sandboxWith(
+  purpose: string,
+  sandboxLimits: CreateSandboxInput['limits'],
+  imageTag = image.image,
+): Promise<string> {
+  const name = `sera-test-${uniqueRunId(purpose)}`;
+  made.push(name);
+  await createSandbox(docker, {
+    name,
+    image: imageTag,
+    baseCommit: image.commit,
+    runId: 'sandbox-tests',
+    workflowId: 'test-no-workflow',
+    limits: sandboxLimits,
+  });
+  return name;
+}
+
 function failureType(error: unknown): string | undefined {
   return error instanceof ApplicationFailure ? (error.type ?? undefined) : undefined;
 }
@@ -217,15 +236,12 @@ describe('least privilege and bounded space', () => {
   });
 
   it('bounds /repo in bytes and in files, and any one file by the per-file cap', async () => {
-    const name = `sera-test-${uniqueRunId('bounds')}`;
-    made.push(name);
-    await createSandbox(docker, {
-      name,
-      image: image.image,
-      baseCommit: image.commit,
-      runId: 'sandbox-tests',
-      workflowId: 'test-no-workflow',
-      limits: { ...limits, diskMb: 32, scratchMb: 16, inodes: 2000, fileMb: 4 },
+    const name = await sandboxWith('bounds', {
+      ...limits,
+      diskMb: 32,
+      scratchMb: 16,
+      inodes: 2000,
+      fileMb: 4,
     });
     const big = await run(name, 'dd if=/dev/zero of=/repo/big bs=1M count=8 2>&1; echo "exit $?"');
     expect(big.output).toMatch(/File size limit exceeded|exit 153/);
@@ -262,24 +278,17 @@ describe('least privilege and bounded space', () => {
     await maker.commit({ repo: 'sera-test-long-paths', tag: version });
     await maker.remove({ force: true });
     const tag = `sera-test-long-paths:${version}`;
-    const name = `sera-test-${uniqueRunId('long')}`;
-    made.push(name);
+    let name: string | undefined;
     try {
-      await createSandbox(docker, {
-        name,
-        image: tag,
-        baseCommit: image.commit,
-        runId: 'sandbox-tests',
-        workflowId: 'test-no-workflow',
-        limits,
-      });
+      name = await sandboxWith('long', limits, tag);
       const seen = await run(
         name,
         `cat ${deep}/index.js /repo/linked.js; stat -c '%h %u' /repo/linked.js; test -e /repo/repo && echo nested; cat $XDG_CACHE_HOME/go-build/0a/entry-d; stat -c %u /tmp/.cache /tmp/.cache/go-build/0a/entry-d`,
       );
       expect(seen.output.trim().split('\n')).toEqual(['deep', 'deep', '2 1000', 'built', '1000', '1000']);
     } finally {
-      await destroySandbox(docker, name);
+      // The sandbox first, so the image goes whole.
+      if (name) await destroySandbox(docker, name);
       await docker.getImage(tag).remove({ force: true });
     }
   });
@@ -309,16 +318,7 @@ describe('least privilege and bounded space', () => {
   });
 
   it('runs as root only when the limits say "root"', async () => {
-    const name = `sera-test-${uniqueRunId('root')}`;
-    made.push(name);
-    await createSandbox(docker, {
-      name,
-      image: image.image,
-      baseCommit: image.commit,
-      runId: 'sandbox-tests',
-      workflowId: 'test-no-workflow',
-      limits: { ...limits, user: 'root' },
-    });
+    const name = await sandboxWith('root', { ...limits, user: 'root' });
     const who = await run(name, 'id -u; stat -c %u /repo/README.rst; touch /etc/x 2>&1 || true');
     expect(who.output).toMatch(/^0\n0\n.*Read-only file system/);
   });
