@@ -47,11 +47,25 @@ export async function probeLimits(
   return verdict;
 }
 
+const ROOT_USER = '0:0';
+/** Builtins only, so the sweep forks nothing: every process the user may signal, five times. */
+const USER_SWEEP = 'for sweep in 1 2 3 4 5; do kill -9 -1 2>/dev/null; done; true';
+/**
+ * As root, `kill -9 -1` would also end the container's own process (the first after init, so
+ * the lowest pid but 1): every other process goes, five times, builtins only.
+ */
+const ROOT_SWEEP = [
+  'main=',
+  'for p in /proc/[0-9]*; do p=${p#/proc/}; if [ "$p" -gt 1 ] && [ "$p" != $$ ] && { [ -z "$main" ] || [ "$p" -lt "$main" ]; }; then main=$p; fi; done',
+  'for sweep in 1 2 3 4 5; do for p in /proc/[0-9]*; do p=${p#/proc/}; if [ "$p" -gt 1 ] && [ "$p" != "$main" ] && [ "$p" != $$ ]; then kill -9 "$p" 2>/dev/null; fi; done; done',
+  'true',
+].join('\n');
+
 /**
  * `kill -9 -1` as the sandbox's user, a few sweeps (a bomb forks while the first one runs). With
  * every process slot taken the kill could not even start, so the engine lifts the process limit
- * for the moment it takes, then puts it back. As root (`limits.user: "root"`) the kill also ends
- * the container's own process: the sandbox is then made again, as any lost one is.
+ * for the moment it takes, then puts it back. As root (`limits.user: "root"`), every process but
+ * init and the container's own.
  */
 async function stopAgentProcesses(
   docker: Docker,
@@ -66,8 +80,7 @@ async function stopAgentProcesses(
   await handle.update({ PidsLimit: limit * 4 });
   try {
     const exec = await handle.exec({
-      // Builtins only: the sweep forks nothing.
-      Cmd: ['bash', '-c', 'for sweep in 1 2 3 4 5; do kill -9 -1 2>/dev/null; done; true'],
+      Cmd: ['bash', '-c', user === ROOT_USER ? ROOT_SWEEP : USER_SWEEP],
       ...(user ? { User: user } : {}),
       AttachStdout: true,
       AttachStderr: true,
