@@ -1,7 +1,8 @@
 /**
  * What the harness looks at in a sandbox after a command that may have hit one of its limits,
- * and the lines it adds to the agent's observation. The probe (a shell script run in the
- * container as the sandbox's user) prints one fact per line; reading it is pure.
+ * and the lines it adds to the agent's observation. The probe (a shell script the harness runs
+ * in the container as root, so that its counters in /run/sera are out of the agent's reach)
+ * prints one fact per line; reading it is pure.
  */
 
 /** The cgroup counters (v2 or v1), the previous reading, and the usage of /repo and /tmp. */
