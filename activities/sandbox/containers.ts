@@ -48,8 +48,8 @@ export async function createSandbox(docker: Docker, input: CreateSandboxInput): 
   const policy = policyFor(input.limits);
   forgetPolicy(input.name);
   const existing = await inspectByName(docker, input.name);
-  if (existing && (await isReady(docker, input.name)))
-    return { name: input.name, id: existing, baseCommit: input.baseCommit };
+  if (existing && (await isReady(docker, input.name, existing)))
+    return { name: input.name, id: existing.id, baseCommit: input.baseCommit };
   // A container that never got its repository (an attempt died while filling it) or that
   // stopped (tmpfs empties then) is of no use: make it again.
   if (existing) await destroySandbox(docker, input.name);
@@ -148,10 +148,9 @@ async function warmCaches(
   }
 }
 
-async function isReady(docker: Docker, name: string): Promise<boolean> {
+async function isReady(docker: Docker, name: string, seen: Inspected): Promise<boolean> {
+  if (!seen.running) return false;
   try {
-    const info = await docker.getContainer(name).inspect();
-    if (!info.State.Running) return false;
     await docker.getContainer(name).getArchive({ path: READY_FILE });
     return true;
   } catch {
@@ -248,16 +247,21 @@ async function createNew(docker: Docker, input: CreateSandboxInput, policy: Sand
     // Two attempts racing on the same name: the other one won, use its container.
     if (dockerStatus(error) === 409) {
       const raced = await inspectByName(docker, input.name);
-      if (raced) return raced;
+      if (raced) return raced.id;
     }
     throw asSandboxFailure(error, `creating container ${input.name}`);
   }
 }
 
-async function inspectByName(docker: Docker, name: string): Promise<string | undefined> {
+interface Inspected {
+  id: string;
+  running: boolean;
+}
+
+async function inspectByName(docker: Docker, name: string): Promise<Inspected | undefined> {
   try {
     const info = await docker.getContainer(name).inspect();
-    return info.Id;
+    return { id: info.Id, running: info.State.Running };
   } catch (error) {
     if (dockerStatus(error) === 404) return undefined;
     throw asSandboxFailure(error, `inspecting container ${name}`);
