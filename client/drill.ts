@@ -195,7 +195,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
               environments: { [evalSet.repo]: evalSet.environment },
               instanceIds: ['more-itertools__more-itertools-v10.1.0'],
               base: { baseUrl: teacherUrl, model: TEACHER_MODEL },
-              serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32'] },
+              serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
               settings: { maxTokens: 64 },
               solve: { maxModelCalls: 12, contextCapTokens: 4096 },
               heartbeatTimeoutSeconds: 8,

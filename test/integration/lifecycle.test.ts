@@ -59,7 +59,7 @@ describe('the specialization lifecycle (specializeRepository)', () => {
         environments: { [evalSet.repo]: evalSet.environment },
         instanceIds: [EVAL_INSTANCE],
         base: { baseUrl: teacher.url, model: TEACHER_MODEL },
-        serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32'] },
+        serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
         settings: { maxTokens: 64 },
         solve: { maxModelCalls: 12, contextCapTokens: 4096 },
       },

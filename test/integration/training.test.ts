@@ -81,7 +81,7 @@ describe('SFT of the tiny student on a real exported dataset', () => {
             environments: { [evalSet.repo]: evalSet.environment },
             instanceIds: [EVAL_INSTANCE],
             base: { baseUrl: teacher.url, model: TEACHER_MODEL },
-            serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32'] },
+            serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
             settings: { maxTokens: 64 },
             solve: { maxModelCalls: 12, contextCapTokens: 4096 },
           },
