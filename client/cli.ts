@@ -1,6 +1,7 @@
 // The sera-flow command line: `npm run cli -- <command>` (`npm run demo` runs `demo`).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { Command, InvalidArgumentError } from 'commander';
 import { reapOrphans, workflowRunningOn } from '../activities/sandbox/reaper';
@@ -9,9 +10,23 @@ import { connectClient, temporalSettingsFromEnv, workflowUiUrl } from '../infra/
 import { ensureDevServer, stopDevServer } from '../infra/temporal-server';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { isGitUrl } from '../core/names';
-import { buildDatasetOfRun, describeDataset, type DatasetCommandOptions } from './dataset-command';
+import {
+  buildDatasetOfRun,
+  describeDataset,
+  storeMixFiles,
+  type DatasetCommandOptions,
+} from './dataset-command';
 import { EXAMPLES, runExample, type ExampleName } from './example-command';
 import { runDemo } from './demo';
+import {
+  describeServing,
+  describeStarted,
+  servingHandle,
+  servingStatus,
+  startServing,
+  stopServing,
+  type ServeStartOptions,
+} from './serve-command';
 import { DRILL_DEFAULTS, runDrill } from './drill';
 import {
   describeEvalOutputs,
@@ -21,12 +36,13 @@ import {
   gradeProgressLine,
   readEvalConfig,
   readReport,
-  readScalingPoints,
+  runScalingCommand,
   startFromConfig,
+  type ScalingCommandOptions,
 } from './eval-commands';
 import type { GradePredictionsResult } from '../workflows/grade-predictions';
 import type { EvaluateModelResult } from '../workflows/evaluate-model';
-import { compareReports, describeComparison, scalingReport } from '../core/eval/eval-report';
+import { compareReports, describeComparison } from '../core/eval/eval-report';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { describeTraining, trainOnDataset, type TrainCommandOptions } from './train-command';
 import { ALL_ROLES, withTemporal } from './local-stack';
@@ -61,7 +77,8 @@ function positiveInt(value: string): number {
 /** The workflow a run id names, for the commands that steer a run. */
 const RUN_ID_HELP = 'the runId of the run config (its workflow is sera-run-<runId>)';
 
-const program = new Command('sera-flow')
+/** The command tree; exported so tests can read its commands and options without running it. */
+export const program = new Command('sera-flow')
   .description('Specialize a coding agent to one repository with SERA.')
   .addHelpText(
     'after',
@@ -250,6 +267,7 @@ program
   )
   .action(async (file: string, options: { wait: boolean; local?: boolean; resumeFrom?: string }) => {
     const config = loadRunConfig(file);
+    config.dataset = await storeMixFiles(config.dataset); // general data files become artifacts
     const teacher = options.local ? await offlineTeacherFor(config) : undefined;
     try {
       await withTemporal(options.local, ALL_ROLES, async (client, settings) => {
@@ -439,18 +457,25 @@ evalCommand
 evalCommand
   .command('scaling')
   .description(
-    'fit y = c − a·x^(−b) to (samples or cost, resolve rate) over several runs, with R² and a plot',
+    'fit y = c − a·x^(−b) to (samples or cost, resolve rate) over finished runs, evaluations or typed points, with R², a plot and the samples and cost a target rate needs',
   )
-  .argument('<points>', 'JSON or YAML list of {x, y, label?}; y is a resolve rate from 0 to 1')
-  .option('--x-label <text>', 'what x is', 'samples')
+  .argument('[points]', 'JSON or YAML list of {x, y, label?} typed by hand; y is a resolve rate from 0 to 1')
+  .option(
+    '--run <id...>',
+    'finished runs: a runId (workflow sera-run-<runId>) or a workflow id (specializeRepository, svgRun)',
+  )
+  .option(
+    '--eval <id...>',
+    'finished evaluations (evaluateModel) of a run; one outside a run as <workflowId>=<x>',
+  )
+  .option('--x <quantity>', "x: samples (the run's dataset lines), cost (teacher USD) or tokens", 'samples')
+  .option('--target <rate>', 'project the samples and cost this resolve rate needs (0 to 1)')
+  .option('--x-label <text>', 'the x axis label of the plot')
   .option('--plot <file>', 'write the plot (SVG) here', 'scaling.svg')
-  .action((file: string, options: { xLabel: string; plot: string }) => {
-    const { fit, chart } = scalingReport(readScalingPoints(file), options.xLabel);
-    writeFileSync(options.plot, chart);
-    console.log(
-      `y = ${fit.c.toFixed(4)} − ${fit.a.toFixed(4)}·x^(−${fit.b.toFixed(4)}), R² = ${fit.r2.toFixed(4)} over ${fit.points} points${fit.r2 < 0.95 ? ' (R² < 0.95: a poor fit)' : ''}`,
-    );
-    console.log(`plot: ${path.resolve(options.plot)}`);
+  .option('--report <file>', 'also write the report (markdown)')
+  .option('--out <file>', 'also write the points, fit and projection as JSON')
+  .action(async (file: string | undefined, options: ScalingCommandOptions) => {
+    for (const line of await runScalingCommand(file, options)) console.log(line);
   });
 
 program
@@ -510,6 +535,59 @@ program
     },
   );
 
+const serve = program
+  .command('serve')
+  .description(
+    'serve a trained student for use: vLLM on a gpu-serve worker behind a token-guarded proxy that speaks OpenAI and Anthropic',
+  );
+serve
+  .command('start')
+  .description('start serving (needs orchestration and gpu-serve workers); prints the proxy URL and token')
+  .option('--run <run-id>', "serve the model this run's training stage made")
+  .option('--model <folder-or-artifact>', 'serve this model instead: a Hugging Face folder or an artifact id')
+  .option('--port <port>', "the proxy's port on the gpu-serve host", positiveInt, 8000)
+  .option('--bind <address>', "the address the proxy listens on (default: the worker's SERA_SERVE_HOST)")
+  .option(
+    '--token-env <name>',
+    'the environment variable holding the bearer token (default: make one, shown once)',
+  )
+  .option('--name <model>', 'the model name clients ask for', 'student')
+  .option('--max-model-len <tokens>', "the engine's context length", positiveInt, 32_768)
+  .option(
+    '--engine-arg <arg>',
+    'an extra vLLM flag, written --engine-arg=--flag (repeatable)',
+    (v: string, all: string[]) => [...all, v],
+    [],
+  )
+  .action(async (options: ServeStartOptions) => {
+    await withTemporal(false, [], async (client, settings) => {
+      const { status, token, tokenMade } = await startServing(client, settings, options);
+      for (const line of describeStarted(status.runId, status, token, tokenMade)) console.log(line);
+    });
+  });
+serve
+  .command('status')
+  .description('where a serving answers, its engine starts and the requests it has answered')
+  .argument('<run-id>', 'the run served (or the workflow id sera-serve-…)')
+  .action(async (id: string) => {
+    await withTemporal(false, [], async (client) => {
+      const handle = servingHandle(client, id);
+      for (const line of describeServing(await servingStatus(handle), handle.workflowId)) console.log(line);
+    });
+  });
+serve
+  .command('stop')
+  .description('stop serving: the proxy and the engine go down, the workflow completes')
+  .argument('<run-id>', 'the run served (or the workflow id sera-serve-…)')
+  .action(async (id: string) => {
+    await withTemporal(false, [], async (client) => {
+      const result = await stopServing(client, id);
+      console.log(
+        `stopped ${result.runId}: served ${result.servedSeconds} s, engine starts ${result.starts}`,
+      );
+    });
+  });
+
 const server = program.command('server').description('the embedded Temporal dev server');
 server
   .command('start')
@@ -544,9 +622,12 @@ program
     await client.connection.close();
   });
 
-try {
-  await program.parseAsync();
-} catch (error) {
-  for (const line of errorLines(error)) console.error(line);
-  process.exitCode = 1;
+// Parse only when run as the program (`tsx client/cli.ts`), not when a test imports it.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    await program.parseAsync();
+  } catch (error) {
+    for (const line of errorLines(error)) console.error(line);
+    process.exitCode = 1;
+  }
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { readConfigFile } from './config-file';
@@ -6,12 +7,14 @@ import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import { TaskQueues } from '../core/queues';
 import { RunConfigSchema } from '../core/run-config';
 import { DatasetConfigSchema, type DatasetConfigRequest } from '../core/sft/dataset-config';
+import { mixSourceLabel, type MixSource } from '../core/sft/dataset-mix';
 import { describeIssues } from '../core/environment-input';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir } from '../infra/paths';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { SvgRunResult } from '../workflows/svg-run';
-import { asRunResult, runWorkflowId } from './svg-run-commands';
+import { asRunResult } from './svg-run-commands';
+import { runWorkflowId } from './run-workflow-id';
 import { workflowResult } from './workflow-failure';
 import type { SpecializeResult } from '../workflows/specialize-repository';
 
@@ -27,6 +30,27 @@ function readDatasetConfig(file: string): DatasetConfigRequest {
   const parsed = DatasetConfigSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${file}: invalid dataset config: ${describeIssues(parsed.error)}`);
   return raw as DatasetConfigRequest;
+}
+
+/**
+ * Stores each `{ file }` source of a dataset mix as an artifact and names it by its path, so the
+ * workflow gets `{ artifact, name }` and never a path. A relative path is taken from the current
+ * directory, as the run config's repository path is. Other sources are left as they are.
+ */
+export async function storeMixFiles<C extends { mix?: { sources: MixSource[] } }>(config: C): Promise<C> {
+  if (!config.mix) return config;
+  const store = new LocalArtifactStore(artifactsDir());
+  const sources: MixSource[] = [];
+  for (const [i, source] of config.mix.sources.entries()) {
+    if (!('file' in source)) {
+      sources.push(source);
+      continue;
+    }
+    if (!existsSync(source.file)) throw new Error(`${mixSourceLabel(source, i)}: the file does not exist`);
+    const stored = await store.putFile(path.resolve(source.file), 'application/x-ndjson');
+    sources.push({ artifact: stored.id, name: source.file });
+  }
+  return { ...config, mix: { ...config.mix, sources } };
 }
 
 /**
@@ -48,7 +72,7 @@ export async function buildDatasetOfRun(
   }
   const result = asRunResult((await run.result()) as SvgRunResult | SpecializeResult);
   const runConfig = RunConfigSchema.parse(await firstInput(client, runWorkflowId(runId)));
-  const config = options.config ? readDatasetConfig(options.config) : runConfig.dataset;
+  const config = await storeMixFiles(options.config ? readDatasetConfig(options.config) : runConfig.dataset);
   const output = options.out ? path.resolve(options.out) : runConfig.output;
   const hash = createHash('sha256').update(JSON.stringify({ config, output })).digest('hex').slice(0, 10);
   const workflowId = `${runWorkflowId(runId)}-dataset-${hash}`;
@@ -64,11 +88,13 @@ export async function buildDatasetOfRun(
       .then((d) => {
         const details = d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]?.data;
         if (!details) return;
-        const { done, total } = JSON.parse(Buffer.from(details).toString('utf8')) as {
-          done: number;
-          total: number;
-        };
-        process.stderr.write(`  samples read ${done}/${total}\n`);
+        const progress = JSON.parse(Buffer.from(details).toString('utf8')) as
+          { done: number; total: number } | { generalSource: string; linesRead: number };
+        process.stderr.write(
+          'generalSource' in progress
+            ? `  ${progress.generalSource}: ${progress.linesRead} lines proven\n`
+            : `  samples read ${progress.done}/${progress.total}\n`,
+        );
       })
       .catch(() => undefined);
   }, 2000);
@@ -93,6 +119,11 @@ export function describeDataset(result: BuildDatasetResult): string[] {
   return [
     `dataset of run ${result.runId}: ${result.lines} samples, ${result.tokens} tokens, mean truncation ratio ${result.meanTruncationRatio.toFixed(3)}, ${result.problems} unreadable records`,
     ...(result.directory ? [`  files: ${result.directory}`] : []),
+    ...(result.mix
+      ? [
+          `  mix: α ${result.mix.alpha}, ${result.mix.repository} repository lines, ${result.mix.general.map((g) => `${g.lines} from ${g.name}`).join(', ')}`,
+        ]
+      : []),
     `  train.jsonl  ${where(result.dataset.id)}`,
     `  report.json  ${where(result.report.id)}`,
     ...Object.entries(result.charts).map(([name, id]) => `  ${name.padEnd(12)} ${where(id)}`),

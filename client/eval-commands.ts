@@ -1,17 +1,30 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { isArtifactId } from '../core/artifacts';
-import type { EvalReport, ScalingPoint } from '../core/eval/eval-report';
+import type { EvalReport } from '../core/eval/eval-report';
 import { TaskQueues } from '../core/queues';
 import { isGitUrl } from '../core/names';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir } from '../infra/paths';
-import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
+import { connectClient, workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { EvalOutputs } from '../activities/eval/report';
+import { collectPoints, type ScalingSource } from '../activities/eval/scaling';
+import {
+  describeFit,
+  describeProjection,
+  fitScalingPoints,
+  pointAt,
+  scalingChart,
+  scalingMarkdown,
+  X_QUANTITIES,
+  type MeasuredPoint,
+  type XQuantity,
+} from '../core/eval/scaling-report';
 import type { BuildEvalSetResult } from '../workflows/build-eval-set';
 import { readConfigFile } from './config-file';
+import { runWorkflowId } from './run-workflow-id';
 import { workflowResult } from './workflow-failure';
 
 type Json = Record<string, unknown>;
@@ -154,6 +167,13 @@ export function readReport(ref: string): EvalReport {
 }
 
 /** Points for a scaling fit: a JSON or YAML list of {x, y, label?} (y: resolve rate, 0 to 1). */
+/** A point typed by hand in a points file. */
+export interface ScalingPoint {
+  label?: string;
+  x: number;
+  y: number;
+}
+
 export function readScalingPoints(file: string): ScalingPoint[] {
   const raw = readConfigFile(file, 'scaling points');
   if (!Array.isArray(raw)) throw new Error(`${file}: expected a list of {x, y, label?}`);
@@ -163,4 +183,84 @@ export function readScalingPoints(file: string): ScalingPoint[] {
       throw new Error(`${file}: point ${i + 1} needs numbers x and y`);
     return { x: point.x, y: point.y, label: point.label };
   });
+}
+
+/** `--eval` takes a workflow id, or `<workflowId>=<x>` for an evaluation outside a run. */
+export function parseEvalSource(text: string): ScalingSource {
+  const at = text.lastIndexOf('=');
+  if (at < 0) return { workflowId: text };
+  const x = Number(text.slice(at + 1));
+  if (!(x > 0)) throw new Error(`--eval ${text}: the x after "=" must be a positive number`);
+  return { workflowId: text.slice(0, at), x };
+}
+
+/** `--run` takes a workflow id, or a run config's runId (whose workflow is sera-run-<runId>). */
+async function runSource(client: Client, id: string): Promise<ScalingSource> {
+  try {
+    await client.workflow.getHandle(id).describe();
+    return { workflowId: id };
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+    return { workflowId: runWorkflowId(id) };
+  }
+}
+
+export interface ScalingCommandOptions {
+  run?: string[];
+  eval?: string[];
+  x: string;
+  target?: string;
+  xLabel?: string;
+  plot: string;
+  report?: string;
+  out?: string;
+}
+
+/**
+ * `eval scaling`: points typed in a file and/or read from finished runs and evaluations (through
+ * the Temporal client), the fit with R², the plot and the projection to a target rate.
+ */
+export async function runScalingCommand(
+  file: string | undefined,
+  options: ScalingCommandOptions,
+): Promise<string[]> {
+  if (!(X_QUANTITIES as readonly string[]).includes(options.x))
+    throw new Error(`--x ${options.x}: expected one of ${X_QUANTITIES.join(', ')}`);
+  const x = options.x as XQuantity;
+  const target = options.target === undefined ? undefined : Number(options.target);
+  if (target !== undefined && !(target > 0 && target <= 1))
+    throw new Error(`--target ${options.target}: expected a resolve rate above 0 and at most 1`);
+  const points: MeasuredPoint[] = file
+    ? readScalingPoints(file).map((p, i) => pointAt(x, p.x, p.y, p.label ?? `point ${i + 1}`))
+    : [];
+  const runs = options.run ?? [];
+  const evals = (options.eval ?? []).map(parseEvalSource);
+  if (!file && runs.length === 0 && evals.length === 0)
+    throw new Error('eval scaling: give a points file, or finished runs (--run) or evaluations (--eval)');
+  if (runs.length > 0 || evals.length > 0) {
+    const client = await connectClient();
+    try {
+      const sources = [...(await Promise.all(runs.map((id) => runSource(client, id)))), ...evals];
+      points.push(...(await collectPoints(client, sources, x)));
+    } finally {
+      await client.connection.close();
+    }
+  }
+  const result = fitScalingPoints(points, x, target);
+  writeFileSync(options.plot, scalingChart(result, options.xLabel));
+  if (options.report)
+    writeFileSync(
+      options.report,
+      scalingMarkdown(result, {
+        file: path.relative(path.dirname(path.resolve(options.report)), path.resolve(options.plot)),
+      }),
+    );
+  if (options.out) writeFileSync(options.out, JSON.stringify(result, null, 2));
+  const projection = describeProjection(result);
+  return [
+    describeFit(result.fit),
+    ...(projection ? [projection] : []),
+    `plot: ${path.resolve(options.plot)}`,
+    ...(options.report ? [`report: ${path.resolve(options.report)}`] : []),
+  ];
 }

@@ -11,7 +11,8 @@ import { artifactsDir } from '../infra/paths';
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { SvgRunResult } from '../workflows/svg-run';
 import { readConfigFile } from './config-file';
-import { asRunResult, runWorkflowId } from './svg-run-commands';
+import { asRunResult } from './svg-run-commands';
+import { runWorkflowId } from './run-workflow-id';
 import { workflowResult } from './workflow-failure';
 import type { SpecializeResult } from '../workflows/specialize-repository';
 

@@ -105,3 +105,69 @@ function format(v: number): string {
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 }
+
+/** A series of an xy chart: markers only (measurements), a line (a fit), or a dashed line (a guide). */
+export interface StyledSeries extends Series {
+  style: 'points' | 'line' | 'dashed';
+}
+
+/**
+ * An xy chart whose x axis is logarithmic (x > 0), for quantities that grow by factors, such as
+ * training samples or cost; y is linear from 0. Ticks fall on 1, 2 and 5 times powers of ten.
+ */
+export function logXChart(title: string, xLabel: string, yLabel: string, series: StyledSeries[]): string {
+  const width = 640;
+  // The legend sits above the plot, one line a series, so it never covers a curve.
+  const legend = 16 * series.length;
+  const height = 360 + legend;
+  const pad = { left: 70, right: 20, top: 44 + legend, bottom: 50 };
+  const all = series.flatMap((s) => s.points).filter((p) => p[0] > 0);
+  const logMin = Math.log10(Math.min(...all.map((p) => p[0])));
+  let logMax = Math.log10(Math.max(...all.map((p) => p[0])));
+  if (logMax - logMin < 1e-9) logMax = logMin + 1;
+  const yMax = Math.max(...all.map((p) => p[1]), 1e-9) * 1.1;
+  const x = (v: number): number =>
+    pad.left + ((Math.log10(v) - logMin) / (logMax - logMin)) * (width - pad.left - pad.right);
+  const y = (v: number): number => height - pad.bottom - (v / yMax) * (height - pad.top - pad.bottom);
+  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+  const decades = logMax - logMin;
+  const steps = decades > 4 ? [1] : [1, 2, 5];
+  const xTicks: number[] = [];
+  for (let k = Math.floor(logMin); k <= Math.ceil(logMax); k += 1)
+    for (const m of steps) {
+      const v = m * 10 ** k;
+      const l = Math.log10(v);
+      if (l >= logMin - 1e-9 && l <= logMax + 1e-9) xTicks.push(v);
+    }
+  const parts = [
+    ...frame(title, width, height, pad),
+    ...xTicks.map(
+      (v) =>
+        `<text x="${x(v).toFixed(1)}" y="${height - pad.bottom + 16}" text-anchor="middle">${format(v)}</text>`,
+    ),
+    ...[0, 0.25, 0.5, 0.75, 1].map(
+      (t) => `<text x="${pad.left - 6}" y="${y(t * yMax) + 4}" text-anchor="end">${format(t * yMax)}</text>`,
+    ),
+    `<text x="${width / 2}" y="${height - 12}" text-anchor="middle">${escape(`${xLabel} (log scale)`)}</text>`,
+    `<text transform="translate(16 ${height / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`,
+  ];
+  series.forEach((s, i) => {
+    const color = colors[i % colors.length];
+    const points = s.points.filter((p) => p[0] > 0);
+    if (s.style === 'points') {
+      for (const p of points)
+        parts.push(`<circle cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="4" fill="${color}"/>`);
+    } else {
+      const d = points
+        .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`)
+        .join(' ');
+      const dash = s.style === 'dashed' ? ' stroke-dasharray="6 4"' : '';
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
+    }
+    parts.push(
+      `<text x="${pad.left + 8}" y="${40 + 16 * i}" fill="${color}">${s.style === 'points' ? '●' : s.style === 'dashed' ? '- -' : '—'} ${escape(s.label)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

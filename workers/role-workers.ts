@@ -6,6 +6,7 @@ import { createDescribeWorkerActivity } from '../activities/common/describe-work
 import { indexFunctions, type IndexFunctionsInput } from '../activities/index/index-functions';
 import { createEvalFileActivities, createGradeActivities } from '../activities/eval/activities';
 import { createEvalReportActivities } from '../activities/eval/report';
+import { createScalingActivities } from '../activities/eval/scaling';
 import { createLifecycleReportActivities } from '../activities/run/lifecycle-report';
 import { createResumeActivities } from '../activities/run/resume';
 import { createServeActivities } from '../activities/serve/serve-model';
@@ -110,6 +111,8 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
             ...createDatasetActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             // So is writing an evaluation's report from its graded predictions.
             ...createEvalReportActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            // Scaling fits read finished runs through the worker's client and store their report.
+            ...createScalingActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             // The specialization's stage manifest, its resume lookups and its final report.
             ...createResumeActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createLifecycleReportActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),

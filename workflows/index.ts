@@ -11,3 +11,5 @@ export { gradePredictions } from './grade-predictions';
 export { solveInstance } from './solve-instance';
 export { evaluateModel } from './evaluate-model';
 export { specializeRepository } from './specialize-repository';
+export { fitScaling } from './fit-scaling';
+export { serveStudent } from './serve-student';

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_TOOLS } from '../../core/agent/tools';
 import type { Trajectory } from '../../core/agent/trajectory';
@@ -11,10 +12,21 @@ import { ErrorTypes } from '../../core/errors';
 import { decideCandidate, rankByTruncationRatio, type TrajectorySource } from '../../core/sft/candidates';
 import { DatasetConfigSchema, type DatasetConfigRequest } from '../../core/sft/dataset-config';
 import {
+  describeBadSource,
+  drawMix,
+  mixReport,
+  mixSourceLabel,
+  planMix,
+  proveGeneralSource,
+  type DatasetMix,
+  type ProvenGeneralLine,
+} from '../../core/sft/dataset-mix';
+import {
   datasetCharts,
   summarizeDataset,
   type DatasetReport,
   type Funnel,
+  type MixReport,
 } from '../../core/sft/dataset-report';
 import { qwen3CountTokens, renderQwen3Template } from '../../core/sft/qwen3';
 import { SampleRecordSchema, type LedgerEntry, type SampleRecord } from '../../core/sft/sample-record';
@@ -47,6 +59,15 @@ export interface BuildDatasetResult {
   trainingTemplate: ArtifactRef;
   /** Where the files were copied, when an output directory was given. */
   directory?: string;
+  /** With general data mixed in: α and the lines each side gave (the report has the rest). */
+  mix?: { alpha: number; repository: number; general: Array<{ name: string; lines: number }> };
+}
+
+/** A general source whose every line passed the format proof. */
+interface GeneralSource {
+  name: string;
+  artifact: string;
+  lines: ProvenGeneralLine[];
 }
 
 const TEMPLATE_FILE = 'chatml-train.jinja';
@@ -61,6 +82,55 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
   const json = async (id: string): Promise<unknown> =>
     JSON.parse((await deps.artifacts.get(id)).toString('utf8')) as unknown;
 
+  const invalid = (message: string): ApplicationFailure =>
+    ApplicationFailure.create({ type: ErrorTypes.InvalidInput, message, nonRetryable: true });
+
+  /**
+   * Reads every general source and proves each line before any repository work: a source with a
+   * line that fails the format proof fails the stage, naming the source and its lines.
+   */
+  async function readGeneralSources(mix: DatasetMix, maxTokens: number): Promise<GeneralSource[]> {
+    const sources: GeneralSource[] = [];
+    for (const [i, source] of mix.sources.entries()) {
+      const label = mixSourceLabel(source, i);
+      // Workflows carry no paths: the client stores a file as an artifact before starting one.
+      if ('file' in source)
+        throw invalid(
+          `${label}: a file source must be stored as an artifact before the workflow starts (the CLI does this); give { artifact: "sha256:…" }`,
+        );
+      let content: string;
+      try {
+        content = (await deps.artifacts.get(source.artifact)).toString('utf8');
+      } catch (error) {
+        if (error instanceof ApplicationFailure && error.type === ErrorTypes.ArtifactMissing)
+          throw ApplicationFailure.create({
+            type: ErrorTypes.ArtifactMissing,
+            message: `${label}: ${error.message}`,
+            nonRetryable: true,
+          });
+        throw error;
+      }
+      const proven = await proveGeneralSource(
+        content,
+        maxTokens,
+        renderQwen3Template,
+        qwen3CountTokens,
+        async (linesRead) => {
+          activityContext()?.heartbeat({ generalSource: label, linesRead });
+          await setImmediate(); // lets the heartbeat go out during a long source
+        },
+      );
+      if (proven.bad.length > 0) throw invalid(describeBadSource(label, proven.bad, proven.total));
+      if (proven.total === 0) throw invalid(`${label}: the dataset has no lines`);
+      sources.push({
+        name: source.name ?? source.artifact,
+        artifact: source.artifact,
+        lines: proven.lines,
+      });
+    }
+    return sources;
+  }
+
   return {
     async exportDataset(input: BuildDatasetInput): Promise<BuildDatasetResult> {
       const parsed = DatasetConfigSchema.safeParse(input.config);
@@ -72,6 +142,7 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
         });
       }
       const config = { ...parsed.data, threshold: parsed.data.threshold ?? input.runThreshold };
+      const general = config.mix ? await readGeneralSources(config.mix, config.maxTokens) : [];
       const sources: TrajectorySource[] =
         config.trajectories === 'T1+T2' ? ['T2', 'T1'] : [config.trajectories];
 
@@ -185,26 +256,52 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
 
       const ranked = rankByTruncationRatio(kept);
       const selected = config.size === undefined ? ranked : ranked.slice(0, config.size);
-      for (const s of selected) funnel[s.meta.source]!.selected += 1;
+      // What train.jsonl holds, in order: the selected lines, or the mix of them with general lines.
+      let written: Array<{ text: string; meta: SftLine['meta'] }> = selected.map((s) => ({
+        text: s.line,
+        meta: s.meta,
+      }));
+      let repositoryTaken = selected;
+      let mix: MixReport | undefined;
+      if (config.mix) {
+        const available = general.reduce((n, g) => n + g.lines.length, 0);
+        const plan = planMix(config.mix.alpha, selected.length, available, config.mix.size);
+        // General lines carry the token count made here, not the one their meta claims.
+        const generalLines = general.map((g) =>
+          g.lines.map((l) => ({ text: l.text, meta: { ...l.line.meta, tokens: l.tokens } })),
+        );
+        const mixed = drawMix(plan, written, generalLines, config.mix.seed);
+        repositoryTaken = selected.slice(0, plan.repository);
+        written = mixed.map((m) => m.item);
+        mix = mixReport(
+          config.mix,
+          plan,
+          mixed,
+          general.map((g) => ({ name: g.name, artifact: g.artifact, available: g.lines.length })),
+        );
+      }
+      for (const s of repositoryTaken) funnel[s.meta.source]!.selected += 1;
       for (const s of ranked.slice(selected.length)) reject(s.meta.source, 'over_size');
+      for (const s of selected.slice(repositoryTaken.length)) reject(s.meta.source, 'mix_share');
 
       const work = await mkdtemp(path.join(tmpdir(), 'sera-dataset-'));
       try {
         const file = path.join(work, 'train.jsonl');
         const out = createWriteStream(file);
-        for (const s of selected) if (!out.write(`${s.line}\n`)) await once(out, 'drain');
+        for (const w of written) if (!out.write(`${w.text}\n`)) await once(out, 'drain');
         out.end();
         await once(out, 'finish');
         const dataset = await deps.artifacts.putFile(file, 'application/jsonl');
 
-        const lines = selected.map((s) => ({ meta: s.meta }) as SftLine);
+        const lines = written.map((w) => ({ meta: w.meta }) as SftLine);
         const report: DatasetReport = {
           runId: input.runId,
           config,
           samples: entries.length,
           funnel,
           problems,
-          sources: Object.fromEntries(selected.map((s) => [s.id, s.source])),
+          sources: Object.fromEntries(repositoryTaken.map((s) => [s.id, s.source])),
+          ...(mix ? { mix } : {}),
           ...summarizeDataset(lines, recalls, config),
         };
         const charts: Record<string, string> = {};
@@ -222,7 +319,7 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
         const trl = trlConfig(config, 'train.jsonl', TEMPLATE_FILE);
         const result: BuildDatasetResult = {
           runId: input.runId,
-          lines: selected.length,
+          lines: written.length,
           tokens: report.dataset.tokens.total,
           meanTruncationRatio: report.dataset.meanTruncationRatio,
           problems: problems.length,
@@ -232,6 +329,15 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
           axolotl: await deps.artifacts.put(axolotl, 'application/yaml'),
           trl: await deps.artifacts.put(trl, 'application/yaml'),
           trainingTemplate: await deps.artifacts.put(CHATML_TRAINING_TEMPLATE, 'text/plain'),
+          ...(mix
+            ? {
+                mix: {
+                  alpha: mix.alpha,
+                  repository: mix.repository.taken,
+                  general: mix.sources.map((g) => ({ name: g.name, lines: g.taken })),
+                },
+              }
+            : {}),
         };
         if (input.output) {
           const dir = path.join(input.output, input.runId, 'dataset');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,6 +9,18 @@ import type { FileSource } from '../../core/eval/eval-input';
 import { MODEL_SERVER_READY_SIGNAL, vllmArgs, type ServerReady } from '../../core/serve/engine-command';
 import { activityContext } from '../common/activity-context';
 import { getFolder } from '../train/folder-artifacts';
+import { ProxyPortInUse, startProxy, type ProxyLogEntry, type RunningProxy } from './proxy-server';
+
+/** The proxy coding agents talk to (OpenAI chat completions and Anthropic Messages), in front of the engine. */
+export interface ProxyRequest {
+  /** The address it listens on; default: the worker's serving host (SERA_SERVE_HOST). */
+  bind?: string;
+  port: number;
+  /** Hex SHA-256 of the bearer token: the token itself never enters the workflow's history. */
+  tokenSha256: string;
+  /** How long a request waits for a (re)starting engine before it is answered 503. */
+  engineWaitSeconds: number;
+}
 
 export interface ServeModelInput {
   /** The workflow told (signal `modelServerReady`) where the server answers, after each (re)start. */
@@ -19,6 +31,8 @@ export interface ServeModelInput {
   seed: number;
   extraArgs: string[];
   startupTimeoutSeconds: number;
+  /** Also serve the engine behind the proxy, for as long as the activity runs. */
+  proxy?: ProxyRequest;
 }
 
 /** The heartbeat: what a person (and a test) sees of the server while it runs. */
@@ -27,6 +41,9 @@ export interface ServeProgress {
   baseUrl: string;
   pid?: number;
   restarts: number;
+  /** The proxy's URL and the requests it has answered, when there is one. */
+  proxyUrl?: string;
+  requests?: number;
 }
 
 export interface ServeDeps {
@@ -55,6 +72,7 @@ function invalid(message: string): ApplicationFailure {
  */
 export function createServeActivities(deps: ServeDeps) {
   const pidFile = path.join(deps.workDir, `port-${deps.port}.pid`);
+  const engineUrl = `http://127.0.0.1:${deps.port}/v1`;
   const logFile = path.join(deps.workDir, `port-${deps.port}.log`);
   const baseUrl = `http://${deps.host}:${deps.port}/v1`;
 
@@ -139,6 +157,39 @@ export function createServeActivities(deps: ServeDeps) {
     await rm(pidFile, { force: true });
   }
 
+  async function openProxy(
+    request: ProxyRequest,
+    servedName: string,
+    engine: () => { baseUrl: string; model: string } | undefined,
+  ): Promise<RunningProxy> {
+    const requestLog = path.join(deps.workDir, `proxy-${request.port}.log`);
+    const log = (entry: ProxyLogEntry): void => {
+      // One JSON line per request, without prompt or code text (the repository may be private).
+      appendFileSync(requestLog, `${JSON.stringify(entry)}\n`);
+    };
+    try {
+      const proxy = await startProxy({
+        host: request.bind ?? deps.host,
+        port: request.port,
+        tokenSha256: request.tokenSha256,
+        servedName,
+        engine,
+        engineWaitMs: request.engineWaitSeconds * 1000,
+        log,
+      });
+      // The URL clients are given names the worker's serving host, whatever address it binds.
+      return {
+        url: `http://${deps.host}:${proxy.port}`,
+        port: proxy.port,
+        close: () => proxy.close(),
+        requests: () => proxy.requests(),
+      };
+    } catch (error) {
+      if (error instanceof ProxyPortInUse) throw invalid(error.message);
+      throw error;
+    }
+  }
+
   return {
     async serveModel(input: ServeModelInput): Promise<never> {
       const ctx = activityContext();
@@ -150,6 +201,18 @@ export function createServeActivities(deps: ServeDeps) {
       await stopOrphan();
       await rm(logFile, { force: true });
       let child: ChildProcess | undefined;
+      // Started before the engine, so a port in use is told at once; it answers 503 while the
+      // engine (re)starts and stays up across the engine's restarts.
+      const proxy = input.proxy
+        ? await openProxy(input.proxy, input.servedName, () =>
+            progress.phase === 'serving' ? { baseUrl: engineUrl, model: input.servedName } : undefined,
+          )
+        : undefined;
+      progress.proxyUrl = proxy?.url;
+      const beat = (): void => {
+        if (proxy) progress.requests = proxy.requests();
+        ctx.heartbeat(progress);
+      };
       try {
         for (;;) {
           progress.phase = 'starting';
@@ -158,7 +221,7 @@ export function createServeActivities(deps: ServeDeps) {
           await writeFile(pidFile, String(child.pid));
           const started = Date.now();
           while (!(await answers())) {
-            ctx.heartbeat(progress);
+            beat();
             if (child.exitCode !== null || child.signalCode !== null)
               throw ApplicationFailure.create({
                 type: ModelServerFailed,
@@ -172,11 +235,12 @@ export function createServeActivities(deps: ServeDeps) {
             await ctx.sleep(POLL_MS);
           }
           progress.phase = 'serving';
-          ctx.heartbeat(progress);
+          beat();
           const ready: ServerReady = {
             baseUrl,
             model: input.servedName,
             generation: ctx.info.attempt * 1000 + progress.restarts,
+            ...(proxy ? { proxyUrl: proxy.url } : {}),
           };
           await ctx.client.workflow.getHandle(input.workflowId).signal(MODEL_SERVER_READY_SIGNAL, ready);
           ctx.log.info('serving', {
@@ -189,17 +253,19 @@ export function createServeActivities(deps: ServeDeps) {
           let failedChecks = 0;
           while (child.exitCode === null && child.signalCode === null && failedChecks < 3) {
             await ctx.sleep(POLL_MS);
-            ctx.heartbeat(progress);
+            beat();
             failedChecks = (await answers()) ? 0 : failedChecks + 1;
           }
           ctx.log.warn('the serving engine stopped answering; starting it again', {
             restarts: progress.restarts + 1,
           });
+          progress.phase = 'starting';
           await stop(child);
           progress.restarts += 1;
         }
       } finally {
         if (child) await stop(child);
+        await proxy?.close();
       }
     },
   };

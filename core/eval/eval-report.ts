@@ -1,14 +1,6 @@
-import { barChart, lineChart } from '../charts';
+import { barChart } from '../charts';
 import type { GradeRecord, GradeStatus } from './grading';
-import {
-  comparePaired,
-  fitScaling,
-  predictScaling,
-  summarizeSeeds,
-  type PairedComparison,
-  type ScalingFit,
-  type SeedSummary,
-} from './stats';
+import { comparePaired, summarizeSeeds, type PairedComparison, type SeedSummary } from './stats';
 
 /** One solving (or grading) pass over the instances: a seed of the model, or a predictions file. */
 export interface EvalPass {
@@ -112,34 +104,4 @@ export function evalCharts(report: EvalReport): Record<'perSeed' | 'perInstance'
       report.perInstance.map((i) => ({ label: i.instanceId, value: i.rate })),
     ),
   };
-}
-
-export interface ScalingPoint {
-  label?: string;
-  x: number;
-  y: number;
-}
-
-/** The fit y = c − a·x^(−b) over runs and its plot (points and the fitted curve). */
-export function scalingReport(points: ScalingPoint[], xLabel: string): { fit: ScalingFit; chart: string } {
-  const fit = fitScaling(
-    points.map((p) => p.x),
-    points.map((p) => p.y),
-  );
-  const xMax = Math.max(...points.map((p) => p.x));
-  const xMin = Math.min(...points.map((p) => p.x));
-  const curve = Array.from({ length: 50 }, (_, i) => {
-    const x = xMin + ((xMax - xMin) * i) / 49;
-    return [x, Math.max(0, predictScaling(fit, x))] as [number, number];
-  });
-  const chart = lineChart(
-    `y = ${fit.c.toFixed(3)} − ${fit.a.toFixed(3)}·x^(−${fit.b.toFixed(3)}), R² = ${fit.r2.toFixed(3)}`,
-    xLabel,
-    'resolve rate',
-    [
-      { label: 'runs', points: points.map((p) => [p.x, p.y] as [number, number]) },
-      { label: 'fit', points: curve },
-    ],
-  );
-  return { fit, chart };
 }

@@ -41,6 +41,8 @@ export interface ServerReady {
   model: string;
   /** Grows with every (re)start, so a late signal from an older server is ignored. */
   generation: number;
+  /** Where the proxy in front of the engine answers, when one was asked for (`serveStudent`). */
+  proxyUrl?: string;
 }
 
 export const MODEL_SERVER_READY_SIGNAL = 'modelServerReady';

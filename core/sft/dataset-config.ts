@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DatasetMixSchema } from './dataset-mix';
 import { ANSWER_TEXT_RULES } from './hermes-format';
 
 /**
@@ -27,6 +28,11 @@ export const DatasetConfigSchema = z.strictObject({
   size: z.number().int().positive().optional(),
   /** The student the trainer configs name (any Qwen3 checkpoint: a hub id or a local path). */
   baseModel: z.string().min(1).default('Qwen/Qwen3-32B'),
+  /**
+   * General data mixed in (docs/dataset.md, "Mixing general data"): α of the lines from the
+   * repository, the rest drawn from other datasets in the export format. Absent: repository only.
+   */
+  mix: DatasetMixSchema.optional(),
 });
 
 export type DatasetConfigRequest = z.input<typeof DatasetConfigSchema>;

@@ -41,6 +41,9 @@ export interface DatasetReport {
    * in the lines, so train.jsonl's bytes depend on what the model learns from and nothing else.
    */
   sources: Record<string, { record: string; trajectory: string }>;
+  /** With general data mixed in: the share asked for and what each source gave. */
+  mix?: MixReport;
+  /** The lines of train.jsonl (repository and general alike, when mixed). */
   dataset: {
     lines: number;
     tokens: { total: number; mean: number; median: number; max: number };
@@ -55,6 +58,27 @@ export interface DatasetReport {
     changedLines: Histogram;
     bugCategories: Record<string, number>;
   };
+}
+
+/** What one side of the mix gave: lines proven (available), lines taken, and their tokens. */
+export interface MixShare {
+  available: number;
+  taken: number;
+  tokens: number;
+}
+
+export interface MixReport {
+  alpha: number;
+  seed: number;
+  /** Lines asked for (`mix.size`, or the repository dataset's count) and lines written. */
+  requested: number;
+  lines: number;
+  /** Repository lines / lines written: α up to rounding. */
+  repositoryShare: number;
+  /** Why fewer lines than asked were written, when they were. */
+  shortfall?: string;
+  repository: MixShare;
+  sources: Array<MixShare & { name: string; artifact: string }>;
 }
 
 function median(sorted: number[]): number {
@@ -107,7 +131,18 @@ function histogramBars(h: Histogram, digits: number): Array<{ label: string; val
   }));
 }
 
-/** The report's figures as SVG files, by file name. */
+/** Lines and tokens from each side of a mix, as bars. */
+function mixChart(mix: MixReport): string {
+  const sides = [{ name: 'repository', ...mix.repository }, ...mix.sources];
+  return barChart(
+    `Lines in the mix by source (α ${mix.alpha}, ${mix.lines} lines)`,
+    '',
+    'lines',
+    sides.map((s) => ({ label: `${s.name} (${s.tokens} tokens)`, value: s.taken })),
+  );
+}
+
+/** The report's figures as SVG files, by file name (`mix.svg` only when general data is mixed in). */
 export function datasetCharts(report: DatasetReport): Record<string, string> {
   const funnelBars = Object.entries(report.funnel).flatMap(([source, f]) => [
     { label: `${source} considered`, value: f.considered },
@@ -157,5 +192,6 @@ export function datasetCharts(report: DatasetReport): Record<string, string> {
         .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
         .map(([label, value]) => ({ label, value })),
     ),
+    ...(report.mix ? { 'mix.svg': mixChart(report.mix) } : {}),
   };
 }

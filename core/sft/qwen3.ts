@@ -19,6 +19,16 @@ export function renderQwen3Template(messages: InferenceMessage[], tools: Functio
   return template.render({ messages, tools, add_generation_prompt: false });
 }
 
+/**
+ * The prompt a Qwen3 server would give the engine for the next assistant turn: the same
+ * template, ending in the generation prompt (`<|im_start|>assistant\n`). The serving proxy sends
+ * this text to the engine's raw completions endpoint, so the format is the one training proved.
+ */
+export function renderQwen3Prompt(messages: InferenceMessage[], tools: FunctionTool[]): string {
+  template ??= new Template(QWEN3_CHAT_TEMPLATE);
+  return template.render({ messages, tools, add_generation_prompt: true });
+}
+
 /** Token ids of a text, special tokens (`<|im_start|>` …) recognised, nothing added. */
 export function qwen3Encode(text: string): number[] {
   tokenizer ??= fromPreTrained();

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeMixFiles } from '../../client/dataset-command';
 import type { BuildDatasetInput, BuildDatasetResult } from '../../activities/dataset/build-dataset';
 import { AGENT_TOOLS } from '../../core/agent/tools';
 import type { Trajectory } from '../../core/agent/trajectory';
@@ -170,6 +174,43 @@ describe('the dataset stage on a real run of the example repository', () => {
     expect((report.funnel.T1!.rejected.over_size ?? 0) + (report.funnel.T2!.rejected.over_size ?? 0)).toBe(
       report.funnel.T1!.passed + report.funnel.T2!.passed - 8,
     );
+  });
+
+  it('mixes general data from another dataset and a JSONL file, refusing a file with a bad line first', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sera-mix-'));
+    try {
+      // The general data: the run's own dataset (as another run's would be) and a file of its lines.
+      const general = await linesOf(run.dataset!);
+      const file = path.join(dir, 'general.jsonl');
+      writeFileSync(file, `${general[0]}\n${general[1]!.replace('"train":false', '"train":true')}\n`);
+      const config = (alpha: number) => ({
+        trajectories: 'T1' as const,
+        mix: { alpha, sources: [{ artifact: run.dataset!.artifact }, { file }] },
+      });
+      const refused = await build(
+        { ledger: run.ledger, config: await storeMixFiles(config(0.5)) },
+        'mix-bad',
+      ).catch((e: unknown) => e);
+      expect(applicationCause(refused)).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+      expect(applicationCause(refused).message).toMatch(
+        /^dataset\.mix\.sources\[1\] \(.*general\.jsonl\): 1 of 2 lines fail the format proof: line 2: message 0 \(system\) has train=true/,
+      );
+
+      writeFileSync(file, `${general[0]}\n`);
+      const result = await build({ ledger: run.ledger, config: await storeMixFiles(config(0.5)) }, 'mix');
+      const lines = (await linesOf(result)).map((raw) => SftLineSchema.parse(JSON.parse(raw)));
+      const report = JSON.parse(await text(result.report.id)) as DatasetReport;
+      expect(report.mix!.lines).toBe(lines.length);
+      expect(report.mix!.repository.taken).toBe(Math.round(0.5 * report.mix!.lines));
+      expect(lines.filter((l) => l.meta.source === 'T1')).toHaveLength(report.mix!.repository.taken);
+      expect(report.mix!.sources.map((s) => s.available)).toEqual([general.length, 1]);
+      expect(report.mix!.sources.reduce((n, s) => n + s.taken, 0)).toBe(
+        lines.length - report.mix!.repository.taken,
+      );
+      expect(result.mix?.general.map((g) => g.name)).toEqual([run.dataset!.artifact, file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a bad dataset config with a clear, non-retryable error', async () => {

@@ -2,6 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { TrainStudentResult } from '../../activities/train/train-student';
@@ -14,6 +17,15 @@ import { solvesRun, splitByFile } from '../../core/teacher/solver';
 import { exampleEvalSet } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { freePort } from '../../infra/temporal-server';
+import type { TemporalSettings } from '../../infra/temporal-connection';
+import {
+  servingHandle,
+  servingStatus,
+  startServing,
+  stopServing,
+  trainedModelOf,
+  type ServeStartOptions,
+} from '../../client/serve-command';
 import type { EvaluateModelResult, EvaluateProgress } from '../../workflows/evaluate-model';
 import type { Fault } from '../../client/fault-evidence';
 import { applicationCause } from '../support/failures';
@@ -394,7 +406,7 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
         serve: {
           checkpoint: { artifact: checkpoint },
           maxModelLen: 4096,
-          extraArgs: ['--dtype', 'float32'],
+          extraArgs: ['--dtype', 'float32', '-O0'],
           heartbeatTimeoutSeconds: 10,
         },
         settings: { maxTokens: 128, temperature: 0 },
@@ -485,4 +497,207 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     // Both kills cut an activity in flight (the serving one, and a tool call or grading run).
     await expectFaultsHit(workers.client, [workflowId], faults);
   }, 900_000);
+
+  it('serves the student behind the proxy: OpenAI and Anthropic clients round-trip a tool call, streamed and not; a bad token reaches nothing; the proxy outlives an engine restart; stop ends it all', async () => {
+    const settings = { address: '', namespace: 'default', uiUrl: 'http://ui' } as unknown as TemporalSettings;
+    const options = (proxyPort: number, run: string): ServeStartOptions => ({
+      run,
+      model: undefined,
+      port: proxyPort,
+      name: 'student',
+      maxModelLen: 4096,
+      engineArg: ['--dtype', 'float32', '-O0'],
+    });
+    // Bad input, told before any engine starts: a run without a model, a proxy port in use.
+    await expect(trainedModelOf(workers.client, 'no-such-run')).rejects.toThrow(
+      'no run no-such-run on this Temporal server',
+    );
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    await expect(
+      startServing(workers.client, settings, {
+        ...options(takenPort, ''),
+        run: undefined,
+        model: checkpoint,
+      }),
+    ).rejects.toThrow(`127.0.0.1:${takenPort}`);
+    taken.close();
+    expect(engineProcesses(port)).toEqual([]);
+
+    const proxyPort = await freePort();
+    const started = await startServing(workers.client, settings, {
+      ...options(proxyPort, ''),
+      run: undefined,
+      model: checkpoint,
+    });
+    const url = started.status.server!.proxyUrl!;
+    expect(url).toBe(`http://127.0.0.1:${proxyPort}`);
+    const runId = started.status.runId;
+    const engineMetrics = async () =>
+      (await (await fetch(`${started.status.server!.baseUrl.replace(/\/v1$/, '')}/metrics`)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('vllm:request_success_total{'))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+
+    // The random-weight student is held to a tool call by constrained decoding, passed through.
+    const forced = { structured_outputs: { regex: FORCED_CALL } };
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: started.token, maxRetries: 4 });
+    const chat = await openai.chat.completions.create({
+      model: 'student',
+      messages: OPENAI_CONVERSATION,
+      tools: [BASH_TOOL],
+      max_tokens: 64,
+      temperature: 0,
+      ...forced,
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(chat.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(
+      chat.choices[0]!.message.tool_calls?.map(
+        (c) => 'function' in c && [c.function.name, JSON.parse(c.function.arguments)],
+      ),
+    ).toEqual([['bash', { command: 'ls' }]]);
+    const streamed = await openai.chat.completions.create({
+      model: 'student',
+      messages: OPENAI_CONVERSATION,
+      tools: [BASH_TOOL],
+      max_tokens: 64,
+      temperature: 0,
+      stream: true,
+      ...forced,
+    } as OpenAI.ChatCompletionCreateParamsStreaming);
+    const calls: Record<number, { name: string; args: string }> = {};
+    for await (const chunk of streamed)
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) {
+        const c = (calls[call.index] ??= { name: '', args: '' });
+        c.name += call.function?.name ?? '';
+        c.args += call.function?.arguments ?? '';
+      }
+    expect(Object.values(calls).map((c) => [c.name, JSON.parse(c.args)])).toEqual([
+      ['bash', { command: 'ls' }],
+    ]);
+
+    const anthropic = new Anthropic({ baseURL: url, apiKey: started.token, maxRetries: 4 });
+    const message = await anthropic.messages.create({
+      model: 'student',
+      max_tokens: 64,
+      messages: ANTHROPIC_CONVERSATION,
+      tools: [
+        {
+          name: 'bash',
+          description: BASH_TOOL.function.description,
+          input_schema: BASH_TOOL.function.parameters as Anthropic.Tool.InputSchema,
+        },
+      ],
+      ...forced,
+    } as Anthropic.MessageCreateParamsNonStreaming);
+    expect(message.stop_reason).toBe('tool_use');
+    expect(message.content.filter((b) => b.type === 'tool_use').map((b) => [b.name, b.input])).toEqual([
+      ['bash', { command: 'ls' }],
+    ]);
+    const final = await anthropic.messages
+      .stream({
+        model: 'student',
+        max_tokens: 64,
+        messages: ANTHROPIC_CONVERSATION,
+        tools: [
+          {
+            name: 'bash',
+            description: BASH_TOOL.function.description,
+            input_schema: BASH_TOOL.function.parameters as Anthropic.Tool.InputSchema,
+          },
+        ],
+        ...forced,
+      } as Anthropic.MessageStreamParams)
+      .finalMessage();
+    expect(final.content.filter((b) => b.type === 'tool_use').map((b) => [b.name, b.input])).toEqual([
+      ['bash', { command: 'ls' }],
+    ]);
+
+    // A wrong token is refused by the proxy: the engine's request count does not move.
+    const before = await engineMetrics();
+    const wrong = await new OpenAI({
+      baseURL: `${url}/v1`,
+      apiKey: 'not-the-token-at-all',
+      maxRetries: 0,
+    }).chat.completions
+      .create({ model: 'student', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 })
+      .catch((e: unknown) => e);
+    expect((wrong as { status?: number }).status).toBe(401);
+    expect(await engineMetrics()).toBe(before);
+    // Every request is logged, without a word of the conversation; the 401 is there too.
+    const logged = readFileSync(path.join(serveDir, `proxy-${proxyPort}.log`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { api: string; status: number; stream: boolean });
+    expect(logged.map((e) => [e.api, e.status, e.stream])).toEqual([
+      ['openai', 200, false],
+      ['openai', 200, true],
+      ['anthropic', 200, false],
+      ['anthropic', 200, true],
+      ['openai', 401, false],
+    ]);
+    expect(readFileSync(path.join(serveDir, `proxy-${proxyPort}.log`), 'utf8')).not.toContain('README');
+    // The status shows the proxy's count once a heartbeat has carried it.
+    let shown: number | undefined;
+    for (let i = 0; i < 30 && (shown ?? 0) < 5; i++) {
+      shown = (await servingStatus(servingHandle(workers.client, runId))).heartbeat?.requests;
+      if ((shown ?? 0) < 5) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(shown).toBeGreaterThanOrEqual(5);
+
+    // The engine dies: the proxy stays, says so on /health, and answers again after the restart.
+    const [engine] = engineProcesses(port);
+    process.kill(Number(engine!.trim().split(/\s+/)[0]), 'SIGKILL');
+    let health = 200;
+    for (let i = 0; i < 60 && health === 200; i++) {
+      health = (await fetch(`${url}/health`)).status;
+      if (health === 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(health).toBe(503);
+    const again = await openai.chat.completions.create({
+      model: 'student',
+      messages: OPENAI_CONVERSATION,
+      tools: [BASH_TOOL],
+      max_tokens: 64,
+      temperature: 0,
+      ...forced,
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(again.choices[0]!.message.tool_calls?.length).toBe(1);
+    expect((await servingStatus(servingHandle(workers.client, runId))).status?.starts).toBe(2);
+
+    const stopped = await stopServing(workers.client, runId);
+    expect(stopped.starts).toBe(2);
+    expect(engineProcesses(port)).toEqual([]);
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  }, 900_000);
 });
+
+const FORCED_CALL = '<tool_call>\n\\{"name": "bash", "arguments": \\{"command": "ls"\\}\\}\n</tool_call>';
+const BASH_TOOL = {
+  type: 'function' as const,
+  function: {
+    name: 'bash',
+    description: 'Run a shell command in the repository.',
+    parameters: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] },
+  },
+};
+const OPENAI_CONVERSATION: OpenAI.ChatCompletionMessageParam[] = [
+  { role: 'user', content: 'List the files, then read the README.' },
+  {
+    role: 'assistant',
+    content: null,
+    tool_calls: [
+      { id: 'call_1', type: 'function', function: { name: 'bash', arguments: '{"command": "pwd"}' } },
+    ],
+  },
+  { role: 'tool', tool_call_id: 'call_1', content: '/repo' },
+];
+const ANTHROPIC_CONVERSATION: Anthropic.MessageParam[] = [
+  { role: 'user', content: 'List the files, then read the README.' },
+  {
+    role: 'assistant',
+    content: [{ type: 'tool_use', id: 'toolu_1', name: 'bash', input: { command: 'pwd' } }],
+  },
+  { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '/repo' }] },
+];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { absolutePaths } from '../../client/eval-commands';
 import { EvaluateModelInputSchema } from '../../core/eval/eval-input';
-import { buildEvalReport, compareReports, describeSummary, scalingReport } from '../../core/eval/eval-report';
+import { buildEvalReport, compareReports, describeSummary } from '../../core/eval/eval-report';
 import type { GradeRecord } from '../../core/eval/grading';
 import { mapBounded } from '../../core/map-bounded';
 import { vllmArgs } from '../../core/serve/engine-command';
@@ -49,14 +49,6 @@ describe('evaluation report', () => {
     // per-instance differences: a 1 − 2/3, b 2/3 − 1/3, c 1 − 0, d 0
     expect(c.difference).toBeCloseTo((1 / 3 + 1 / 3 + 1 + 0) / 4, 12);
     expect(c).toMatchObject({ a: 'base', b: 'specialized', instances: 4, bBetter: 3, aBetter: 0 });
-  });
-
-  it('fits and plots a scaling curve', () => {
-    const points = [100, 400, 1500, 7400].map((x) => ({ x, y: 0.45 - 0.9 * x ** -0.4 }));
-    const { fit, chart } = scalingReport(points, 'samples');
-    expect(fit.r2).toBeGreaterThan(0.999);
-    expect(chart).toMatch(/^<svg/);
-    expect(chart).toContain('R² = 1.000');
   });
 });
 

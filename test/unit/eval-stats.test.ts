@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparePaired, fitScaling, predictScaling, summarizeSeeds } from '../../core/eval/stats';
+import { comparePaired, summarizeSeeds } from '../../core/eval/stats';
 
 describe('summarizeSeeds', () => {
   it('gives mean, sample std, standard error and SNR as computed by hand', () => {
@@ -45,26 +45,5 @@ describe('comparePaired', () => {
   it('refuses two evaluations with no instance in common', () => {
     const s = summarizeSeeds([0, 0, 0]);
     expect(() => comparePaired(new Map([['a', 1]]), new Map([['b', 1]]), s, s)).toThrow(/no instance/);
-  });
-});
-
-describe('fitScaling', () => {
-  it('recovers the parameters of an exact power law', () => {
-    const xs = [1, 2, 4, 8, 16, 32];
-    const ys = xs.map((x) => 0.5 - 0.3 * x ** -0.5);
-    const fit = fitScaling(xs, ys);
-    expect(fit.a).toBeCloseTo(0.3, 4);
-    expect(fit.b).toBeCloseTo(0.5, 4);
-    expect(fit.c).toBeCloseTo(0.5, 4);
-    expect(fit.r2).toBeCloseTo(1, 8);
-    expect(predictScaling(fit, 64)).toBeCloseTo(0.5 - 0.3 / 8, 4);
-  });
-
-  it('gives R² below 1 on noisy points, and refuses too few points or a non-positive x', () => {
-    const fit = fitScaling([1, 2, 4, 8, 16], [0.2, 0.31, 0.33, 0.4, 0.41]);
-    expect(fit.r2).toBeGreaterThan(0.8);
-    expect(fit.r2).toBeLessThan(1);
-    expect(() => fitScaling([1, 2], [0.1, 0.2])).toThrow(/at least 3/);
-    expect(() => fitScaling([0, 1, 2], [0.1, 0.2, 0.3])).toThrow(/positive/);
   });
 });
