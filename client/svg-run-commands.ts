@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { readConfigFile } from './config-file';
+import { readConfigFile, runConfigPathWarnings } from './config-file';
 import { parseRunConfig, type RunConfig } from '../core/run-config';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir } from '../infra/paths';
@@ -15,16 +15,16 @@ import { evaluateProgressLine } from './eval-commands';
 import { progressLine } from './progress-bar';
 import { acceptedCountOf } from '../core/accepted-count';
 import { workflowResult } from './workflow-failure';
+import { runWorkflowId } from './run-workflow-id';
 
-export function runWorkflowId(runId: string): string {
-  return `sera-run-${runId}`;
-}
+export { runWorkflowId };
 
 /** Reads a run config (JSON or YAML) and validates it; a relative repository path is taken from the current directory. */
 export function loadRunConfig(file: string): RunConfig {
   const parsed = parseRunConfig(readConfigFile(file, 'run config'));
   if (!parsed.ok) throw new Error(`${file}: ${parsed.message}`);
   const config = parsed.value;
+  for (const warning of runConfigPathWarnings(file, config)) console.warn(warning);
   if (!isGitUrl(config.repository.path)) {
     config.repository.path = path.resolve(config.repository.path);
   }
