@@ -19,7 +19,13 @@ export interface LifecycleReportInput {
     tokens: number;
     costUsd: number;
   };
-  dataset?: { lines: number; tokens: number; meanTruncationRatio: number };
+  dataset?: {
+    lines: number;
+    tokens: number;
+    meanTruncationRatio: number;
+    /** With general data mixed in (dataset.mix). */
+    mix?: { alpha: number; repository: number; general: Array<{ name: string; lines: number }> };
+  };
   training?: {
     steps: number;
     samples: number;
@@ -51,6 +57,11 @@ export function formatDuration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+function describeMix(mix: NonNullable<NonNullable<LifecycleReportInput['dataset']>['mix']>): string {
+  const general = mix.general.map((g) => `${g.lines} from ${g.name}`).join(', ');
+  return `mixed at α ${mix.alpha}: ${mix.repository} repository lines${general ? `, ${general}` : ''}`;
+}
+
 /** The report's numbers and the lines a person reads first (CLI, memo, report.md). */
 export function buildLifecycleReport(input: LifecycleReportInput): LifecycleReport {
   const totalSeconds = input.stages
@@ -68,7 +79,7 @@ export function buildLifecycleReport(input: LifecycleReportInput): LifecycleRepo
   );
   if (input.dataset)
     headline.push(
-      `dataset: ${input.dataset.lines} lines, ${input.dataset.tokens} tokens, mean truncation ratio ${input.dataset.meanTruncationRatio.toFixed(3)}`,
+      `dataset: ${input.dataset.lines} lines, ${input.dataset.tokens} tokens, mean truncation ratio ${input.dataset.meanTruncationRatio.toFixed(3)}${input.dataset.mix ? `, ${describeMix(input.dataset.mix)}` : ''}`,
     );
   if (input.training)
     headline.push(

@@ -149,6 +149,24 @@ describe('the final report', () => {
     );
   });
 
+  it('shows a mixed dataset’s α and where its lines came from', () => {
+    const mixed = buildLifecycleReport({
+      ...report,
+      dataset: {
+        lines: 10,
+        tokens: 5000,
+        meanTruncationRatio: 1,
+        mix: { alpha: 0.7, repository: 7, general: [{ name: 'general.jsonl', lines: 3 }] },
+      },
+    });
+    expect(mixed.headline).toContain(
+      'dataset: 10 lines, 5000 tokens, mean truncation ratio 1.000, mixed at α 0.7: 7 repository lines, 3 from general.jsonl',
+    );
+    expect(lifecycleMarkdown(mixed, {})).toContain(
+      'mixed at α 0.7: 7 repository lines, 3 from general.jsonl',
+    );
+  });
+
   it('says how long in the unit a person reads', () => {
     expect(formatDuration(42)).toBe('42 s');
     expect(formatDuration(600)).toBe('10.0 min');
