@@ -181,6 +181,10 @@ export function readScalingPoints(file: string): ScalingPoint[] {
     const point = p as Partial<ScalingPoint>;
     if (typeof point.x !== 'number' || typeof point.y !== 'number')
       throw new Error(`${file}: point ${i + 1} needs numbers x and y`);
+    if (point.y < 0 || point.y > 1)
+      throw new Error(
+        `${file}: point ${i + 1} has y ${point.y}: y is a resolve rate from 0 to 1 (write 45 % as 0.45)`,
+      );
     return { x: point.x, y: point.y, label: point.label };
   });
 }

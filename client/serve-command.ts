@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { TrainStudentResult } from '../activities/train/train-student';
@@ -11,6 +10,9 @@ import { serveWorkflowId, type ServeStudentRequest } from '../core/serve/serve-r
 import { workflowUiUrl, type TemporalSettings } from '../infra/temporal-connection';
 import type { ServeStatus, ServeStudentResult } from '../workflows/serve-student';
 import { runWorkflowId } from './run-workflow-id';
+import { asRunResult } from './svg-run-commands';
+import type { SvgRunResult } from '../workflows/svg-run';
+import type { SpecializeResult } from '../workflows/specialize-repository';
 import { workflowResult } from './workflow-failure';
 
 export interface ServeStartOptions {
@@ -27,40 +29,68 @@ export interface ServeStartOptions {
   engineArg: string[];
 }
 
-/** The model a run trained: its training stage's result, or a clear reason there is none. */
+/**
+ * The model a run trained: its training stage's result, else the finished run's own result (a
+ * training reused from an earlier run), else the latest `train <runId>` command's; or a clear
+ * reason there is none.
+ */
 export async function trainedModelOf(client: Client, runId: string): Promise<string> {
+  const describe = (id: string) =>
+    client.workflow
+      .getHandle(id)
+      .describe()
+      .catch((error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      });
   const trainId = `${runWorkflowId(runId)}-train`;
-  const training = client.workflow.getHandle(trainId);
-  const described = await training.describe().catch((error: unknown) => {
-    if (error instanceof WorkflowNotFoundError) return undefined;
-    throw error;
-  });
-  if (described?.status.name === 'COMPLETED') return ((await training.result()) as TrainStudentResult).model;
-  if (described)
+  const stage = await describe(trainId);
+  if (stage?.status.name === 'COMPLETED')
+    return ((await client.workflow.getHandle(trainId).result()) as TrainStudentResult).model;
+  const run = await describe(runWorkflowId(runId));
+  if (run?.status.name === 'COMPLETED') {
+    const result = (await client.workflow.getHandle(runWorkflowId(runId)).result()) as
+      SvgRunResult | SpecializeResult;
+    const model = asRunResult(result).training?.model;
+    if (model) return model;
+  }
+  const command = await latestTrainCommand(client, runId);
+  if (command) return command;
+  if (stage)
     throw new Error(
-      `run ${runId} has no trained model: its training (workflow ${trainId}) is ${described.status.name}`,
+      `run ${runId} has no trained model: its training (workflow ${trainId}) is ${stage.status.name}`,
     );
-  const run = await client.workflow
-    .getHandle(runWorkflowId(runId))
-    .describe()
-    .catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    });
   if (!run) throw new Error(`no run ${runId} on this Temporal server (no workflow ${runWorkflowId(runId)})`);
   throw new Error(
-    `run ${runId} (${run.status.name}) has no trained model: its config has no "train" section or it has not reached training; train it with "train ${runId}", or serve a model folder with --model`,
+    `run ${runId} (${run.status.name}) has no trained model: its config has no "train" section or it has not reached training; train it with "train ${runId}", or serve a model with --model`,
   );
+}
+
+/** The model of the latest finished `train <runId>` command (workflow sera-run-<runId>-train-<hash>). */
+async function latestTrainCommand(client: Client, runId: string): Promise<string | undefined> {
+  const prefix = `${runWorkflowId(runId)}-train-`;
+  let latest: { id: string; closed: number } | undefined;
+  try {
+    for await (const w of client.workflow.list({
+      query: `WorkflowType = 'trainStudentModel' AND ExecutionStatus = 'Completed' AND WorkflowId STARTS_WITH '${prefix}'`,
+    })) {
+      const closed = w.closeTime?.getTime() ?? 0;
+      if (w.workflowId.startsWith(prefix) && (!latest || closed > latest.closed))
+        latest = { id: w.workflowId, closed };
+    }
+  } catch {
+    return undefined; // a visibility store without STARTS_WITH: the run's own stages still count
+  }
+  if (!latest) return undefined;
+  return ((await client.workflow.getHandle(latest.id).result()) as TrainStudentResult).model;
 }
 
 async function checkpointOf(client: Client, options: ServeStartOptions): Promise<FileSource> {
   if (options.model && options.run) throw new Error('give --run or --model, not both');
   if (options.model) {
     if (isArtifactId(options.model)) return { artifact: options.model };
-    const folder = path.resolve(options.model);
-    if (!existsSync(path.join(folder, 'config.json')))
-      throw new Error(`--model ${options.model}: no config.json there, not a Hugging Face model folder`);
-    return { path: folder };
+    // A folder on the gpu-serve host: the worker checks it (config.json), not this machine.
+    return { path: path.isAbsolute(options.model) ? options.model : path.resolve(options.model) };
   }
   if (!options.run) throw new Error('say what to serve: --run <run-id> or --model <folder-or-artifact>');
   return { artifact: await trainedModelOf(client, options.run) };

@@ -107,6 +107,7 @@ export function describeTraining(result: TrainStudentResult): string[] {
     `student of run ${result.runId}: ${result.steps} steps on ${result.samples} samples (${result.skippedTooLong} too long), loss ${result.firstLoss.toFixed(3)} → ${result.lastLoss.toFixed(3)}, ${result.tokensSeen} tokens, ${Math.round(result.wallSeconds)} s, about $${result.costUsd.toFixed(2)}${result.resumedFrom.length ? `, resumed from step ${result.resumedFrom.join(', ')}` : ''}`,
     ...(result.directory ? [`  model folder   ${result.directory}`] : []),
     `  model manifest ${store.pathOf(result.model)}`,
+    `  serve it       npm run cli -- serve start --model ${result.model}`,
     `  report.json    ${store.pathOf(result.report.id)}`,
     ...Object.entries(result.charts).map(([name, id]) => `  ${name.padEnd(14)} ${store.pathOf(id)}`),
   ];

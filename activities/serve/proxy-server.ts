@@ -80,7 +80,9 @@ export interface RunningProxy {
   requests(): number;
 }
 
-export class ProxyPortInUse extends Error {}
+/** The proxy cannot listen where it was asked to: a setting to change, not a fault to retry. */
+export class ProxyCannotListen extends Error {}
+export class ProxyPortInUse extends ProxyCannotListen {}
 
 const ENGINE_RETRY_MS = 250;
 
@@ -290,8 +292,11 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       top_k: s.topK,
       stop: s.stop,
       seed: s.seed,
-      stream: hermes.stream,
-      ...(hermes.stream ? { stream_options: { include_usage: true } } : {}),
+      // Always streamed from the engine, even for a client that wants one whole answer: the
+      // engine's headers then come at once, so a long generation never meets fetch's 300 s
+      // wait for headers (which would throw the answer away and look like a lost engine).
+      stream: true,
+      stream_options: { include_usage: true },
       // The rendered prompt already holds every special token the template writes.
       add_special_tokens: false,
       // The turn ends at `<|im_end|>` even where the model's generation config names another EOS.
@@ -422,9 +427,16 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const response = await callEngine(hermes, prompt, signal);
     const outcome: EngineOutcome = { finishReason: 'stop' };
     if (!hermes.stream) {
-      let chunk: EngineChunk;
+      let text = '';
       try {
-        chunk = (await response.json()) as EngineChunk;
+        for await (const chunk of engineEvents(response)) {
+          if (chunk.error !== undefined)
+            throw new Error(
+              typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? 'engine error'),
+            );
+          outcomeOf(chunk, outcome);
+          text += chunk.choices?.[0]?.text ?? '';
+        }
       } catch (error) {
         if (signal.aborted) throw new ProxyFailure('unavailable', 'the client went away', 'client closed');
         throw new ProxyFailure(
@@ -433,8 +445,7 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           'engine answer broke',
         );
       }
-      outcomeOf(chunk, outcome);
-      const parsed = parseHermesTurn(chunk.choices?.[0]?.text ?? '');
+      const parsed = parseHermesTurn(text);
       record(entry, outcome, parsed);
       sendJson(res, 200, turn.respond(parsed, outcome));
       entry.status = 200;
@@ -543,7 +554,15 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           data: [{ id: options.servedName, object: 'model', created, owned_by: 'sera-flow' }],
         });
         entry.status = 200;
-      } else if (['/v1/chat/completions', '/v1/messages', '/v1/models'].includes(path))
+      } else if (
+        [
+          '/v1/chat/completions',
+          '/v1/messages',
+          '/v1/messages/count_tokens',
+          '/v1/models',
+          '/health',
+        ].includes(path)
+      )
         throw new ProxyFailure('method', `${method} is not allowed on ${path}`);
       else throw new ProxyFailure('not_found', `no such endpoint: ${method} ${path}`);
     } catch (error) {
@@ -573,6 +592,18 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE')
         reject(new ProxyPortInUse(`port ${options.host}:${options.port} is in use; choose another port`));
+      else if (error.code === 'EACCES')
+        reject(
+          new ProxyCannotListen(
+            `port ${options.port} on ${options.host} needs privileges this worker lacks; choose a port above 1023`,
+          ),
+        );
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN')
+        reject(
+          new ProxyCannotListen(
+            `the proxy cannot bind ${options.host}: no such address on this host (${error.code}); choose another bind address`,
+          ),
+        );
       else reject(error);
     });
     server.listen(options.port, options.host, () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../../core/artifacts';
@@ -9,7 +10,7 @@ import type { FileSource } from '../../core/eval/eval-input';
 import { MODEL_SERVER_READY_SIGNAL, vllmArgs, type ServerReady } from '../../core/serve/engine-command';
 import { activityContext } from '../common/activity-context';
 import { getFolder } from '../train/folder-artifacts';
-import { ProxyPortInUse, startProxy, type ProxyLogEntry, type RunningProxy } from './proxy-server';
+import { ProxyCannotListen, startProxy, type ProxyLogEntry, type RunningProxy } from './proxy-server';
 
 /** The proxy coding agents talk to (OpenAI chat completions and Anthropic Messages), in front of the engine. */
 export interface ProxyRequest {
@@ -72,9 +73,14 @@ function invalid(message: string): ApplicationFailure {
  */
 export function createServeActivities(deps: ServeDeps) {
   const pidFile = path.join(deps.workDir, `port-${deps.port}.pid`);
-  const engineUrl = `http://127.0.0.1:${deps.port}/v1`;
+  // On this host the engine is reached where it listens (a wildcard address on loopback); other
+  // machines are given the serving host's name, or this machine's name for a wildcard.
+  const wildcard = ['0.0.0.0', '::', ''].includes(deps.host);
+  const localHost = wildcard ? '127.0.0.1' : deps.host;
+  const advertisedHost = wildcard ? os.hostname() : deps.host;
+  const engineUrl = `http://${localHost}:${deps.port}/v1`;
   const logFile = path.join(deps.workDir, `port-${deps.port}.log`);
-  const baseUrl = `http://${deps.host}:${deps.port}/v1`;
+  const baseUrl = `http://${advertisedHost}:${deps.port}/v1`;
 
   async function modelDir(source: FileSource): Promise<string> {
     if ('path' in source) {
@@ -135,7 +141,7 @@ export function createServeActivities(deps: ServeDeps) {
 
   async function answers(): Promise<boolean> {
     try {
-      const response = await fetch(`http://127.0.0.1:${deps.port}/v1/models`, {
+      const response = await fetch(`${engineUrl}/models`, {
         signal: AbortSignal.timeout(2000),
       });
       return response.ok;
@@ -162,6 +168,10 @@ export function createServeActivities(deps: ServeDeps) {
     servedName: string,
     engine: () => { baseUrl: string; model: string } | undefined,
   ): Promise<RunningProxy> {
+    if (request.port === deps.port)
+      throw invalid(
+        `proxy port ${request.port} is this gpu-serve worker's engine port (SERA_SERVE_PORT): choose another`,
+      );
     const requestLog = path.join(deps.workDir, `proxy-${request.port}.log`);
     const log = (entry: ProxyLogEntry): void => {
       // One JSON line per request, without prompt or code text (the repository may be private).
@@ -179,13 +189,13 @@ export function createServeActivities(deps: ServeDeps) {
       });
       // The URL clients are given names the worker's serving host, whatever address it binds.
       return {
-        url: `http://${deps.host}:${proxy.port}`,
+        url: `http://${advertisedHost}:${proxy.port}`,
         port: proxy.port,
         close: () => proxy.close(),
         requests: () => proxy.requests(),
       };
     } catch (error) {
-      if (error instanceof ProxyPortInUse) throw invalid(error.message);
+      if (error instanceof ProxyCannotListen) throw invalid(error.message);
       throw error;
     }
   }

@@ -112,10 +112,13 @@ export function describeProjection(result: ScalingResult): string | undefined {
   const needed = Object.entries(p.needed ?? {})
     .map(([q, v]) => amount(q as XQuantity, v))
     .join(', ');
+  const smallest = Math.min(...result.points.map((point) => xOf(point, result.x)));
   const where =
-    p.beyondLargest <= 1
-      ? 'within the measured range'
-      : `${p.beyondLargest.toFixed(1)}× the largest run, an extrapolation`;
+    p.x < smallest
+      ? 'below the smallest run, an extrapolation'
+      : p.beyondLargest <= 1
+        ? 'within the measured range'
+        : `${p.beyondLargest.toFixed(1)}× the largest run, an extrapolation`;
   return `target ${percent(p.target)}: needs about ${needed} (${where})`;
 }
 

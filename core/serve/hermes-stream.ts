@@ -139,7 +139,7 @@ export class HermesStreamParser {
     return {
       deltas,
       turn: {
-        reasoning: this.sawReasoning ? this.reasoning : null,
+        reasoning: this.sawReasoning && this.reasoning !== '' ? this.reasoning : null,
         content: this.content === '' ? null : this.content,
         toolCalls,
       },

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pointOfEvaluation, pointOfRun } from '../../activities/eval/scaling';
-import { parseEvalSource } from '../../client/eval-commands';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEvalSource, readScalingPoints } from '../../client/eval-commands';
 import { fitScalingLaw, predictRate, projectTarget, ScalingInputError } from '../../core/eval/scaling-fit';
 import {
   describeProjection,
@@ -134,6 +137,16 @@ describe('projection to a target rate', () => {
     expect(byCost.projection?.needed?.samples).toBeCloseTo(10_000, 0);
   });
 
+  it('calls a projection inside the runs measured, and one below the smallest run an extrapolation', () => {
+    // 10 % is the first run's rate; 5 % lies below it (x = 5² / 0.55² ≈ 83 samples).
+    expect(describeProjection(fitScalingPoints(runs(exact), 'samples', 0.3))).toContain(
+      'within the measured range',
+    );
+    expect(describeProjection(fitScalingPoints(runs(exact), 'samples', 0.05))).toContain(
+      'below the smallest run, an extrapolation',
+    );
+  });
+
   it('says a target at or above the asymptote is unreachable', () => {
     const result = fitScalingPoints(runs(exact), 'samples', 0.7);
     expect(result.projection?.reachable).toBe(false);
@@ -162,6 +175,18 @@ describe('scaling report', () => {
     expect(markdown).toContain('| run-800 | 800 | 16.0000 | 1200000 | 42.3 % |');
     expect(markdown).toMatch(/Projection: target 50.0 %: needs about 2,500 samples/);
     expect(markdown).toContain('![scaling curve](scaling.svg)');
+  });
+
+  it('refuses a hand-typed rate outside 0 to 1 (a percentage), naming the point', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sera-points-')), 'points.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { x: 100, y: 0.1 },
+        { x: 200, y: 45 },
+      ]),
+    );
+    expect(() => readScalingPoints(file)).toThrow('point 2 has y 45: y is a resolve rate from 0 to 1');
   });
 
   it('takes hand-typed points as the chosen quantity', () => {

@@ -41,6 +41,9 @@ describe('hermes stream parser', () => {
         (reference.reasoning ?? '').replace(/^<think>/, '').replace(/^\n+|\n+$/g, ''),
       );
     }
+    // An empty <think></think> (what the template writes with thinking off) is no reasoning at
+    // all, so a whole answer does not show an empty thinking block that a stream never sends.
+    expect(parseHermesTurn(TEXTS[4]!).reasoning).toBeNull();
     expect(parseHermesTurn(TEXTS[0]!).toolCalls).toEqual([
       { name: 'bash', arguments: { command: 'ls -la' } },
     ]);

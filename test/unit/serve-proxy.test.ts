@@ -5,6 +5,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ProxyCannotListen,
   ProxyPortInUse,
   QWEN3_IM_END_ID,
   startProxy,
@@ -216,7 +217,7 @@ describe('serving proxy', () => {
       temperature: 0.2,
       stop: ['</answer>'],
       seed: 7,
-      stream: false,
+      stream: true, // whole answers too: the engine is always asked to stream
       add_special_tokens: false,
       stop_token_ids: [QWEN3_IM_END_ID],
     });
@@ -282,7 +283,7 @@ describe('serving proxy', () => {
     expect(engine.seen[before]!.body).toMatchObject({
       prompt: EXPECTED_PROMPT,
       max_tokens: 300,
-      stream: false,
+      stream: true,
     });
     expect(message.stop_reason).toBe('tool_use');
     // Thinking was not asked for, so the reasoning is dropped.
@@ -548,6 +549,30 @@ describe('serving proxy', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProxyPortInUse);
     expect((error as Error).message).toContain(`127.0.0.1:${proxy.port}`);
+    // An address this host does not have is a setting to change too, not a fault to retry.
+    const absent = await startProxy({
+      host: '192.0.2.123',
+      port: 0,
+      tokenSha256: createHash('sha256').update(TOKEN).digest('hex'),
+      servedName: SERVED,
+      engine: () => undefined,
+    }).catch((e: unknown) => e);
+    expect(absent).toBeInstanceOf(ProxyCannotListen);
+    expect((absent as Error).message).toContain('cannot bind 192.0.2.123');
+  });
+
+  it('answers 405 for a known path with another method, /health included', async () => {
+    for (const [method, route] of [
+      ['GET', '/v1/messages/count_tokens'],
+      ['POST', '/health'],
+      ['DELETE', '/v1/models'],
+    ] as const) {
+      const response = await fetch(`${proxy.url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect([route, response.status]).toEqual([route, 405]);
+    }
   });
 
   it('logs each request with counts and no prompt text', () => {
