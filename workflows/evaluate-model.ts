@@ -24,6 +24,7 @@ import {
   type RepoEnvironment,
 } from '../core/eval/eval-input';
 import { gradeWithoutTests } from '../core/eval/grading';
+import { evalTaskSummary } from '../core/activity-summary';
 import { mapBounded } from '../core/map-bounded';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
@@ -185,6 +186,7 @@ export async function evaluateModel(request: EvaluateModelRequest): Promise<Eval
       const result = await solveOrRecord(seed, head.instanceId, () =>
         executeChild(solveInstance, {
           workflowId: `${workflowInfo().workflowId}-${solveKey(seed, head.instanceId)}`,
+          staticSummary: evalTaskSummary(seed, head.instanceId),
           // A failed or cancelled evaluation cancels its children, so they remove their containers.
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           args: [

@@ -15,6 +15,7 @@ import {
 import type { AgentToolActivities, ToolResult } from '../activities/agent/activities';
 import type { LlmActivities } from '../activities/llm/activities';
 import type { SandboxActivities } from '../activities/sandbox/activities';
+import { agentTurnSummary, runToolSummary } from '../core/activity-summary';
 import { formatProblemObservation, NO_TOOL_CALL_PROBLEM, observation } from '../core/agent/observation';
 import { systemPrompt, taskMessage } from '../core/agent/prompts';
 import { RolloutInputSchema, type RolloutInput, type RolloutRequest } from '../core/agent/rollout-input';
@@ -28,6 +29,7 @@ import type { PatchStats } from '../core/patch-stats';
 import { TimeoutType } from '@temporalio/common';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
+import { callWithSummary } from './with-summary';
 
 /** What a rollout carries across continue-as-new. Small: the trajectory itself is an artifact. */
 export interface RolloutState {
@@ -292,7 +294,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     action: Parameters<AgentToolActivities['runTool']>[0]['action'],
   ): Promise<ToolResult> =>
     onContainer(() =>
-      sandbox().runTool({
+      callWithSummary(sandbox().runTool, runToolSummary(state.turn, action), {
         container: name,
         prompts: input.prompts,
         baseCommit: input.sandbox.baseCommit,
@@ -333,7 +335,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       status = exitStatus;
       upsertSearchAttributes([{ key: SearchAttributes.costUsd, value: state.costUsd }]);
       const trajectory = state.trajectory
-        ? await llm.finishTrajectory({
+        ? await callWithSummary(llm.finishTrajectory, `finish · ${exitStatus}`, {
             trajectory: state.trajectory,
             observations: state.pending,
             exit: { status: exitStatus, detail, patch },
@@ -383,7 +385,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       status = `turn ${state.turn + 1}: model`;
       let turn;
       try {
-        turn = await llm.agentTurn({
+        turn = await callWithSummary(llm.agentTurn, agentTurnSummary(state.turn + 1), {
           rolloutId: input.rolloutId,
           turn: state.turn + 1,
           model: input.model,

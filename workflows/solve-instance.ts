@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import type { GradeResult, InstanceHead } from '../activities/eval/activities';
 import type { ModelSettings, RolloutLimits } from '../core/agent/rollout-input';
+import { evalTaskSummary } from '../core/activity-summary';
 import type { ArtifactRef } from '../core/artifacts';
 import type { SandboxLimits } from '../core/environment-input';
 import { languageList } from '../core/language-setting';
@@ -16,6 +17,7 @@ import { containerName } from '../core/names';
 import { gradeWithoutTests, type GradeRecord } from '../core/eval/grading';
 import { rollout, type RolloutResult } from './rollout';
 import { hostActivities } from './eval-common';
+import { callWithSummary } from './with-summary';
 
 export interface SolveInstanceInput {
   runId: string;
@@ -73,13 +75,18 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
     input.environment.testTimeoutSeconds,
     input.heartbeatTimeoutSeconds,
   );
-  const task = await host.instanceProblem({ instances: input.instances, instanceId: input.head.instanceId });
+  const summary = (step: string) => evalTaskSummary(input.seed, input.head.instanceId, step);
+  const task = await callWithSummary(host.instanceProblem, summary('problem statement'), {
+    instances: input.instances,
+    instanceId: input.head.instanceId,
+  });
   const key = solveKey(input.seed, input.head.instanceId);
   const base = { seed: input.seed, instanceId: input.head.instanceId };
   let result: RolloutResult;
   try {
     result = await executeChild(rollout, {
       workflowId: `${workflowInfo().workflowId}-agent`,
+      staticSummary: summary('agent'),
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       args: [
         {
@@ -133,7 +140,7 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
       ),
     };
   const grade = await gradeOrRecord(input.head.instanceId, () =>
-    host.gradePrediction({
+    callWithSummary(host.gradePrediction, summary('grade'), {
       runId: input.runId,
       workflowId: workflowInfo().workflowId,
       container: containerName(input.runId, `${key}-grade`),

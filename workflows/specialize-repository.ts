@@ -12,6 +12,7 @@ import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import type { LifecycleReportActivities, LifecycleReportOutputs } from '../activities/run/lifecycle-report';
 import type { ResumeActivities } from '../activities/run/resume';
 import type { TrainStudentResult } from '../activities/train/train-student';
+import { SUMMARY_MAX_BYTES, truncateSummary } from '../core/activity-summary';
 import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { stageFailure } from '../core/failure-cause';
 import {
@@ -31,6 +32,7 @@ import { TaskQueues } from '../core/queues';
 import { imageRecipeInput, type RunConfig, type RunConfigRequest } from '../core/run-config';
 import { SearchAttributes } from '../core/search-attributes';
 import { buildDataset } from './build-dataset';
+import { callWithSummary } from './with-summary';
 import { prepareEnvironment, type PrepareEnvironmentResult } from './prepare-environment';
 import {
   compareModels,
@@ -124,11 +126,11 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
   }
 
   const saveManifest = async (): Promise<void> => {
-    const id = await run.writeStageManifest({ runId: config.runId, stages });
-    upsertMemo({
-      [STAGE_MANIFEST_MEMO]: id,
-      stages: stages.map((s) => `${s.stage} ${s.status}`).join(', '),
-    });
+    const summary = stages.map((s) => `${s.stage} ${s.status}`).join(', ');
+    // The timeline shows each manifest write as the run's stages so far.
+    const step = truncateSummary(`stages: ${summary}`, SUMMARY_MAX_BYTES);
+    const id = await callWithSummary(run.writeStageManifest, step, { runId: config.runId, stages });
+    upsertMemo({ [STAGE_MANIFEST_MEMO]: id, stages: summary });
   };
   const enter = (stage: LifecycleStage, child?: string): void => {
     progress.stage = stage;
@@ -264,7 +266,7 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
 
   enter('report');
   const started = Date.now();
-  const report = await run.writeLifecycleReport({
+  const report = await callWithSummary(run.writeLifecycleReport, 'lifecycle report', {
     report: {
       runId: config.runId,
       workflowId: me.workflowId,

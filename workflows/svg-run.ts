@@ -36,6 +36,7 @@ import {
   type RunConfigRequest,
 } from '../core/run-config';
 import { SearchAttributes } from '../core/search-attributes';
+import { callWithSummary } from './with-summary';
 import type { LedgerEntry } from '../core/sft/sample-record';
 import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import type { TrainStudentResult } from '../activities/train/train-student';
@@ -304,13 +305,14 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       retry,
     });
     stage = 'building-image';
-    const image = await onHost.prepareRepoImage({
+    const commit = config.repository.commit.slice(0, 12);
+    const image = await callWithSummary(onHost.prepareRepoImage, `image of the repository at ${commit}`, {
       repository: config.repository.path,
       commit: config.repository.commit,
       ...imageRecipeInput(config),
     });
     stage = 'indexing';
-    const index = await onHost.indexFunctions({
+    const index = await callWithSummary(onHost.indexFunctions, `function index at ${commit}`, {
       repository: config.repository.path,
       commit: image.commit,
       ...(configuredLanguages(config).length > 0 ? { languages: configuredLanguages(config) } : {}),
@@ -426,7 +428,11 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     const earlier = new Map<number, SvgSampleSummary>();
     if (config.resumeFrom) {
       const to = Math.min(config.samples, state.cursor + config.samplesPerContinue);
-      const found = await resume.finishedSamples({ workflowId: config.resumeFrom, from: state.cursor, to });
+      const found = await callWithSummary(
+        resume.finishedSamples,
+        `resume: samples ${state.cursor} to ${to - 1} of ${config.resumeFrom}`,
+        { workflowId: config.resumeFrom, from: state.cursor, to },
+      );
       for (const summary of found) earlier.set(summary.index, summary);
     }
     for (;;) {
@@ -503,7 +509,9 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     });
   }
 
-  if (segment.length > 0) state.ledger.push(await llm.writeLedgerChunk({ entries: segment }));
+  const ledgerSummary = `ledger of ${segment.length} finished samples`;
+  if (segment.length > 0)
+    state.ledger.push(await callWithSummary(llm.writeLedgerChunk, ledgerSummary, { entries: segment }));
   if ((state.cursor < config.samples || requeued().length > 0) && !state.stopReason) {
     await continueAsNew<typeof svgRun>(request, state);
   }

@@ -11,7 +11,9 @@ import type { ImageRecipe } from '../core/environment-recipe';
 import type { ArtifactRef } from '../core/artifacts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { TaskQueues } from '../core/queues';
+import { sampleStepSummary } from '../core/activity-summary';
 import { rollout, type RolloutResult } from './rollout';
+import { callWithSummary } from './with-summary';
 
 export interface SvgSampleInput {
   runId: string;
@@ -108,7 +110,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
       },
     });
   const svg = llmActivities('15m');
-  const plan = await svg.planSampleFromIndex({
+  const plan = await callWithSummary(svg.planSampleFromIndex, sampleStepSummary(input.index, 'plan'), {
     functions: input.functions,
     templates: input.templates,
     seed: input.seed,
@@ -175,7 +177,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
   ): Promise<SvgSampleSummary> => {
     const accepted = reason === undefined;
     const anyRetried = Object.keys(retried).length > 0;
-    const ref = await svg.writeRecord({
+    const ref = await callWithSummary(svg.writeRecord, sampleStepSummary(input.index, 'record'), {
       record: { ...record, accepted, reason, recall, tokens, costUsd, ...(anyRetried ? { retried } : {}) },
     });
     return {
@@ -215,7 +217,8 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
       };
       if (result.exitStatus !== 'submitted' || !result.patch) return finish(`rollout1_${result.exitStatus}`);
       if (result.patch.linesAdded + result.patch.linesDeleted === 0) return finish('empty_patch');
-      const judged = await sideCalls.judgeRollout({
+      const judgeStep = sampleStepSummary(input.index, attempt === 1 ? 'judge' : `judge, attempt ${attempt}`);
+      const judged = await callWithSummary(sideCalls.judgeRollout, judgeStep, {
         trajectory: result.trajectory,
         patch: result.patch,
         style: scaffold.judge,
@@ -249,7 +252,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
       );
     const patch1 = r1.patch;
 
-    const pr = await sideCalls.writePr({
+    const pr = await callWithSummary(sideCalls.writePr, sampleStepSummary(input.index, 'PR description'), {
       trajectory: r1.trajectory,
       demonstrations: input.demonstrations,
       ...(input.demonstrationsFile ? { demonstrationsFile: input.demonstrationsFile } : {}),
@@ -282,7 +285,8 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     };
     if (r2.exitStatus !== 'submitted' || !r2.patch)
       return finish(`rollout2_${r2.exitStatus}`, undefined, patch1.id);
-    const verification = await svg.verifyPatches({
+    const verifyStep = sampleStepSummary(input.index, 'soft verification');
+    const verification = await callWithSummary(svg.verifyPatches, verifyStep, {
       patch1,
       patch2: r2.patch,
       threshold: input.threshold,

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { runToolSummary } from '../../core/activity-summary';
+import { parseToolCall } from '../../core/agent/tool-call';
 import { TaskQueues } from '../../core/queues';
 import { startTeacherServer, type TeacherServer } from '../../infra/teacher-server';
 import type { RolloutResult } from '../../workflows/rollout';
@@ -36,7 +39,8 @@ describe('a rollout against the offline teacher in a real container', () => {
 
   it('submits a real patch and records the whole trajectory', async () => {
     const runId = uniqueRunId('rollout');
-    const result = await run(runId, 's1');
+    const handle = await start(runId, 's1');
+    const result = (await handle.result()) as RolloutResult;
     expect(result.exitStatus).toBe('submitted');
     expect(result.patch?.filesChanged).toBe(1);
     const patch = await readArtifact(result.patch!);
@@ -56,6 +60,32 @@ describe('a rollout against the offline teacher in a real container', () => {
     expect(calls.map((c) => c.function.name)).toContain('str_replace_editor');
     expect(result.promptTokens).toBeGreaterThan(0);
     expect(await containersOfRun(runId)).toEqual([]);
+
+    // The UI's timeline reads the story from each activity's summary (user metadata).
+    const summaries: Record<string, string[]> = {};
+    for (const event of (await handle.fetchHistory()).events ?? []) {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (!scheduled) continue;
+      const summary = event.userMetadata?.summary;
+      (summaries[scheduled.activityType?.name ?? '?'] ??= []).push(
+        summary ? defaultPayloadConverter.fromPayload<string>(summary) : '(none)',
+      );
+    }
+    expect(summaries.agentTurn).toEqual(Array.from({ length: result.turns }, (_, i) => `turn ${i + 1}`));
+    // Every call the model made, in order, with its turn; the second submit only confirms the first.
+    const expected = trajectory.messages
+      .filter((m) => m.role === 'assistant')
+      .flatMap((m, turn) =>
+        (m.tool_calls ?? []).map((c) => {
+          const parsed = parseToolCall(c.function.name, c.function.arguments);
+          return parsed.ok ? runToolSummary(turn + 1, parsed.action) : '(malformed)';
+        }),
+      );
+    expect(summaries.runTool).toEqual(expected.slice(0, -1));
+    expect(summaries.runTool).toContainEqual(
+      expect.stringMatching(/^turn \d+ · str_replace_editor \w+ more_itertools\/more\.py/),
+    );
+    expect(summaries.finishTrajectory).toEqual(['finish · submitted']);
   });
 
   it('gives the same trajectory for the same seed', async () => {
