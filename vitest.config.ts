@@ -20,6 +20,9 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
+          // Tests that read a missing artifact on purpose need not wait out the 30 s a worker
+          // gives shared storage to catch up (the workers they start inherit this).
+          env: { SERA_TRANSIENT_WAIT_SECONDS: '2' },
         },
       },
     ],

@@ -4,7 +4,13 @@
  */
 export const ErrorTypes = {
   InvalidInput: 'InvalidInput',
+  /** The repository is not there (a path, a URL that names none) or may not be read. */
   RepositoryNotFound: 'RepositoryNotFound',
+  /**
+   * A clone or fetch kept failing with a network or disk fault for about 30 s of tries on one
+   * sandbox host (activities/common/transient-retry.ts); a host claim passes it on to another host.
+   */
+  RepositoryUnreachable: 'RepositoryUnreachable',
   CommitNotFound: 'CommitNotFound',
   BaseImageMissing: 'BaseImageMissing',
   ImageBuildFailed: 'ImageBuildFailed',
@@ -20,6 +26,10 @@ export const ErrorTypes = {
   DockerUnreachable: 'DockerUnreachable',
   /** A sandbox host cannot build a repository's image (path, base image): another host may. */
   SandboxHostUnfit: 'SandboxHostUnfit',
+  /**
+   * An artifact id the store does not hold, after about 30 s of looking again inside the activity
+   * (a shared mount may hiccup). A malformed id is InvalidInput, at once.
+   */
   ArtifactMissing: 'ArtifactMissing',
   /** The model endpoint said 429: retried after its Retry-After. */
   ModelRateLimited: 'ModelRateLimited',
@@ -41,6 +51,7 @@ export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
 export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorTypes.InvalidInput,
   ErrorTypes.RepositoryNotFound,
+  ErrorTypes.RepositoryUnreachable,
   ErrorTypes.CommitNotFound,
   ErrorTypes.BaseImageMissing,
   ErrorTypes.ImageBuildFailed,

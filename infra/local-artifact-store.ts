@@ -11,6 +11,17 @@ import {
   previewOf,
 } from '../core/artifacts';
 import { ErrorTypes } from '../core/errors';
+import { activityContext } from '../activities/common/activity-context';
+import { retryTransient, transientWaitsMs, waitedFor } from '../activities/common/transient-retry';
+
+export interface LocalArtifactStoreOptions {
+  /**
+   * The waits before looking again for an artifact that is not there. Default: about 30 s inside
+   * an activity (SERA_TRANSIENT_WAIT_SECONDS; a shared mount may be catching up; the activity heartbeats meanwhile), none
+   * elsewhere (a command line answers at once).
+   */
+  missingWaitsMs?: readonly number[];
+}
 
 /**
  * Content-addressed artifacts in a local directory: `<root>/sha256/<2 hex>/<64 hex>`.
@@ -18,7 +29,10 @@ import { ErrorTypes } from '../core/errors';
  * half-written blob under a valid id, and writing the same bytes twice is harmless.
  */
 export class LocalArtifactStore implements ArtifactStore {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly options: LocalArtifactStoreOptions = {},
+  ) {}
 
   async put(content: Uint8Array | string, mediaType: string): Promise<ArtifactRef> {
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
@@ -62,22 +76,32 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async get(id: string): Promise<Buffer> {
     const file = this.fileFor(this.hexOf(id));
-    try {
-      return await readFile(file);
-    } catch {
-      throw ApplicationFailure.create({
-        type: ErrorTypes.ArtifactMissing,
-        message: `artifact ${id} is not in the store at ${this.root}`,
-        nonRetryable: true,
-      });
-    }
+    return this.whenThere(id, () => readFile(file));
   }
 
   async getFile(id: string, destination: string): Promise<void> {
     const file = this.fileFor(this.hexOf(id));
-    if (!(await exists(file))) await this.get(id); // throws ArtifactMissing with the store's path
     await mkdir(path.dirname(destination), { recursive: true });
-    await copyFile(file, destination);
+    await this.whenThere(id, () => copyFile(file, destination));
+  }
+
+  /**
+   * Reads an artifact, looking again while it cannot be read (not there yet, or the mount
+   * failing), then fails non-retryably naming it: every id comes from a put that finished, so
+   * one still missing after the waits is lost, and retrying the activity cannot bring it back.
+   */
+  private async whenThere<T>(id: string, read: () => Promise<T>): Promise<T> {
+    const waits = this.options.missingWaitsMs ?? (activityContext() ? transientWaitsMs() : []);
+    try {
+      return await retryTransient(read, () => true, waits);
+    } catch (error) {
+      const looked = waits.length > 0 ? `, looked ${waits.length + 1} times over ${waitedFor(waits)}` : '';
+      throw ApplicationFailure.create({
+        type: ErrorTypes.ArtifactMissing,
+        message: `artifact ${id} is not in the store at ${this.root}${looked} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        nonRetryable: true,
+      });
+    }
   }
 
   async has(id: string): Promise<boolean> {

@@ -47,7 +47,13 @@ const SHUTDOWN_GRACE = '30s';
 export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOptions): Promise<Worker[]> {
   const { connection, namespace } = options;
   const concurrency = concurrencyFor(role);
-  const base = { connection, namespace, shutdownGraceTime: SHUTDOWN_GRACE };
+  // The client's data converter (payload encryption when a key is set): one converter per process.
+  const base = {
+    connection,
+    namespace,
+    shutdownGraceTime: SHUTDOWN_GRACE,
+    dataConverter: options.client.options.dataConverter,
+  };
   switch (role) {
     case 'orchestration':
       return [
@@ -87,7 +93,8 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
           taskQueue: sandboxHostQueue(hostId),
           activities: {
             ...activities,
-            ...createAgentToolActivities({ docker, artifacts }),
+            // The client tells a continued run's container from one a reset or rerun left behind.
+            ...createAgentToolActivities({ docker, artifacts, client: options.client }),
             // Evaluation: instances and predictions are read, built and graded where the repos are.
             ...createEvalFileActivities({ artifacts }),
             ...createGradeActivities({ docker, artifacts }),

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityContext, heartbeat } from '../common/activity-context';
 import { bashObservation, observation } from '../../core/agent/observation';
@@ -14,11 +15,16 @@ import { harnessDir } from '../sandbox/sandbox-policy-of';
 import { execInSandbox } from '../sandbox/exec';
 import { readSandboxFile, writeSandboxFile } from '../sandbox/files';
 import { runEditor } from './editor-tool';
+import { toolResultKey } from './tool-result-key';
+import { callerExecution, claimContainer, continuedFromOn } from '../sandbox/execution-owner';
 
 export interface RunToolInput {
   container: string;
   baseCommit: string;
-  /** Unique within the rollout (turn and call index): a retry finds the result of a finished run. */
+  /**
+   * Unique within the rollout (turn and call index). With the workflow run and the action it names
+   * the recorded result (tool-result-key.ts): a retried attempt finds it, a reset or rerun does not.
+   */
   key: string;
   /** The sandbox's diff before this call (absent: the base commit); a retry resets the repository to it. */
   before?: ArtifactRef;
@@ -43,8 +49,7 @@ export interface ToolResult {
 /** The current activity's attempt; 1 outside Temporal (the benchmark calls tools directly). */
 const activityAttempt = (): number => activityContext()?.info.attempt ?? 1;
 
-const resultFile = (dir: string, key: string): string =>
-  `${dir}/sera-tool-${key.replace(/[^\w.-]/g, '_')}.json`;
+const resultFile = (dir: string, key: string): string => `${dir}/sera-tool-${key}.json`;
 
 /** The agent's tools against a sandbox, on the host's queue. */
 export function createAgentToolActivities(deps: {
@@ -52,9 +57,15 @@ export function createAgentToolActivities(deps: {
   artifacts: ArtifactStore;
   /** Where the attempt number comes from; tests replace it to play a retry. */
   attempt?: () => number;
+  /**
+   * Tells a run that continued as new (and may use its predecessor's container) from a reset or
+   * a rerun (which may not). Without it, a container passed on by continue-as-new is replaced too.
+   */
+  client?: Client;
 }) {
   const { docker, artifacts } = deps;
   const attempt = deps.attempt ?? activityAttempt;
+  const continuedFrom = deps.client ? continuedFromOn(deps.client) : undefined;
 
   /** The sandbox's patch against the base commit, and the writable space in use (core/diff-command.ts). */
   async function diffOf(
@@ -128,8 +139,12 @@ export function createAgentToolActivities(deps: {
 
   return {
     async runTool(input: RunToolInput): Promise<ToolResult> {
+      const execution = callerExecution();
+      // A container another execution left (a reset, a rerun) holds its files: never run on it.
+      if (execution) await claimContainer(docker, input.container, execution, continuedFrom);
       const dir = await harnessDir(docker, input.container);
-      const cached = await readSandboxFile(docker, input.container, resultFile(dir, input.key));
+      const file = resultFile(dir, toolResultKey(execution?.runId ?? 'local', input.key, input.action));
+      const cached = await readSandboxFile(docker, input.container, file);
       if (cached) return JSON.parse(cached) as ToolResult;
       // An earlier attempt may have died after changing files but before recording its result:
       // put the repository back as it was before the call, so the call runs once, not on top of itself.
@@ -147,13 +162,7 @@ export function createAgentToolActivities(deps: {
         diff: await artifacts.put(diff, 'text/x-diff'),
       };
       // Recorded in the container, so a retry of a call that finished does not run it twice.
-      await writeSandboxFile(
-        docker,
-        input.container,
-        resultFile(dir, input.key),
-        JSON.stringify(result),
-        'private',
-      );
+      await writeSandboxFile(docker, input.container, file, JSON.stringify(result), 'private');
       return result;
     },
 

@@ -5,6 +5,7 @@ import type { TestScope } from '../../core/environment-recipe';
 import type { RepoEnvironment } from '../../core/eval/eval-input';
 import { testCommandLine } from '../../core/eval/test-command';
 import { TEST_LOG_PARSERS, testLogParser, type TestStatus } from '../../core/eval/test-log';
+import { whileHeartbeating } from '../common/activity-context';
 import { createSandbox, destroySandbox } from '../sandbox/containers';
 import { execInSandbox } from '../sandbox/exec';
 import { writeSandboxFile } from '../sandbox/files';
@@ -98,14 +99,17 @@ export async function runInstanceTests(
   // A retried attempt never inherits the half-patched container of the attempt before.
   await timed('container', async () => {
     await destroySandbox(docker, input.container);
-    await createSandbox(docker, {
-      name: input.container,
-      image: input.image,
-      baseCommit: input.baseCommit,
-      runId: input.runId,
-      workflowId: input.workflowId,
-      limits: input.limits,
-    });
+    // The repository copy can outlast the heartbeat timeout.
+    await whileHeartbeating(() =>
+      createSandbox(docker, {
+        name: input.container,
+        image: input.image,
+        baseCommit: input.baseCommit,
+        runId: input.runId,
+        workflowId: input.workflowId,
+        limits: input.limits,
+      }),
+    );
   });
   try {
     if (input.modelPatch.trim() !== '') {

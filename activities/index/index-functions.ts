@@ -3,7 +3,7 @@ import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
 import { capFunctions, type IndexedFunction } from '../../core/function-sampling';
 import { isGeneratedSource, isSourceLanguage, type SourceLanguage } from '../../core/languages';
-import { heartbeat } from '../common/activity-context';
+import { whileHeartbeating } from '../common/activity-context';
 import { hostGitRaw } from '../sandbox/git';
 import { commitOf, localRepository } from '../sandbox/repository-source';
 import { parseFunctions } from './parse-functions';
@@ -55,10 +55,12 @@ function askedLanguages(input: IndexFunctionsInput): SourceLanguage[] {
  * languages within the include / exclude globs, less tests, vendored and generated code, parsed with
  * each language's tree-sitter grammar, capped deterministically by the seed.
  */
-export async function indexFunctions(
-  artifacts: ArtifactStore,
-  input: IndexFunctionsInput,
-): Promise<FunctionIndex> {
+export function indexFunctions(artifacts: ArtifactStore, input: IndexFunctionsInput): Promise<FunctionIndex> {
+  // Heartbeats by the clock, not per file: listing a large tree or one large file takes a while.
+  return whileHeartbeating(() => indexAt(artifacts, input));
+}
+
+async function indexAt(artifacts: ArtifactStore, input: IndexFunctionsInput): Promise<FunctionIndex> {
   const asked = askedLanguages(input);
   // A URL is read from this host's mirror of it (cloned once, shared with image builds).
   const repository = await localRepository(input.repository, input.commit);
@@ -72,7 +74,6 @@ export async function indexFunctions(
   const found: IndexedFunction[] = [];
   const foundByLanguage: Partial<Record<SourceLanguage, number>> = {};
   for (const { path, language } of files) {
-    heartbeat();
     const source = await hostGitRaw(['show', `${commit}:${path}`], repository);
     if (isGeneratedSource(source)) continue;
     for (const fn of await parseFunctions(language, source, path)) {

@@ -1,8 +1,9 @@
 import os from 'node:os';
 import type Docker from 'dockerode';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
+import { heartbeat, whileHeartbeating } from '../common/activity-context';
+import { callerExecution, claimContainer, continuedFromOn } from './execution-owner';
 import type { Client } from '@temporalio/client';
 import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import { testCounts } from '../../core/eval/test-counts';
@@ -52,16 +53,12 @@ const TAIL_CHARS = 1500;
 /** Failures of one host's set-up, not of the run: another host may serve the claim. */
 const HOST_UNFIT = new Set<string>([
   ErrorTypes.RepositoryNotFound,
+  ErrorTypes.RepositoryUnreachable,
   ErrorTypes.ImageNotFound,
   ErrorTypes.CommitNotFound,
   ErrorTypes.BaseImageMissing,
   ErrorTypes.ImageBuildFailed,
 ]);
-
-/** Heartbeats while a long call runs, so a lost worker is noticed within the heartbeat timeout. */
-function heartbeat(): void {
-  Context.current().heartbeat();
-}
 
 /**
  * The sandbox role's activities, bound to one Docker host. claimSandboxHost runs on the shared
@@ -80,7 +77,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
    */
   const imageBuild = () => {
     let latest = '';
-    const beat = (): void => Context.current().heartbeat({ building: latest });
+    const beat = (): void => heartbeat({ building: latest });
     const ticker = setInterval(beat, 2000);
     return {
       options: {
@@ -137,8 +134,9 @@ export function createSandboxActivities(deps: SandboxDeps) {
       }
     },
 
+    /** Heartbeats throughout: copying the repository and caches into the sandbox takes a while. */
     async createSandbox(input: CreateSandboxInput): Promise<SandboxHandle> {
-      return createSandbox(docker, input);
+      return whileHeartbeating(() => createSandbox(docker, input));
     },
 
     async execInSandbox(input: ExecInput): Promise<ExecResult> {
@@ -153,7 +151,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
     async execToArtifact(input: ExecInput & { testRunner?: string }): Promise<ExecToArtifactResult> {
       const { testRunner, ...exec } = input;
       const { output, ...rest } = await execInSandbox(docker, exec, heartbeat);
-      const outputRef = await deps.artifacts.put(output, 'text/plain');
+      const outputRef = await whileHeartbeating(() => deps.artifacts.put(output, 'text/plain'));
       const tests = testRunner && testRunner !== 'pytest' ? testCounts(testRunner, output) : undefined;
       return { ...rest, outputRef, outputTail: output.slice(-TAIL_CHARS), ...(tests ? { tests } : {}) };
     },
@@ -168,6 +166,9 @@ export function createSandboxActivities(deps: SandboxDeps) {
 
     /** The patch the sandbox holds against the base commit (core/diff-command.ts), stored as an artifact. */
     async sandboxDiff(input: { container: string; baseCommit: string }): Promise<DiffResult> {
+      // A reset or rerun must not read the patch another run left in the container.
+      const execution = callerExecution();
+      if (execution) await claimContainer(docker, input.container, execution, continuedFromOn(deps.client));
       const result = await execInSandbox(
         docker,
         {
@@ -181,7 +182,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
       );
       if (result.exitCode !== 0) throw new Error(`git diff failed in ${input.container}: ${result.output}`);
       const { diff } = splitDiffOutput(result.output);
-      const patch = await deps.artifacts.put(diff, 'text/x-diff');
+      const patch = await whileHeartbeating(() => deps.artifacts.put(diff, 'text/x-diff'));
       return { patch, ...patchStats(diff) };
     },
 
@@ -197,7 +198,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
     },
 
     async destroySandbox(input: { name: string }): Promise<{ removed: boolean }> {
-      return destroySandbox(docker, input.name);
+      return whileHeartbeating(() => destroySandbox(docker, input.name));
     },
 
     async reapOrphanContainers(): Promise<{ removed: string[]; kept: number }> {

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
+import { activityContext } from '../common/activity-context';
 import { sandboxPolicy, type SandboxLimitsRequest, type SandboxPolicy } from '../../core/sandbox-policy';
 import { userSpec } from '../../core/sandbox-user';
 import { asSandboxFailure, dockerStatus } from './docker-errors';
@@ -8,6 +9,7 @@ import { writeSandboxFile } from './files';
 import { execInSandbox } from './exec';
 import { copyFromImage, sourceContainer, type CopiedSize } from './repo-copy';
 import { forgetPolicy, POLICY_LABEL } from './sandbox-policy-of';
+import { callerExecution, EXECUTION_LABEL, executionFile } from './execution-owner';
 
 export type SandboxLimits = SandboxLimitsRequest;
 
@@ -19,6 +21,11 @@ export interface CreateSandboxInput {
   runId: string;
   workflowId: string;
   limits: SandboxLimits;
+  /**
+   * The workflow run the container is for (activities/sandbox/execution-owner.ts); default: the
+   * calling activity's run. Only a container made for this same run is adopted.
+   */
+  execution?: string;
 }
 
 export interface SandboxHandle {
@@ -39,29 +46,46 @@ export const SANDBOX_CAPABILITIES: readonly string[] = ['DAC_READ_SEARCH'];
 
 /**
  * Creates and starts the container and copies the image's /repo into it, or returns the one that
- * already has this name when that one is running and was filled. No network, no capability but
- * the harness's one, a read-only root filesystem with /repo, /tmp and the harness's folder as bounded tmpfs, and
- * labels that name the run and the workflow (the reaper uses them) and carry the policy (the
- * exec and the probe read it).
+ * already has this name when that one was made for the same workflow run (a retried attempt),
+ * is running and was filled. A container of another run (left by a run before a reset, or by an
+ * earlier run of the same id) is removed first: its /repo and tool results are not this run's.
+ * No network, no capability but the harness's one, a read-only root filesystem with /repo, /tmp
+ * and the harness's folder as bounded tmpfs, and labels that name the run, the workflow and its
+ * run (the reaper and the tool calls use them) and carry the policy (the exec and the probe read it).
  */
 export async function createSandbox(docker: Docker, input: CreateSandboxInput): Promise<SandboxHandle> {
   const policy = policyFor(input.limits);
+  const execution = input.execution ?? callerExecution()?.runId;
   forgetPolicy(input.name);
   const existing = await inspectByName(docker, input.name);
-  if (existing && (await isReady(docker, input.name, existing)))
-    return { name: input.name, id: existing.id, baseCommit: input.baseCommit };
-  // A container that never got its repository (an attempt died while filling it) or that
-  // stopped (tmpfs empties then) is of no use: make it again.
-  if (existing) await destroySandbox(docker, input.name);
-  const id = await createNew(docker, input, policy);
+  if (existing && existing.execution !== execution) {
+    warn(
+      `removing stale container ${input.name}: made for workflow run ${existing.execution ?? '(unrecorded)'}, ` +
+        `not for this run ${execution ?? '(none)'}`,
+    );
+    await destroySandbox(docker, input.name);
+  } else if (existing) {
+    if (await isReady(docker, input.name, existing))
+      return { name: input.name, id: existing.id, baseCommit: input.baseCommit };
+    // A container that never got its repository (an attempt died while filling it) or that
+    // stopped (tmpfs empties then) is of no use: make it again.
+    await destroySandbox(docker, input.name);
+  }
+  const id = await createNew(docker, { ...input, execution }, policy);
   const container = docker.getContainer(id);
   try {
     await container.start();
   } catch (error) {
     if (dockerStatus(error) !== 304) throw asSandboxFailure(error, `starting container ${input.name}`);
   }
-  await fill(docker, input, policy);
+  await fill(docker, { ...input, execution }, policy);
   return { name: input.name, id, baseCommit: input.baseCommit };
+}
+
+function warn(message: string): void {
+  const log = activityContext()?.log;
+  if (log) log.warn(message);
+  else console.warn(message);
 }
 
 /**
@@ -119,6 +143,9 @@ async function fill(docker: Docker, input: CreateSandboxInput, policy: SandboxPo
       nonRetryable: true,
     });
   }
+  // The run that uses the container, before the ready mark: a tool call checks it (execution-owner.ts).
+  if (input.execution)
+    await writeSandboxFile(docker, input.name, executionFile(HARNESS_DIR), input.execution, 'private');
   await writeSandboxFile(docker, input.name, READY_FILE, '', 'private');
 }
 
@@ -213,6 +240,7 @@ async function createNew(docker: Docker, input: CreateSandboxInput, policy: Sand
         'sera.run': input.runId,
         'sera.workflow-id': input.workflowId,
         'sera.base-commit': input.baseCommit,
+        ...(input.execution ? { [EXECUTION_LABEL]: input.execution } : {}),
         [POLICY_LABEL]: JSON.stringify({
           user: userSpec(policy.user),
           fileMb: policy.fileMb,
@@ -244,10 +272,11 @@ async function createNew(docker: Docker, input: CreateSandboxInput, policy: Sand
     });
     return container.id;
   } catch (error) {
-    // Two attempts racing on the same name: the other one won, use its container.
+    // Two attempts racing on the same name: the other one won, use its container. A create of
+    // another run's is not ours: fail retryably, and the next attempt removes it.
     if (dockerStatus(error) === 409) {
       const raced = await inspectByName(docker, input.name);
-      if (raced) return raced.id;
+      if (raced && raced.execution === input.execution) return raced.id;
     }
     throw asSandboxFailure(error, `creating container ${input.name}`);
   }
@@ -256,12 +285,14 @@ async function createNew(docker: Docker, input: CreateSandboxInput, policy: Sand
 interface Inspected {
   id: string;
   running: boolean;
+  /** The workflow run it was made for; undefined for containers made outside Temporal or before the label. */
+  execution?: string;
 }
 
 async function inspectByName(docker: Docker, name: string): Promise<Inspected | undefined> {
   try {
     const info = await docker.getContainer(name).inspect();
-    return { id: info.Id, running: info.State.Running };
+    return { id: info.Id, running: info.State.Running, execution: info.Config.Labels?.[EXECUTION_LABEL] };
   } catch (error) {
     if (dockerStatus(error) === 404) return undefined;
     throw asSandboxFailure(error, `inspecting container ${name}`);

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../core/errors';
+import { heartbeat } from '../common/activity-context';
 import { CappedOutput } from '../../core/output-cap';
 import { asSandboxFailure, containerGone, dockerStatus } from './docker-errors';
 import { policyOf } from './sandbox-policy-of';
@@ -36,12 +37,14 @@ const HOST_GRACE_MS = 10_000;
 /**
  * Runs a shell command in the container. The command runs under GNU timeout, which puts it in a
  * process group of its own and signals the whole group, so children die with it. A timed-out
- * command is a CommandTimedOut failure carrying the output it had printed.
+ * command is a CommandTimedOut failure carrying the output it had printed. `onProgress` ticks
+ * every second while it runs: by default the current activity's heartbeat (a reset or a patch
+ * on a large repository outlasts a 30 s heartbeat timeout as surely as an agent's command).
  */
 export async function execInSandbox(
   docker: Docker,
   input: ExecInput,
-  onProgress: () => void = () => undefined,
+  onProgress: () => void = heartbeat,
 ): Promise<ExecResult> {
   const started = Date.now();
   const container = docker.getContainer(input.container);
@@ -70,6 +73,8 @@ export async function execInSandbox(
   docker.modem.demuxStream(stream, sink, sink);
 
   const deadline = input.timeoutSeconds * 1000 + HOST_GRACE_MS;
+  // Once now and then every second: even a short call shows its worker alive.
+  onProgress();
   const ticker = setInterval(onProgress, 1000);
   try {
     await new Promise<void>((resolve, reject) => {

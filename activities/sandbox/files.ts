@@ -1,17 +1,40 @@
 import type Docker from 'dockerode';
 import path from 'node:path';
 import { pack, extract } from 'tar-stream';
+import { whileHeartbeating } from '../common/activity-context';
 import { asSandboxFailure, containerGone, dockerStatus } from './docker-errors';
 import { policyOf } from './sandbox-policy-of';
 
-/** Writes one file into the container through the engine's archive API (no shell quoting). */
-export async function writeSandboxFile(
+/**
+ * Writes one file into the container through the engine's archive API (no shell quoting),
+ * heartbeating meanwhile: a restored patch may be tens of megabytes.
+ */
+export function writeSandboxFile(
   docker: Docker,
   container: string,
   filePath: string,
   content: string,
   /** `private`: the harness's own record, root's and unreadable to the agent. */
   access: 'agent' | 'private' = 'agent',
+): Promise<void> {
+  return whileHeartbeating(() => writeThroughArchive(docker, container, filePath, content, access));
+}
+
+/** Reads one regular file from the container (heartbeating); undefined when it does not exist. */
+export function readSandboxFile(
+  docker: Docker,
+  container: string,
+  filePath: string,
+): Promise<string | undefined> {
+  return whileHeartbeating(() => readThroughArchive(docker, container, filePath));
+}
+
+async function writeThroughArchive(
+  docker: Docker,
+  container: string,
+  filePath: string,
+  content: string,
+  access: 'agent' | 'private',
 ): Promise<void> {
   const absolute = path.posix.resolve('/repo', filePath);
   // The agent's files are the sandbox user's, so it can change what the harness wrote for it.
@@ -43,8 +66,7 @@ export async function writeSandboxFile(
   }
 }
 
-/** Reads one regular file from the container; undefined when it does not exist. */
-export async function readSandboxFile(
+async function readThroughArchive(
   docker: Docker,
   container: string,
   filePath: string,
