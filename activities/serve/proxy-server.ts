@@ -429,14 +429,7 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (!hermes.stream) {
       let text = '';
       try {
-        for await (const chunk of engineEvents(response)) {
-          if (chunk.error !== undefined)
-            throw new Error(
-              typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? 'engine error'),
-            );
-          outcomeOf(chunk, outcome);
-          text += chunk.choices?.[0]?.text ?? '';
-        }
+        for await (const piece of engineTexts(response, outcome)) text += piece;
       } catch (error) {
         if (signal.aborted) throw new ProxyFailure('unavailable', 'the client went away', 'client closed');
         throw new ProxyFailure(
@@ -461,15 +454,7 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     res.write(writer.start());
     const parser = new HermesStreamParser();
     try {
-      for await (const chunk of engineEvents(response)) {
-        if (chunk.error !== undefined)
-          throw new Error(
-            typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? 'engine error'),
-          );
-        outcomeOf(chunk, outcome);
-        const piece = chunk.choices?.[0]?.text;
-        if (piece) res.write(writer.deltas(parser.push(piece)));
-      }
+      for await (const piece of engineTexts(response, outcome)) res.write(writer.deltas(parser.push(piece)));
     } catch (error) {
       if (signal.aborted) {
         entry.error = 'client closed';
@@ -483,6 +468,19 @@ export function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const { deltas, turn: parsed } = parser.finish();
     record(entry, outcome, parsed);
     res.end(writer.finish(deltas, parsed, outcome));
+  }
+
+  /** The completion's text as it streams in, its finish and usage kept in `outcome`. */
+  async function* engineTexts(response: Response, outcome: EngineOutcome): AsyncGenerator<string> {
+    for await (const chunk of engineEvents(response)) {
+      if (chunk.error !== undefined)
+        throw new Error(
+          typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? 'engine error'),
+        );
+      outcomeOf(chunk, outcome);
+      const piece = chunk.choices?.[0]?.text;
+      if (piece) yield piece;
+    }
   }
 
   function record(entry: ProxyLogEntry, outcome: EngineOutcome, turn: HermesTurn): void {
