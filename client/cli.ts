@@ -67,6 +67,7 @@ import {
 } from '../infra/teacher-server';
 import { describeOutcome, runEnvironment } from './run-environment';
 import { errorLines } from './workflow-failure';
+import { runCodecServerCommand, type CodecServerCommandOptions } from './codec-server-command';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -609,6 +610,15 @@ server
   .action(() => {
     console.log(stopDevServer(stateDir()) ? 'stopped' : 'no dev server started by this project is running');
   });
+
+program
+  .command('codec-server')
+  .description('serve the codec endpoint the Temporal UI decodes encrypted payloads through')
+  .option('--port <port>', 'port to listen on', positiveInt, 8888)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--origin <url>', "the UI's origin allowed to call it (default: TEMPORAL_UI_URL or the dev UI)")
+  .option('--without-token', 'skip the SERA_CODEC_TOKEN check (a UI without login on this machine only)')
+  .action((options: CodecServerCommandOptions) => runCodecServerCommand(options));
 
 program
   .command('reap')

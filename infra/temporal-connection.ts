@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { dataConverterFor, payloadKeysFromEnv, type PayloadKeys } from './payload-codec';
 
 /**
  * Where Temporal is, read from the same environment variables the `temporal` CLI uses, so one
@@ -9,6 +10,8 @@ import { NativeConnection, type NativeConnectionOptions } from '@temporalio/work
  *   TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
  *   TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_UI_URL.
  * With none set, it is the embedded dev server on localhost:7233.
+ * The project's own SERA_PAYLOAD_KEY, SERA_PAYLOAD_KEY_ID and SERA_PAYLOAD_PREVIOUS_KEYS turn on
+ * payload encryption (infra/payload-codec.ts).
  */
 export interface TemporalSettings {
   address: string;
@@ -21,6 +24,8 @@ export interface TemporalSettings {
     serverName?: string;
   };
   uiUrl: string;
+  /** Set: every payload is encrypted with these keys; unset: payloads as plain JSON. */
+  payloadKeys?: PayloadKeys;
 }
 
 export const DEFAULT_TEMPORAL_PORT = 7233;
@@ -51,6 +56,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
           }
         : undefined,
     uiUrl: (env.TEMPORAL_UI_URL ?? defaultUiUrl(address)).replace(/\/$/, ''),
+    payloadKeys: payloadKeysFromEnv(env),
   };
 }
 
@@ -80,9 +86,17 @@ export async function connectClient(settings: TemporalSettings = temporalSetting
     tls: tlsOptions(settings),
     apiKey: settings.apiKey,
   });
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({
+    connection,
+    namespace: settings.namespace,
+    dataConverter: dataConverterFor(settings.payloadKeys),
+  });
 }
 
+/**
+ * A worker's connection cannot carry a data converter, so workers take the one of the client they
+ * are given (workers/role-workers.ts): clients and workers of a process always encode alike.
+ */
 export async function connectWorker(
   settings: TemporalSettings = temporalSettingsFromEnv(),
 ): Promise<NativeConnection> {

@@ -17,6 +17,8 @@ export interface DevServerOptions {
   /** Holds the pid file and the server log. */
   stateDir: string;
   headless?: boolean;
+  /** The codec endpoint the UI decodes payloads through; SERA_CODEC_ENDPOINT by default. */
+  codecEndpoint?: string;
   /** The `temporal` binary; the project's virtualenv by default. */
   cliPath?: string;
 }
@@ -70,6 +72,7 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
     'warn',
     ...searchAttributeFlags(),
     ...(options.headless ? ['--headless'] : []),
+    ...codecEndpointFlags(options.codecEndpoint ?? process.env.SERA_CODEC_ENDPOINT),
   ];
   const child = spawn(cli, args, { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
@@ -89,6 +92,15 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
   const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
   stopDevServer(options.stateDir);
   throw new Error(`the Temporal dev server did not become healthy (log ${logFile}):\n${tail}`);
+}
+
+/** Points the UI at a codec endpoint (docs/operations.md, "Encrypting payloads"). */
+function codecEndpointFlags(endpoint: string | undefined): string[] {
+  if (!endpoint?.trim()) return [];
+  if (!/^https?:\/\/[^\s]+$/.test(endpoint.trim())) {
+    throw new Error(`SERA_CODEC_ENDPOINT "${endpoint}" is not an http(s) URL`);
+  }
+  return ['--ui-codec-endpoint', endpoint.trim().replace(/\/$/, '')];
 }
 
 /** Stops a dev server started by ensureDevServer with the same state directory. */

@@ -13,8 +13,9 @@ if (roles.length === 0 || roles.some((role) => !WORKER_ROLES.includes(role as Wo
 }
 
 installWorkerRuntime('INFO');
-const settings = temporalSettingsFromEnv();
 try {
+  // Inside the try: a bad setting (a malformed SERA_PAYLOAD_KEY) is a one-line error, not a stack.
+  const settings = temporalSettingsFromEnv();
   const connection = await connectWorker(settings);
   const client = await connectClient(settings);
   const workers = (
