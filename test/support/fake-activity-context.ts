@@ -9,7 +9,8 @@ export interface FakeActivityRun<T> {
 
 /**
  * Runs `fn` as if it were an activity (Context.current() answers), recording its heartbeats:
- * code that heartbeats through the context is tested without a worker or a server.
+ * code that heartbeats through the context is tested without a worker or a server. Every fake
+ * activity belongs to the same (fake) workflow run, so a container one makes is another's to use.
  */
 export async function inFakeActivity<T>(fn: () => Promise<T>): Promise<FakeActivityRun<T>> {
   const heartbeats: unknown[] = [];
@@ -19,7 +20,7 @@ export async function inFakeActivity<T>(fn: () => Promise<T>): Promise<FakeActiv
       attempt: 1,
       activityType: 'fake',
       heartbeatTimeoutMs: 30_000,
-      workflowExecution: { workflowId: 'fake-activity', runId: `fake-${process.pid}-${Date.now()}` },
+      workflowExecution: { workflowId: 'fake-activity', runId: `fake-${process.pid}` },
     } as Info,
     new Promise<never>(() => undefined),
     new AbortController().signal,
