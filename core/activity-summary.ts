@@ -68,9 +68,9 @@ export function toolSummary(action: ToolAction): string {
   }
 }
 
-/** A rollout's model call: `turn 7`. */
-export function agentTurnSummary(turn: number): string {
-  return `turn ${turn}`;
+/** A rollout's model call: `turn 7`, and a reply asked again: `turn 7 · asked again (1)`. */
+export function agentTurnSummary(turn: number, askedAgain = 0): string {
+  return askedAgain === 0 ? `turn ${turn}` : `turn ${turn} · asked again (${askedAgain})`;
 }
 
 /** A rollout's tool call: `turn 7 · bash: pytest -q tests/test_x.py`. */

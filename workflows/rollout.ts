@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentToolActivities, ToolResult } from '../activities/agent/activities';
-import type { LlmActivities } from '../activities/llm/activities';
+import type { AgentTurnResult, LlmActivities } from '../activities/llm/activities';
 import type { SandboxActivities } from '../activities/sandbox/activities';
 import { agentTurnSummary, runToolSummary } from '../core/activity-summary';
 import { formatProblemObservation, NO_TOOL_CALL_PROBLEM, observation } from '../core/agent/observation';
@@ -29,6 +29,7 @@ import type { PatchStats } from '../core/patch-stats';
 import { TimeoutType } from '@temporalio/common';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
+import { askTurn } from './ask-turn';
 import { callWithSummary } from './with-summary';
 
 /** What a rollout carries across continue-as-new. Small: the trajectory itself is an artifact. */
@@ -98,6 +99,13 @@ export const CREATE_BEFORE_CLEANUP = 'create-before-cleanup';
  * FORMAT_REQUERIES for rollouts begun after it.
  */
 export const REPLY_POLICY = 'reply-policy';
+/**
+ * Workflow patch (docs/operations.md): each model request of a turn is an activity of its own,
+ * and the workflow asks a reply that went wrong again (workflows/ask-turn.ts); every attempt's
+ * tokens, lost requests' included, are counted as it ends. Replaces REPLY_POLICY's in-activity
+ * retries for rollouts begun after it.
+ */
+export const ONE_REQUEST_PER_ATTEMPT = 'one-request-per-attempt';
 /** Hosts a rollout may move to before it fails: a run whose hosts all keep dying should stop. */
 const MAX_HOST_MOVES = 5;
 
@@ -157,6 +165,17 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     const { pending, trajectory, lastDiff, host, ...rest } = state;
     return { ...rest, status };
   });
+
+  /** A model call's tokens, cost and time, added to the rollout's. */
+  function countModelUse(call: Pick<AgentTurnResult, 'usage' | 'modelMs'>): void {
+    state.promptTokens += call.usage.promptTokens;
+    state.completionTokens += call.usage.completionTokens;
+    state.modelMs += call.modelMs;
+    state.costUsd +=
+      (call.usage.promptTokens * input.model.inputUsdPerMTok +
+        call.usage.completionTokens * input.model.outputUsdPerMTok) /
+      1e6;
+  }
 
   const retry = { nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, ErrorTypes.ContainerGone] };
   const llm = proxyActivities<LlmActivities>({
@@ -383,36 +402,45 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       }
 
       status = `turn ${state.turn + 1}: model`;
+      const turnInput = {
+        rolloutId: input.rolloutId,
+        turn: state.turn + 1,
+        model: input.model,
+        trajectory: state.trajectory,
+        start: state.trajectory
+          ? undefined
+          : {
+              system: systemPrompt(input.languages),
+              user: taskMessage(input.kind, input.task, {
+                languages: input.languages,
+                style: input.prompts,
+              }),
+            },
+        observations: state.pending,
+      };
+      const replyPolicy = {
+        retries: input.limits.formatRequeries,
+        raiseLimitOnce: input.limits.raiseTokenLimitOnce,
+      };
       let turn;
+      // Since ONE_REQUEST_PER_ATTEMPT each attempt's tokens are counted as it ends.
+      const perAttempt = patched(ONE_REQUEST_PER_ATTEMPT);
       try {
-        turn = await callWithSummary(llm.agentTurn, agentTurnSummary(state.turn + 1), {
-          rolloutId: input.rolloutId,
-          turn: state.turn + 1,
-          model: input.model,
-          trajectory: state.trajectory,
-          start: state.trajectory
-            ? undefined
-            : {
-                system: systemPrompt(input.languages),
-                user: taskMessage(input.kind, input.task, {
-                  languages: input.languages,
-                  style: input.prompts,
-                }),
-              },
-          observations: state.pending,
-          // Since the reply policy, no reply that went wrong reaches the trajectory; before it, since
-          // FORMAT_REQUERIES, a malformed tool call was asked again before it did.
-          ...(patched(REPLY_POLICY)
-            ? {
-                replyPolicy: {
-                  retries: input.limits.formatRequeries,
-                  raiseLimitOnce: input.limits.raiseTokenLimitOnce,
-                },
-              }
-            : patched(FORMAT_REQUERIES)
-              ? { formatRequeries: input.limits.formatRequeries }
-              : {}),
-        });
+        // Since the reply policy, no reply that went wrong reaches the trajectory; before it, since
+        // FORMAT_REQUERIES, a malformed tool call was asked again before it did.
+        turn = perAttempt
+          ? await askTurn(llm.agentTurn, { ...turnInput, replyPolicy }, (attempt) => {
+              countModelUse(attempt);
+              return state.costUsd >= input.limits.costCapUsd ? 'stop' : 'go-on';
+            })
+          : await callWithSummary(llm.agentTurn, agentTurnSummary(state.turn + 1), {
+              ...turnInput,
+              ...(patched(REPLY_POLICY)
+                ? { replyPolicy }
+                : patched(FORMAT_REQUERIES)
+                  ? { formatRequeries: input.limits.formatRequeries }
+                  : {}),
+            });
       } catch (error) {
         // A rejected request or a missing model: the trajectory records it, then the rollout fails.
         if (state.trajectory) await finish('exit_error', (error as Error).message).catch(() => undefined);
@@ -421,19 +449,16 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       state.turn += 1;
       state.pending = [];
       state.trajectory = turn.trajectory;
-      state.promptTokens += turn.usage.promptTokens;
-      state.completionTokens += turn.usage.completionTokens;
-      state.modelMs += turn.modelMs;
-      state.costUsd +=
-        (turn.usage.promptTokens * input.model.inputUsdPerMTok +
-          turn.usage.completionTokens * input.model.outputUsdPerMTok) /
-        1e6;
+      if (!perAttempt) countModelUse(turn);
       if (turn.retried) {
         const sum = { ...state.retried };
         for (const [problem, count] of Object.entries(turn.retried) as Array<[ReplyProblem, number]>)
           sum[problem] = (sum[problem] ?? 0) + count;
         state.retried = sum;
       }
+      // The cost cap reached while a reply that went wrong was to be asked again.
+      if (turn.rejected && !turn.unusable)
+        return await finish('exit_cost', `$${state.costUsd.toFixed(4)} spent`);
       // The conversation's length, not the sum of the turn's attempts (results recorded before
       // the field have only the sum, and replay must decide as they did).
       const conversation = turn.conversationTokens ?? turn.usage.promptTokens;

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { activityContext, heartbeat } from '../common/activity-context';
 import { parseToolCall } from '../../core/agent/tool-call';
 import { AGENT_TOOLS } from '../../core/agent/tools';
-import { describeReplyProblem, splitReasoning } from '../../core/agent/reply';
+import { splitReasoning } from '../../core/agent/reply';
 import {
   REPLY_PROBLEMS,
   type ChatMessage,
@@ -18,6 +18,7 @@ import type { ArtifactRef, ArtifactStore } from '../../core/artifacts';
 import type { ModelSettings } from '../../core/agent/rollout-input';
 import {
   addUsage,
+  askOnce,
   askUntilUsable,
   completionUsage,
   openaiClient,
@@ -25,7 +26,9 @@ import {
   type PolicyOutcome,
   type ReplyPolicy,
 } from './chat';
-import { tokenLimitParams } from './endpoint';
+import { tokenLimitParams, usageOf } from './endpoint';
+import { unusableDetail, type ReplyAttempt } from '../../core/agent/reply-attempts';
+import { chargeLostRequests, requestAnswered, requestSent } from './lost-requests';
 import { asModelFailure, isContextOverflow } from './model-errors';
 import { appendObservations, loadTrajectory, saveTrajectory } from './trajectory-store';
 
@@ -52,6 +55,14 @@ export interface AgentTurnInput {
    * again, never kept; past the retries the turn comes back `unusable`.
    */
   replyPolicy?: ReplyPolicy;
+  /**
+   * With the reply policy: this call is one request, and the workflow asks again (one model
+   * request per activity attempt, so a start-to-close timeout sized for one request holds). The
+   * first attempt of a turn appends the observations; later ones continue the trajectory it saved.
+   */
+  attempt?: ReplyAttempt;
+  /** The turn's replies asked again so far, by cause (recorded on the turn). */
+  retried?: Partial<Record<ReplyProblem, number>>;
 }
 
 export interface AgentTurnResult {
@@ -71,6 +82,13 @@ export interface AgentTurnResult {
   retried?: Partial<Record<ReplyProblem, number>>;
   /** The reply policy's retries were spent on replies that went wrong: the rollout ends. */
   unusable?: { problem: ReplyProblem; detail: string };
+  /**
+   * One request per attempt: what was wrong with the reply (left out of the messages), for the
+   * workflow to ask again, and the attempt as sent (its limit's name may have changed).
+   */
+  rejected?: { problem: ReplyProblem; attempt: ReplyAttempt };
+  /** Requests of earlier attempts whose reply never came back, charged in `usage`. */
+  lostRequests?: number;
 }
 
 export interface FinishTrajectoryInput {
@@ -123,6 +141,115 @@ async function requeryMalformed(
   }
 }
 
+/** The turn's record, once: later attempts of the same turn add to the record the first one made. */
+function turnRecordOf(trajectory: Trajectory, turn: number, model: string): TurnRecord {
+  const last = trajectory.turns.at(-1);
+  if (last?.turn === turn) return last;
+  const record: TurnRecord = {
+    turn,
+    model,
+    usage: { promptTokens: 0, completionTokens: 0 },
+    modelMs: 0,
+    tools: [],
+  };
+  trajectory.turns.push(record);
+  return record;
+}
+
+/**
+ * One request of a turn under the reply policy: the workflow decides whether a reply that went
+ * wrong is asked again. The reply that went wrong stays out of the messages; its tokens, and those
+ * of earlier attempts' requests that never came back, go on the turn's record and to the caller.
+ */
+async function oneRequest(
+  artifacts: ArtifactStore,
+  input: AgentTurnInput,
+  attempt: ReplyAttempt,
+  trajectory: Trajectory,
+  messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[],
+  send: (attempt: Attempt) => Promise<OpenAI.Chat.Completions.ChatCompletion>,
+): Promise<AgentTurnResult> {
+  const started = Date.now();
+  const sent = requestSent(attempt.maxTokens);
+  // Heartbeats tell Temporal the worker is alive while the model thinks (a dead worker's call is retried).
+  const ticker = setInterval(heartbeat, 1000);
+  let outcome;
+  try {
+    outcome = await askOnce(
+      { model: input.model, needsToolCall: true, retryOn: REPLY_PROBLEMS, requestMessages: messages, send },
+      attempt,
+    );
+    requestAnswered(sent);
+  } catch (error) {
+    requestAnswered(sent, error);
+    if (isContextOverflow(error)) {
+      return {
+        trajectory: await saveTrajectory(artifacts, trajectory),
+        toolCalls: [],
+        content: null,
+        usage: { promptTokens: 0, completionTokens: 0 },
+        modelMs: Date.now() - started,
+        contextExceeded: true,
+      };
+    }
+    throw asModelFailure(error, input.model.baseUrl, input.model.model);
+  } finally {
+    clearInterval(ticker);
+  }
+  const modelMs = Date.now() - started;
+  const lost = chargeLostRequests(sent, () => usageOf({}, messages, '').promptTokens);
+  const usage = addUsage(outcome.usage, lost.usage);
+  const record = turnRecordOf(trajectory, input.turn, outcome.completion.model ?? input.model.model);
+  record.usage = addUsage(record.usage, usage);
+  record.modelMs += modelMs;
+  const retried = input.retried && Object.keys(input.retried).length > 0 ? { retried: input.retried } : {};
+  Object.assign(record, retried);
+  if (lost.lost > 0) record.lostRequests = (record.lostRequests ?? 0) + lost.lost;
+  const common = {
+    usage,
+    conversationTokens: outcome.usage.promptTokens,
+    modelMs,
+    contextExceeded: false,
+    ...retried,
+    ...(lost.lost > 0 ? { lostRequests: lost.lost } : {}),
+  };
+  if (outcome.problem !== undefined) {
+    return {
+      trajectory: await saveTrajectory(artifacts, trajectory),
+      toolCalls: [],
+      content: null,
+      ...common,
+      rejected: { problem: outcome.problem, attempt: outcome.attempt },
+    };
+  }
+  const { toolCalls, content } = keepReply(trajectory, outcome.completion);
+  return { trajectory: await saveTrajectory(artifacts, trajectory), toolCalls, content, ...common };
+}
+
+/** Adds a usable reply to the messages (its reasoning kept apart): its tool calls and answer. */
+function keepReply(
+  trajectory: Trajectory,
+  completion: OpenAI.Chat.Completions.ChatCompletion,
+): { toolCalls: ToolCallRecord[]; content: string | null } {
+  const message = completion.choices[0]?.message;
+  const toolCalls: ToolCallRecord[] = (message?.tool_calls ?? [])
+    .filter((c) => c.type === 'function')
+    .map((c) => ({
+      id: c.id,
+      type: 'function',
+      function: { name: c.function.name, arguments: c.function.arguments },
+    }));
+  const { reasoning, answer } = splitReasoning(message ?? {});
+  const assistant: ChatMessage = {
+    role: 'assistant',
+    content: answer,
+    ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+    ...(reasoning !== undefined ? { reasoning } : {}),
+  };
+  trajectory.messages.push(assistant);
+  return { toolCalls, content: answer };
+}
+
 /** The llm role's activities: one model call per turn, and the trajectory's last write. */
 export function createLlmActivities(deps: LlmDeps) {
   const env = deps.env ?? process.env;
@@ -155,6 +282,8 @@ export function createLlmActivities(deps: LlmDeps) {
           },
           { signal: activityContext()?.cancellationSignal },
         );
+      if (input.attempt && input.replyPolicy)
+        return oneRequest(deps.artifacts, input, input.attempt, trajectory, messages, send);
       // Heartbeats tell Temporal the worker is alive while the model thinks (a dead worker's call is retried).
       const ticker = setInterval(heartbeat, 1000);
       let outcome: PolicyOutcome & { requeried?: number };
@@ -210,28 +339,10 @@ export function createLlmActivities(deps: LlmDeps) {
           modelMs,
           contextExceeded: false,
           ...retried,
-          unusable: {
-            problem,
-            detail: `${describeReplyProblem(problem)} (${problem}) after ${retries} ${retries === 1 ? 'retry' : 'retries'}`,
-          },
+          unusable: { problem, detail: unusableDetail(problem, retries) },
         };
       }
-      const message = completion.choices[0]?.message;
-      const toolCalls: ToolCallRecord[] = (message?.tool_calls ?? [])
-        .filter((c) => c.type === 'function')
-        .map((c) => ({
-          id: c.id,
-          type: 'function',
-          function: { name: c.function.name, arguments: c.function.arguments },
-        }));
-      const { reasoning, answer } = splitReasoning(message ?? {});
-      const assistant: ChatMessage = {
-        role: 'assistant',
-        content: answer,
-        ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
-        ...(reasoning !== undefined ? { reasoning } : {}),
-      };
-      trajectory.messages.push(assistant);
+      const { toolCalls, content: answer } = keepReply(trajectory, completion);
       trajectory.turns.push(record);
       const ref = await saveTrajectory(deps.artifacts, trajectory);
       return {

@@ -3,19 +3,22 @@ import type { ModelSettings } from '../../core/agent/rollout-input';
 import { classifyReply, functionCalls, splitReasoning, type ReplyMessage } from '../../core/agent/reply';
 import type { ReplyProblem, TokenUsage } from '../../core/agent/trajectory';
 import { activityContext, heartbeat } from '../common/activity-context';
+import {
+  attemptSeed,
+  firstAttempt,
+  nextAttempt,
+  type ReplyAttempt,
+  type ReplyPolicy,
+} from '../../core/agent/reply-attempts';
 import { asModelFailure, wantsMaxCompletionTokens } from './model-errors';
 import { openaiClient, otherTokenLimitParam, tokenLimitParams, usageOf } from './endpoint';
+import { chargeLostRequests, requestAnswered, requestSent, type LostRequestDetails } from './lost-requests';
 
 export { openaiClient } from './endpoint';
 
 type Completion = OpenAI.Chat.Completions.ChatCompletion;
 
-/** How replies that go wrong are handled: asked again this many times, the token limit raised once. */
-export interface ReplyPolicy {
-  retries: number;
-  /** The first reply cut at the token limit doubles the limit for the rest of the call. */
-  raiseLimitOnce: boolean;
-}
+export type { ReplyPolicy } from '../../core/agent/reply-attempts';
 
 /** What one request of a call is sent with. */
 export interface Attempt {
@@ -25,16 +28,6 @@ export interface Attempt {
   maxTokens: number;
   /** The token limit as the endpoint wants it named: `{max_tokens}` or `{max_completion_tokens}`. */
   tokenLimit: Record<string, number>;
-}
-
-/**
- * The seed of an attempt: the model's own for the first request, then one more per retry. A
- * server with a fixed seed (vLLM) samples the same tokens for the same request, so asking again
- * with the same seed would only give back the same bad reply; a seed that follows the attempt
- * keeps a rerun of the whole run reproducible all the same.
- */
-export function attemptSeed(model: ModelSettings, attempt: number): number | undefined {
-  return attempt === 0 ? model.seed : (model.seed ?? 0) + attempt;
 }
 
 /**
@@ -70,55 +63,74 @@ export interface PolicyOutcome {
   conversationTokens: number;
 }
 
-/**
- * Sends a request until its reply has none of the problems `retryOn` names, or the policy's
- * retries are spent. Each attempt gets its own seed; the first reply cut at the token limit
- * doubles the limit for the attempts after it (when the policy says so).
- */
-export async function askUntilUsable(options: {
+export interface AskOptions {
   model: ModelSettings;
-  policy: ReplyPolicy;
   needsToolCall: boolean;
   retryOn: readonly ReplyProblem[];
   /** The messages each attempt sends, for counting tokens when the server does not. */
   requestMessages: readonly unknown[];
   send: (attempt: Attempt) => Promise<Completion>;
-}): Promise<PolicyOutcome> {
-  const { model, policy } = options;
+}
+
+export interface AskOnceOutcome {
+  completion: Completion;
+  /** What was wrong with the reply, among the problems `retryOn` names. */
+  problem?: ReplyProblem;
+  usage: TokenUsage;
+  /** The attempt as sent: its limit's name changes when the endpoint refused the other one. */
+  attempt: ReplyAttempt;
+}
+
+/**
+ * One request of a call, and what was wrong with its reply. An endpoint that refuses the limit's
+ * name (OpenAI's reasoning models refuse max_tokens) is answered at once with an error and no
+ * tokens, and gets the same request again under the other name.
+ */
+export async function askOnce(options: AskOptions, attempt: ReplyAttempt): Promise<AskOnceOutcome> {
+  const { model } = options;
+  let limitName = attempt.tokenLimitParam ?? model.tokenLimitParam;
+  const request = (): Attempt => ({
+    index: attempt.index,
+    seed: attemptSeed(model, attempt.index),
+    maxTokens: attempt.maxTokens,
+    tokenLimit: tokenLimitParams({ tokenLimitParam: limitName }, attempt.maxTokens),
+  });
+  let completion: Completion;
+  try {
+    completion = await options.send(request());
+  } catch (error) {
+    if (!wantsMaxCompletionTokens(error) || limitName !== model.tokenLimitParam) throw error;
+    limitName = otherTokenLimitParam({ tokenLimitParam: limitName });
+    completion = await options.send(request());
+  }
+  const found = classifyReply(completion.choices[0] ?? {}, options.needsToolCall);
+  return {
+    completion,
+    ...(found !== undefined && options.retryOn.includes(found) ? { problem: found } : {}),
+    usage: completionUsage(completion, options.requestMessages),
+    attempt: limitName === model.tokenLimitParam ? attempt : { ...attempt, tokenLimitParam: limitName },
+  };
+}
+
+/**
+ * Sends a request until its reply has none of the problems `retryOn` names, or the policy's
+ * retries are spent, in this process (the side calls; a rollout's turns ask again from the
+ * workflow). Each attempt gets its own seed; the first reply cut at the token limit doubles the
+ * limit for the attempts after it (when the policy says so).
+ */
+export async function askUntilUsable(options: AskOptions & { policy: ReplyPolicy }): Promise<PolicyOutcome> {
   const retried: Partial<Record<ReplyProblem, number>> = {};
   let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
-  let maxTokens = model.maxTokens;
-  let raised = false;
-  let limitName = model.tokenLimitParam;
-  for (let index = 0; ; index += 1) {
-    const attempt = (): Attempt => ({
-      index,
-      seed: attemptSeed(model, index),
-      maxTokens,
-      tokenLimit: tokenLimitParams({ tokenLimitParam: limitName }, maxTokens),
-    });
-    let completion: Completion;
-    try {
-      completion = await options.send(attempt());
-    } catch (error) {
-      // An endpoint that refuses the limit's name (OpenAI's reasoning models refuse max_tokens)
-      // gets the same request once more with the other name, for the rest of the call.
-      if (!wantsMaxCompletionTokens(error) || limitName !== model.tokenLimitParam) throw error;
-      limitName = otherTokenLimitParam({ tokenLimitParam: limitName });
-      completion = await options.send(attempt());
-    }
-    const used = completionUsage(completion, options.requestMessages);
-    usage = addUsage(usage, used);
-    const conversationTokens = used.promptTokens;
-    const found = classifyReply(completion.choices[0] ?? {}, options.needsToolCall);
-    const problem = found !== undefined && options.retryOn.includes(found) ? found : undefined;
+  let attempt: ReplyAttempt | undefined = firstAttempt(options.model);
+  for (;;) {
+    const outcome = await askOnce(options, attempt);
+    usage = addUsage(usage, outcome.usage);
+    const { completion, problem } = outcome;
+    const conversationTokens = outcome.usage.promptTokens;
     if (problem === undefined) return { completion, retried, usage, conversationTokens };
-    if (index >= policy.retries) return { completion, problem, retried, usage, conversationTokens };
+    attempt = nextAttempt(options.policy, options.model, outcome.attempt, problem);
+    if (attempt === undefined) return { completion, problem, retried, usage, conversationTokens };
     retried[problem] = (retried[problem] ?? 0) + 1;
-    if (problem === 'length' && policy.raiseLimitOnce && !raised) {
-      raised = true;
-      maxTokens = model.maxTokens * 2;
-    }
   }
 }
 
@@ -145,30 +157,44 @@ export async function chatOnce(model: ModelSettings, prompt: string): Promise<Ch
     const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
       { role: 'user', content: prompt },
     ];
+    // Each request is marked in flight while it runs: a reply an earlier attempt lost is charged.
+    let sent: LostRequestDetails | undefined;
     const outcome = await askUntilUsable({
       model,
       requestMessages: messages,
       policy: { retries: CHAT_RETRIES, raiseLimitOnce: true },
       needsToolCall: false,
       retryOn: ['length', 'empty'],
-      send: (attempt) =>
-        openaiClient(model).chat.completions.create(
-          {
-            model: model.model,
-            messages,
-            temperature: model.temperature,
-            ...attempt.tokenLimit,
-            ...(attempt.seed !== undefined ? { seed: attempt.seed } : {}),
-          },
-          { signal: activityContext()?.cancellationSignal },
-        ),
+      send: async (attempt) => {
+        sent = requestSent(attempt.maxTokens);
+        try {
+          const completion = await openaiClient(model).chat.completions.create(
+            {
+              model: model.model,
+              messages,
+              temperature: model.temperature,
+              ...attempt.tokenLimit,
+              ...(attempt.seed !== undefined ? { seed: attempt.seed } : {}),
+            },
+            { signal: activityContext()?.cancellationSignal },
+          );
+          requestAnswered(sent);
+          return completion;
+        } catch (error) {
+          requestAnswered(sent, error);
+          throw error;
+        }
+      },
     });
+    const lost = sent
+      ? chargeLostRequests(sent, () => usageOf({}, messages, '').promptTokens).usage
+      : undefined;
     const choice = outcome.completion.choices[0];
     const { reasoning, answer } = splitReasoning(choice?.message ?? {});
     return {
       text: answer ?? '',
       ...(reasoning !== undefined ? { reasoning } : {}),
-      usage: outcome.usage,
+      usage: lost ? addUsage(outcome.usage, lost) : outcome.usage,
       finishReason: choice?.finish_reason ?? null,
     };
   } catch (error) {

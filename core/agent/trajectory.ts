@@ -59,6 +59,11 @@ export interface TurnRecord {
   requeried?: number;
   /** Replies asked again under the reply policy, by what was wrong with them. */
   retried?: Partial<Record<ReplyProblem, number>>;
+  /**
+   * Requests whose reply never came back (a timeout, a dropped connection, a dead worker), asked
+   * again; each is in `usage` at its prompt plus its whole token limit.
+   */
+  lostRequests?: number;
   /** Filled in when the observations come back (next model call or the end). */
   tools: Array<{
     callId: string;

@@ -21,27 +21,39 @@ describe('replies that go wrong, against a scripted endpoint, in real rollouts',
   async function run(
     replies: ScriptedReply[],
     limits: RolloutRequest['limits'],
+    model: Partial<RolloutRequest['model']> = {},
   ): Promise<{
     result: RolloutResult;
     requests: Awaited<ReturnType<typeof startScriptedEndpoint>>['requests'];
+    /** The model activities the rollout scheduled, with their summaries. */
+    modelCalls: string[];
   }> {
     const endpoint = await startScriptedEndpoint(replies);
     try {
       const runId = uniqueRunId('reply');
       const request = await exampleRolloutRequest(runId, 'p1', endpoint.url, HOST, { limits });
-      const result = (await workers.client.workflow.execute('rollout', {
+      request.model = { ...request.model, ...model };
+      const handle = await workers.client.workflow.start('rollout', {
         taskQueue: TaskQueues.orchestration,
         workflowId: `${runId}-p1`,
         args: [request],
-      })) as RolloutResult;
-      return { result, requests: endpoint.requests };
+      });
+      const result = (await handle.result()) as RolloutResult;
+      const modelCalls: string[] = [];
+      for (const event of (await handle.fetchHistory()).events ?? []) {
+        const scheduled = event.activityTaskScheduledEventAttributes;
+        if (scheduled?.activityType?.name !== 'agentTurn') continue;
+        const summary = event.userMetadata?.summary?.data;
+        modelCalls.push(summary ? (JSON.parse(Buffer.from(summary).toString('utf8')) as string) : '');
+      }
+      return { result, requests: endpoint.requests, modelCalls };
     } finally {
       await endpoint.close();
     }
   }
 
   it('keeps reasoning apart and never sends it back; asks bad replies again with new seeds, none kept', async () => {
-    const { result, requests } = await run(
+    const { result, requests, modelCalls } = await run(
       [
         { reasoning_content: 'FIELD-SECRET: list first.', content: 'Listing.', toolCalls: ls },
         {
@@ -59,6 +71,15 @@ describe('replies that go wrong, against a scripted endpoint, in real rollouts',
     );
     expect(result.exitStatus).toBe('submitted');
     expect(result.retried).toEqual({ length: 1, empty: 1, no_tool_call: 1, malformed: 1 });
+    // One model request per activity: the workflow asked each bad reply again, in the timeline.
+    expect(modelCalls).toHaveLength(requests.length);
+    expect(modelCalls.slice(2, 7)).toEqual([
+      'turn 3',
+      'turn 3 · asked again (1)',
+      'turn 3 · asked again (2)',
+      'turn 3 · asked again (3)',
+      'turn 3 · asked again (4)',
+    ]);
 
     const trajectory = await readTrajectory(result.trajectory);
     const answers = trajectory.messages.filter((m) => m.role === 'assistant');
@@ -111,5 +132,29 @@ describe('replies that go wrong, against a scripted endpoint, in real rollouts',
     expect(result.exitStatus).toBe('submitted');
     // Four requests (the submit is shown its review and sent again): every attempt's prompt counted.
     expect(result.promptTokens).toBe(400);
+  });
+
+  it('charges a reply lost to a timeout at its prompt and whole limit, and a server error nothing', async () => {
+    const { result, requests } = await run(
+      [
+        { status: 500 },
+        { delayMs: 5000 },
+        { content: 'Listing.', toolCalls: ls },
+        { content: 'Review.', toolCalls: [{ name: 'submit', arguments: {} }] },
+      ],
+      { formatRequeries: 1 },
+      { requestTimeoutSeconds: 1, maxTokens: 1000 },
+    );
+    expect(result.exitStatus).toBe('submitted');
+    // Five requests: the refused one, the lost one, then the turn's reply and two for the submit.
+    expect(requests).toHaveLength(5);
+    const trajectory = await readTrajectory(result.trajectory);
+    expect(trajectory.turns[0]!.lostRequests).toBe(1);
+    // The lost request's whole limit, plus 10 for each of the three replies that came back.
+    expect(trajectory.turns[0]!.usage.completionTokens).toBe(1000 + 10);
+    expect(result.completionTokens).toBe(1000 + 3 * 10);
+    // Its prompt too: the tokenizer's count of the same request, on top of the server's 100s.
+    expect(trajectory.turns[0]!.usage.promptTokens).toBeGreaterThan(100 + 50);
+    expect(trajectory.turns.slice(1).every((t) => t.lostRequests === undefined)).toBe(true);
   });
 });

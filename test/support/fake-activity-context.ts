@@ -12,7 +12,10 @@ export interface FakeActivityRun<T> {
  * code that heartbeats through the context is tested without a worker or a server. Every fake
  * activity belongs to the same (fake) workflow run, so a container one makes is another's to use.
  */
-export async function inFakeActivity<T>(fn: () => Promise<T>): Promise<FakeActivityRun<T>> {
+export async function inFakeActivity<T>(
+  fn: () => Promise<T>,
+  info: Partial<Info> = {},
+): Promise<FakeActivityRun<T>> {
   const heartbeats: unknown[] = [];
   const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
   const context = new Context(
@@ -21,6 +24,7 @@ export async function inFakeActivity<T>(fn: () => Promise<T>): Promise<FakeActiv
       activityType: 'fake',
       heartbeatTimeoutMs: 30_000,
       workflowExecution: { workflowId: 'fake-activity', runId: `fake-${process.pid}` },
+      ...info,
     } as Info,
     new Promise<never>(() => undefined),
     new AbortController().signal,

@@ -9,6 +9,10 @@ export interface ScriptedReply {
   toolCalls?: Array<{ name: string; arguments: Record<string, unknown> | string }>;
   /** Default: `tool_calls` when there are calls, else `stop`. */
   finishReason?: string;
+  /** Answer with this HTTP error status instead (a server that refuses and bills nothing). */
+  status?: number;
+  /** Answer only after this long (longer than the client waits: a reply lost to a timeout). */
+  delayMs?: number;
 }
 
 /** What one request asked for. */
@@ -64,6 +68,15 @@ export async function startScriptedEndpoint(
       });
       served += 1;
       const reply = queue.shift() ?? fallback;
+      if (reply.status !== undefined) {
+        send(reply.status, { error: { message: `scripted ${reply.status}`, type: 'server_error' } });
+        return;
+      }
+      if (reply.delayMs !== undefined) {
+        // The client gives up first; the reply is never read.
+        setTimeout(() => res.destroy(), reply.delayMs);
+        return;
+      }
       const toolCalls = (reply.toolCalls ?? []).map((call, i) => ({
         id: `call_${served}_${i}`,
         type: 'function',

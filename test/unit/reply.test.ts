@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
-import { askUntilUsable, attemptSeed, type Attempt } from '../../activities/llm/chat';
+import { askUntilUsable, type Attempt } from '../../activities/llm/chat';
+import { attemptSeed } from '../../core/agent/reply-attempts';
 import { ModelSettingsSchema } from '../../core/agent/rollout-input';
 import {
   classifyReply,
