@@ -19,6 +19,14 @@ export interface ArtifactStore {
   /** Writes an artifact's bytes to a file without holding them in memory (checkpoint weights). */
   getFile(id: string, destination: string): Promise<void>;
   has(id: string): Promise<boolean>;
+  /**
+   * Writes a small record under a name the caller chooses (see isRecordName), for what must be
+   * found again by name rather than by content: a run's finished samples, read by a resume. A
+   * record written again under the same name replaces the earlier one whole.
+   */
+  putNamed(name: string, content: string): Promise<void>;
+  /** The record written under `name`, or undefined when none was. */
+  getNamed(name: string): Promise<Buffer | undefined>;
 }
 
 export const PREVIEW_CHARS = 240;
@@ -33,4 +41,13 @@ const ID_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 export function isArtifactId(id: string): boolean {
   return ID_PATTERN.test(id);
+}
+
+/**
+ * A record name: segments joined by `/`, each of letters, digits, `-`, `_`, `.` and `%` (escape
+ * anything else first) and none starting with a dot, so a name stays inside the store's own
+ * folder and never meets the store's temporary files.
+ */
+export function isRecordName(name: string): boolean {
+  return name.split('/').every((segment) => /^[A-Za-z0-9_%-][A-Za-z0-9._%-]{0,254}$/.test(segment));
 }

@@ -7,6 +7,7 @@ import {
   type ArtifactRef,
   type ArtifactStore,
   isArtifactId,
+  isRecordName,
   PREVIEW_CHARS,
   previewOf,
 } from '../core/artifacts';
@@ -24,9 +25,10 @@ export interface LocalArtifactStoreOptions {
 }
 
 /**
- * Content-addressed artifacts in a local directory: `<root>/sha256/<2 hex>/<64 hex>`.
- * Writes go to a temporary file first and are renamed into place, so a crash never leaves a
- * half-written blob under a valid id, and writing the same bytes twice is harmless.
+ * Content-addressed artifacts in a local directory: `<root>/sha256/<2 hex>/<64 hex>`, and named
+ * records under `<root>/named/<name>`. Writes go to a temporary file first and are renamed into
+ * place, so a crash never leaves a half-written blob under a valid id or name, and writing the
+ * same bytes twice is harmless.
  */
 export class LocalArtifactStore implements ArtifactStore {
   constructor(
@@ -106,6 +108,36 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async has(id: string): Promise<boolean> {
     return exists(this.fileFor(this.hexOf(id)));
+  }
+
+  async putNamed(name: string, content: string): Promise<void> {
+    const file = this.namedFile(name);
+    await mkdir(path.dirname(file), { recursive: true });
+    // Beside the record, so the rename stays on one file system; a dot name, so no record has it.
+    const tmp = path.join(path.dirname(file), `.${randomUUID()}.tmp`);
+    await writeFile(tmp, content);
+    await rename(tmp, file);
+  }
+
+  async getNamed(name: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.namedFile(name));
+    } catch (error) {
+      // Absent is an answer (not written yet); any other fault is the activity's to retry.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  private namedFile(name: string): string {
+    if (!isRecordName(name)) {
+      throw ApplicationFailure.create({
+        type: ErrorTypes.InvalidInput,
+        message: `not a record name: ${JSON.stringify(name)}`,
+        nonRetryable: true,
+      });
+    }
+    return path.join(this.root, 'named', ...name.split('/'));
   }
 
   private hexOf(id: string): string {

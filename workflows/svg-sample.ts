@@ -1,5 +1,6 @@
 import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { SvgActivities } from '../activities/llm/svg-activities';
+import type { ResumeActivities } from '../activities/run/resume';
 import { bugInstruction } from '../core/agent/instructions';
 import type { PromptStyle } from '../core/agent/prompts';
 import type { ModelSettings, RolloutLimits } from '../core/agent/rollout-input';
@@ -76,6 +77,13 @@ export interface SvgSampleSummary {
  */
 export const JUDGE_RERUNS = 'judge-reruns';
 
+/**
+ * Since this patch a finished sample also keeps its summary in the artifact store, named by its
+ * run's workflow id and its index (activity `recordFinishedSample`), where a resume finds it after
+ * Temporal has dropped the sample's history. Before it: a resume read it from the history only.
+ */
+export const FINISHED_SAMPLE_IN_STORE = 'finished-sample-in-store';
+
 /** Added to the teacher's seed per rerun of rollout 1 (a prime far above any sample index). */
 const RERUN_SEED_STRIDE = 1_000_003;
 
@@ -110,6 +118,15 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
       },
     });
   const svg = llmActivities('15m');
+  const resume = proxyActivities<Pick<ResumeActivities, 'recordFinishedSample'>>({
+    taskQueue: TaskQueues.llm,
+    startToCloseTimeout: '1m',
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '1m',
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  });
   const plan = await callWithSummary(svg.planSampleFromIndex, sampleStepSummary(input.index, 'plan'), {
     functions: input.functions,
     templates: input.templates,
@@ -180,7 +197,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     const ref = await callWithSummary(svg.writeRecord, sampleStepSummary(input.index, 'record'), {
       record: { ...record, accepted, reason, recall, tokens, costUsd, ...(anyRetried ? { retried } : {}) },
     });
-    return {
+    const summary: SvgSampleSummary = {
       index: input.index,
       accepted,
       reason,
@@ -191,6 +208,15 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
       ...(anyRetried ? { retried } : {}),
       record: ref,
     };
+    // A sample started by a run; one started alone belongs to no run a resume could name.
+    const run = workflowInfo().parent?.workflowId;
+    if (run !== undefined && patched(FINISHED_SAMPLE_IN_STORE)) {
+      await callWithSummary(resume.recordFinishedSample, sampleStepSummary(input.index, 'finished'), {
+        runWorkflowId: run,
+        summary,
+      });
+    }
+    return summary;
   };
 
   if (patched(JUDGE_RERUNS)) return judgedSample();

@@ -4,6 +4,7 @@ import type { ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
 import { STAGE_MANIFEST_MEMO, type StageRecord } from '../../core/lifecycle-stages';
 import type { SvgSampleSummary } from '../../workflows/svg-sample';
+import { readFinishedSample, writeFinishedSample } from './finished-samples';
 
 export interface PreviousRun {
   workflowId: string;
@@ -24,6 +25,19 @@ async function earlierRuns(
     if (run.runId !== except) runs.push(run);
   }
   return runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+}
+
+/** A sample workflow's summary if it completed and the namespace still has it. */
+async function completedChild(client: Client, workflowId: string): Promise<SvgSampleSummary | undefined> {
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    const description = await handle.describe();
+    if (description.status.name !== 'COMPLETED') return undefined;
+    return (await handle.result()) as SvgSampleSummary;
+  } catch (error) {
+    if ((error as Error).name === 'WorkflowNotFoundError') return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -75,25 +89,33 @@ export function createResumeActivities(deps: { artifacts: ArtifactStore }) {
       return { workflowId: input.workflowId, runId: latest.runId, status: latest.status.name, stages };
     },
 
+    /** Keeps a finished sample's summary in the store, where a resume finds it (finished-samples.ts). */
+    async recordFinishedSample(input: { runWorkflowId: string; summary: SvgSampleSummary }): Promise<void> {
+      await writeFinishedSample(deps.artifacts, input.runWorkflowId, input.summary);
+    },
+
     /**
-     * The samples an earlier svgRun finished among indexes [from, to): each sample is the child
-     * workflow `<workflowId>-s<index>`, and a completed one's summary is its result.
+     * The samples an earlier svgRun finished among indexes [from, to). Each finished sample's
+     * summary is in the store (recordFinishedSample), whatever Temporal still remembers; a sample
+     * finished before the store kept them is read from its child workflow `<workflowId>-s<index>`,
+     * whose result is the summary, while the namespace still holds it. What is found is also
+     * recorded as the calling run's own, so a resume of that run reuses it again.
      */
     async finishedSamples(input: {
       workflowId: string;
       from: number;
       to: number;
     }): Promise<SvgSampleSummary[]> {
-      const client = clientOf();
+      const caller = Context.current().info.workflowExecution?.workflowId;
       const found: SvgSampleSummary[] = [];
       for (let index = input.from; index < input.to; index++) {
-        const handle = client.workflow.getHandle(`${input.workflowId}-s${index}`);
-        try {
-          const description = await handle.describe();
-          if (description.status.name === 'COMPLETED')
-            found.push((await handle.result()) as SvgSampleSummary);
-        } catch (error) {
-          if ((error as Error).name !== 'WorkflowNotFoundError') throw error;
+        const summary =
+          (await readFinishedSample(deps.artifacts, input.workflowId, index)) ??
+          (await completedChild(clientOf(), `${input.workflowId}-s${index}`));
+        if (summary) {
+          found.push(summary);
+          if (caller !== undefined && caller !== input.workflowId)
+            await writeFinishedSample(deps.artifacts, caller, summary);
         }
         Context.current().heartbeat(index);
       }

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ArtifactStore } from '../../core/artifacts';
+import type { SvgSampleSummary } from '../../workflows/svg-sample';
+import { activityContext } from '../common/activity-context';
+
+/*
+ * A run's finished samples, kept in the artifact store by name: every sample of an svgRun writes
+ * its summary under `runs/<run workflow id>/samples/<index>.json` when it finishes, and a resume
+ * reads them there. Temporal forgets a closed sample after the namespace's retention (or a
+ * `temporal workflow delete`); the store keeps what the sample made, and now its summary too.
+ */
+
+/** What a finished-sample record holds (docs/formats.md, "Finished-sample record"). */
+const FinishedSampleSchema = z.object({
+  runWorkflowId: z.string(),
+  summary: z
+    .object({
+      index: z.number().int().nonnegative(),
+      accepted: z.boolean(),
+      tokens: z.number(),
+      costUsd: z.number(),
+      record: z.object({ id: z.string() }).passthrough(),
+    })
+    .passthrough(),
+});
+
+interface FinishedSample {
+  runWorkflowId: string;
+  summary: SvgSampleSummary;
+}
+
+/** Longest escaped segment kept readable; a file name has at most 255 bytes. */
+const MAX_READABLE_SEGMENT = 200;
+
+/**
+ * A workflow id as one record-name segment: bytes other than letters, digits, `-` and `_` as
+ * `%XX` (so `/`, `.` and `..` cannot step out of the folder). An id too long for a file name keeps
+ * its first characters and adds the SHA-256 of the whole, so two ids never share a segment.
+ */
+export function nameSegment(text: string): string {
+  let escaped = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    escaped += /[A-Za-z0-9_-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (escaped.length <= MAX_READABLE_SEGMENT) return escaped;
+  const hash = createHash('sha256').update(text, 'utf8').digest('hex');
+  return `${escaped.slice(0, MAX_READABLE_SEGMENT - hash.length - 1)}-${hash}`;
+}
+
+/** Where sample `index` of the run with workflow id `runWorkflowId` keeps its summary. */
+export function finishedSampleName(runWorkflowId: string, index: number): string {
+  return `runs/${nameSegment(runWorkflowId)}/samples/${index}.json`;
+}
+
+/** Keeps a finished sample's summary; writing it again (a retried activity) is harmless. */
+export async function writeFinishedSample(
+  store: ArtifactStore,
+  runWorkflowId: string,
+  summary: SvgSampleSummary,
+): Promise<void> {
+  const record: FinishedSample = { runWorkflowId, summary };
+  await store.putNamed(finishedSampleName(runWorkflowId, summary.index), JSON.stringify(record, null, 2));
+}
+
+/**
+ * Sample `index`'s summary if the run recorded it finished. A record that is not one (or names
+ * another run or index) counts as absent, so the caller looks elsewhere or makes the sample again
+ * rather than reuse something it cannot trust.
+ */
+export async function readFinishedSample(
+  store: ArtifactStore,
+  runWorkflowId: string,
+  index: number,
+): Promise<SvgSampleSummary | undefined> {
+  const name = finishedSampleName(runWorkflowId, index);
+  const bytes = await store.getNamed(name);
+  if (!bytes) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const record = FinishedSampleSchema.safeParse(parsed);
+  if (!record.success || record.data.runWorkflowId !== runWorkflowId || record.data.summary.index !== index) {
+    activityContext()?.log.warn(`finished-sample record ${name} is not readable; it is left out`);
+    return undefined;
+  }
+  // The schema checks the fields a resume relies on and keeps the rest as written by svgSample.
+  return record.data.summary as unknown as SvgSampleSummary;
+}
