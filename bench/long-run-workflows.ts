@@ -2,9 +2,10 @@
 // What the benchmark measures is the run itself (its history across continue-as-new, the state
 // it carries, the orchestration worker's memory), so each sample is a workflow that writes a
 // real record artifact and returns at once instead of two rollouts in containers.
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { SvgActivities } from '../activities/llm/svg-activities';
 import { TaskQueues } from '../core/queues';
+import { reportToRun } from '../workflows/sample-report';
 import type { SvgSampleInput, SvgSampleSummary } from '../workflows/svg-sample';
 
 export { svgRun } from '../workflows/svg-run';
@@ -13,6 +14,9 @@ const llm = proxyActivities<Pick<SvgActivities, 'writeRecord'>>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
 });
+
+/** The bench's word to the stand-ins on how long a sample takes (see svgSample below). */
+export const STAND_IN_SECONDS = 'x-stand-in-seconds';
 
 /** 32-bit FNV-1a: a deterministic hash for the stand-in's fate (no randomness in workflows). */
 function fnv(text: string): number {
@@ -38,6 +42,11 @@ function fakeId(seed: string): string {
  */
 export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary> {
   const roll = fnv(`${input.seed}:${input.index}`) % 100;
+  // Slow samples (`--long-slow-seconds`): each takes a tenth to all of that many seconds, as real
+  // samples differ by their rollouts' lengths. The bench passes it beside the teacher settings,
+  // which a stand-in never calls.
+  const slowSeconds = Number(input.teacher.extraHeaders?.[STAND_IN_SECONDS] ?? 0);
+  if (slowSeconds > 0) await sleep(Math.round(((1 + (roll % 10)) / 10) * slowSeconds * 1000));
   const accepted = roll < 60;
   const patchSeed = roll < 2 ? `dup-${input.index % 7}` : `p-${input.seed}-${input.index}`;
   const recall = accepted ? 1 : (roll % 50) / 100;
@@ -50,7 +59,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
       recall,
     },
   });
-  return {
+  const summary: SvgSampleSummary = {
     index: input.index,
     accepted,
     reason: accepted ? undefined : 'recall_below_threshold',
@@ -60,4 +69,7 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     costUsd: 0.04,
     record,
   };
+  // As a real sample does: a run that continued as new meanwhile counts it from this report.
+  await reportToRun({ index: input.index, runId: workflowInfo().firstExecutionRunId, summary });
+  return summary;
 }

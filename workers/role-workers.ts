@@ -9,6 +9,7 @@ import { createEvalReportActivities } from '../activities/eval/report';
 import { createScalingActivities } from '../activities/eval/scaling';
 import { createLifecycleReportActivities } from '../activities/run/lifecycle-report';
 import { createResumeActivities } from '../activities/run/resume';
+import { createSampleStateActivities } from '../activities/run/sample-states';
 import { createServeActivities } from '../activities/serve/serve-model';
 import { createBuildInstanceActivities } from '../activities/eval/build-instances';
 import { createDatasetActivities } from '../activities/dataset/build-dataset';
@@ -122,6 +123,7 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
             ...createScalingActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             // The specialization's stage manifest, its resume lookups and its final report.
             ...createResumeActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            ...createSampleStateActivities(),
             ...createLifecycleReportActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createDescribeWorkerActivity(role),
           },

@@ -4,6 +4,8 @@ import {
   isCancellation,
   ParentClosePolicy,
   condition,
+  getExternalWorkflowHandle,
+  sleep,
   continueAsNew,
   executeChild,
   defineQuery,
@@ -44,6 +46,8 @@ import { buildDataset } from './build-dataset';
 import { trainStudentModel } from './train-student';
 import { evaluateRunModels, type RunEvaluationResult } from './run-evaluation';
 import { svgSample, type SvgSampleSummary } from './svg-sample';
+import { sampleFinishedSignal } from './sample-report';
+import type { SampleStateActivities } from '../activities/run/sample-states';
 
 /** Where the run is; carried across continue-as-new. */
 export interface SvgRunState {
@@ -82,6 +86,13 @@ export interface SvgRunState {
   ledger: string[];
   /** Samples taken from the run named by `resumeFrom` instead of being made again. */
   reused?: number;
+  /**
+   * Since samples-across-continue: samples still running when the segment continued as new, as
+   * [index, the child's first run id]; they report to the next segment by signal.
+   */
+  inFlight?: Array<[number, string]>;
+  /** Ledger entries of samples that reported after the segment's ledger chunk was written. */
+  unwritten?: LedgerEntry[];
 }
 
 export interface SvgRunProgress {
@@ -154,6 +165,15 @@ export const COMPACT_RUN_STATE = 'compact-run-state';
  * of counting as failed; it starts again, same index, once the run is resumed.
  */
 export const AUTH_PAUSE = 'auth-pause';
+/**
+ * Samples outlive the segment that started them: a segment continues as new as soon as it has
+ * started its share, without waiting for its samples to end, and carries them to the next one,
+ * where they report by signal (workflows/sample-report.ts). Concurrency stays at its setting
+ * across segments instead of falling while the slowest sample of each segment finishes.
+ */
+export const SAMPLES_ACROSS_CONTINUE = 'samples-across-continue';
+/** How often a segment asks the server about carried samples that have not reported. */
+const CARRIED_CHECK_EVERY = '5m';
 
 export const svgRunProgressQuery = defineQuery<SvgRunProgress>('progress');
 export const pauseSignal = defineSignal('pause');
@@ -173,6 +193,12 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
 const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher' | 'writeRunManifest' | 'writeLedgerChunk'>>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
+  retry,
+});
+const sampleStates = proxyActivities<SampleStateActivities>({
+  taskQueue: TaskQueues.llm,
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '1m',
   retry,
 });
 const resume = proxyActivities<Pick<ResumeActivities, 'finishedSamples'>>({
@@ -220,6 +246,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   const state = carried ?? freshState(config);
   let stage = carried ? 'sampling' : 'preparing';
   const running = new Set<number>();
+  /** The first run id of each running sample's child, so a report of an earlier child is told apart. */
+  const childRuns = new Map<number, string>();
   let startedThisRun = 0;
   // Since this patch the run carries a compact duplicate index instead of every accepted record.
   const compact = patched(COMPACT_RUN_STATE);
@@ -343,9 +371,12 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   const sandbox = state.sandbox;
   const functions = state.functions!;
   // This segment's finished samples; written to the ledger before continue-as-new and at the end.
-  const segment: LedgerEntry[] = [];
+  const segment: LedgerEntry[] = [...(state.unwritten ?? [])];
+  delete state.unwritten;
+  const acrossContinue = patched(SAMPLES_ACROSS_CONTINUE);
   const onFinished = (summary: SvgSampleSummary): void => {
     running.delete(summary.index);
+    childRuns.delete(summary.index);
     state.finished += 1;
     state.tokens += summary.tokens;
     state.costUsd += summary.costUsd;
@@ -364,9 +395,12 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       else {
         if (holder !== undefined) {
           state.rejected.duplicate_patch = (state.rejected.duplicate_patch ?? 0) + 1;
-          // The displaced holder ran at the same time, so it is in this segment.
+          // The displaced holder ran at the same time: in this segment, or (since samples outlive
+          // segments) in a chunk already written, which a correcting entry overrides.
           const displaced = segment.find((e) => e.index === holder);
           if (displaced) Object.assign(displaced, { accepted: false, reason: 'duplicate_patch' });
+          else if (acrossContinue)
+            segment.push({ index: holder, accepted: false, reason: 'duplicate_patch' });
         }
         hold(summary.patch1, summary.index, summary.record.id);
       }
@@ -383,6 +417,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   let fatal: string | undefined;
   const onFailed = (index: number, error: unknown): void => {
     running.delete(index);
+    childRuns.delete(index);
     const cause = failureCause(error);
     if (authPause && cause.type === ErrorTypes.ModelAuthFailed) {
       // A key can be fixed: the run waits for `resume`, then starts this sample again.
@@ -412,6 +447,60 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     );
   };
 
+  // A sample's end is counted once, from whichever comes first: its report or its child's result.
+  const fromChild = (index: number, runId: string, count: () => void): void => {
+    if (running.has(index) && childRuns.get(index) === runId) count();
+  };
+  setHandler(sampleFinishedSignal, (report) =>
+    fromChild(report.index, report.runId, () =>
+      'summary' in report
+        ? onFinished(report.summary)
+        : onFailed(report.index, ApplicationFailure.create({ ...report.failure, nonRetryable: true })),
+    ),
+  );
+  for (const [index, runId] of state.inFlight ?? []) {
+    running.add(index);
+    childRuns.set(index, runId);
+  }
+  delete state.inFlight;
+  const carriedSamples = new Set(childRuns.keys());
+  // Ends with the run's cancel like every timer of it; the cancel path counts what is left.
+  if (carriedSamples.size > 0) void watchCarried().catch(() => undefined);
+
+  /**
+   * Samples carried from an earlier segment report by signal; one that ended without reporting
+   * (terminated, timed out, or made before reports) is found here by asking the server.
+   */
+  async function watchCarried(): Promise<void> {
+    while ([...carriedSamples].some((index) => running.has(index))) {
+      await sleep(CARRIED_CHECK_EVERY);
+      const waiting = [...carriedSamples].filter((index) => running.has(index));
+      const ended = await sampleStates.endedSamples({
+        samples: waiting.map((index) => ({
+          index,
+          workflowId: `${workflowInfo().workflowId}-s${index}`,
+          runId: childRuns.get(index)!,
+        })),
+      });
+      for (const report of ended) {
+        fromChild(report.index, report.runId, () =>
+          'summary' in report
+            ? onFinished(report.summary)
+            : onFailed(report.index, ApplicationFailure.create({ ...report.failure, nonRetryable: true })),
+        );
+      }
+    }
+  }
+
+  /** Asks the running samples (or those of `indexes` still running) to cancel, by workflow id. */
+  async function cancelRunning(indexes: number[] = [...running]): Promise<void> {
+    for (const index of indexes.filter((i) => running.has(i))) {
+      await getExternalWorkflowHandle(`${workflowInfo().workflowId}-s${index}`, childRuns.get(index))
+        .cancel()
+        .catch(() => undefined);
+    }
+  }
+
   const demonstrations = config.demonstrations ?? DEFAULT_DEMONSTRATIONS;
   try {
     await sample();
@@ -419,7 +508,11 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     if (!isCancellation(error)) throw error;
     // Cancelled: the samples are cancelled with the run; wait until they have cleaned up.
     stage = 'cancelling';
-    await CancellationScope.nonCancellable(() => condition(() => running.size === 0));
+    await CancellationScope.nonCancellable(async () => {
+      // Samples of earlier segments are not this segment's children: cancel them by id.
+      await cancelRunning([...carriedSamples]);
+      await condition(() => running.size === 0);
+    });
     throw error;
   }
 
@@ -437,6 +530,10 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     }
     for (;;) {
       await startSamples(earlier);
+      // The segment's share is started: the next segment takes over the running samples.
+      const moreToStart = state.cursor < config.samples || requeued().length > 0;
+      const shareStarted = startedThisRun >= config.samplesPerContinue;
+      if (acrossContinue && moreToStart && shareStarted && !fatal && !state.stopReason) break;
       await condition(() => running.size === 0);
       // A sample that failed on the key while the others drained: wait for resume and run it.
       if (!authPause || requeued().length === 0 || fatal || state.stopReason) break;
@@ -468,8 +565,10 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       const child = await startChild(svgSample, {
         workflowId: `${workflowInfo().workflowId}-s${index}`,
         staticSummary: `sample ${index} of run ${config.runId}`,
-        // Cancelled with the run, so every rollout removes its own container.
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        // Cancelled with the run, so every rollout removes its own container. Since samples
+        // outlive segments, a continue-as-new must leave them running: a cancel of the run
+        // reaches them through the scope (this segment's) or by id (earlier segments').
+        parentClosePolicy: acrossContinue ? ParentClosePolicy.ABANDON : ParentClosePolicy.REQUEST_CANCEL,
         args: [
           {
             runId: config.runId,
@@ -498,10 +597,17 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
           },
         ],
       });
-      void child.result().then(onFinished, (error: unknown) => onFailed(index, error));
+      childRuns.set(index, child.firstExecutionRunId);
+      const runId = child.firstExecutionRunId;
+      void child.result().then(
+        (summary) => fromChild(index, runId, () => onFinished(summary)),
+        (error: unknown) => fromChild(index, runId, () => onFailed(index, error)),
+      );
     }
   }
   if (fatal) {
+    // Samples outlive their segment now, so a run that stops stops its samples itself.
+    if (acrossContinue) await cancelRunning();
     throw ApplicationFailure.create({
       type: ErrorTypes.ModelRequestRejected,
       message: `the run stopped: ${fatal}`,
@@ -510,9 +616,17 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   }
 
   const ledgerSummary = `ledger of ${segment.length} finished samples`;
-  if (segment.length > 0)
-    state.ledger.push(await callWithSummary(llm.writeLedgerChunk, ledgerSummary, { entries: segment }));
-  if ((state.cursor < config.samples || requeued().length > 0) && !state.stopReason) {
+  const written = segment.length;
+  if (written > 0)
+    state.ledger.push(
+      await callWithSummary(llm.writeLedgerChunk, ledgerSummary, { entries: segment.slice(0, written) }),
+    );
+  if ((state.cursor < config.samples || requeued().length > 0 || running.size > 0) && !state.stopReason) {
+    if (running.size > 0) {
+      state.inFlight = [...running].map((index) => [index, childRuns.get(index)!]);
+      // Reports that came in while the chunk was written go into the next segment's.
+      state.unwritten = segment.slice(written);
+    }
     await continueAsNew<typeof svgRun>(request, state);
   }
   const result: SvgRunResult = {

@@ -1,4 +1,10 @@
-import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  executeChild,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SvgActivities } from '../activities/llm/svg-activities';
 import type { ResumeActivities } from '../activities/run/resume';
 import { bugInstruction } from '../core/agent/instructions';
@@ -15,6 +21,8 @@ import { TaskQueues } from '../core/queues';
 import { sampleStepSummary } from '../core/activity-summary';
 import { rollout, type RolloutResult } from './rollout';
 import { callWithSummary } from './with-summary';
+import { reportToRun } from './sample-report';
+import { failureCause } from '../core/failure-cause';
 
 export interface SvgSampleInput {
   runId: string;
@@ -103,7 +111,7 @@ export function rollout1Template(
  * One SVG sample: rollout 1 on a vague instruction, the judge, a synthetic PR, rollout 2 from the
  * PR alone in a fresh container, and soft verification. Always ends with a record artifact.
  */
-export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary> {
+async function makeSample(input: SvgSampleInput): Promise<SvgSampleSummary> {
   const llmActivities = (startToCloseTimeout: string) =>
     proxyActivities<SvgActivities>({
       taskQueue: TaskQueues.llm,
@@ -376,4 +384,28 @@ export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary
     verification.recall,
     r1.patch.id,
   );
+}
+
+/**
+ * Workflow patch (docs/operations.md): a sample reports its end to its run by signal, summary or
+ * failure, so that a run which continued as new while the sample ran still counts it.
+ */
+export const REPORTS_TO_RUN = 'reports-to-run';
+
+/** One SVG sample (makeSample), which reports its end to the run that started it. */
+export async function svgSample(input: SvgSampleInput): Promise<SvgSampleSummary> {
+  if (!patched(REPORTS_TO_RUN)) return makeSample(input);
+  const runId = workflowInfo().firstExecutionRunId;
+  try {
+    const summary = await makeSample(input);
+    await reportToRun({ index: input.index, runId, summary });
+    return summary;
+  } catch (error) {
+    const cause = failureCause(error);
+    // A cancelled sample still reports, so that the run's cancel can wait for it.
+    await CancellationScope.nonCancellable(() =>
+      reportToRun({ index: input.index, runId, failure: { type: cause.type, message: cause.message } }),
+    );
+    throw error;
+  }
 }

@@ -9,7 +9,7 @@ import {
   type PlannedSample,
 } from '../../core/function-sampling';
 import { softVerify, type SoftVerification } from '../../core/soft-verify';
-import type { LedgerEntry } from '../../core/sft/sample-record';
+import { mergeLedgerEntries, type LedgerEntry } from '../../core/sft/sample-record';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -200,13 +200,12 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
     }): Promise<string> {
       const dir = path.join(input.output, input.runId);
       await mkdir(path.join(dir, 'accepted'), { recursive: true });
+      const chunks: LedgerEntry[] = [];
+      for (const chunk of input.manifest.ledger)
+        chunks.push(...(JSON.parse((await deps.artifacts.get(chunk)).toString('utf8')) as LedgerEntry[]));
       const accepted: Array<{ index: number; record: string }> = [];
-      for (const chunk of input.manifest.ledger) {
-        const entries = JSON.parse((await deps.artifacts.get(chunk)).toString('utf8')) as LedgerEntry[];
-        for (const entry of entries)
-          if (entry.accepted && entry.record) accepted.push({ index: entry.index, record: entry.record });
-      }
-      accepted.sort((a, b) => a.index - b.index);
+      for (const entry of mergeLedgerEntries(chunks))
+        if (entry.accepted && entry.record) accepted.push({ index: entry.index, record: entry.record });
       for (const a of accepted) {
         await writeFile(
           path.join(dir, 'accepted', `sample-${String(a.index).padStart(6, '0')}.json`),

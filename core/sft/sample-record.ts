@@ -34,11 +34,22 @@ export const SampleRecordSchema = z
 
 export type SampleRecord = z.output<typeof SampleRecordSchema>;
 
-/** One finished sample as the run saw it (after deduplication), kept in the run's ledger. */
+/**
+ * One finished sample as the run saw it (after deduplication), kept in the run's ledger. A later
+ * chunk may hold a second entry for an index: it corrects the first (a sample displaced as a
+ * duplicate after its chunk was written), field by field.
+ */
 export interface LedgerEntry {
   index: number;
-  /** The record artifact's id; absent when the sample workflow itself failed. */
+  /** The record artifact's id; absent when the sample workflow itself failed (or in a correction). */
   record?: string;
   accepted: boolean;
   reason?: string;
+}
+
+/** The ledger's entries, chunk order in, one per index out (corrections applied), by index. */
+export function mergeLedgerEntries(entries: readonly LedgerEntry[]): LedgerEntry[] {
+  const byIndex = new Map<number, LedgerEntry>();
+  for (const entry of entries) byIndex.set(entry.index, { ...byIndex.get(entry.index), ...entry });
+  return [...byIndex.values()].sort((a, b) => a.index - b.index);
 }

@@ -2,12 +2,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { TaskQueues } from '../../core/queues';
 import type { ArtifactRef } from '../../core/artifacts';
 import type { RunConfigRequest } from '../../core/run-config';
-import type { LedgerEntry } from '../../core/sft/sample-record';
+import { mergeLedgerEntries, type LedgerEntry } from '../../core/sft/sample-record';
 import { exampleRepository } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import type { SvgRunProgress, SvgRunResult } from '../../workflows/svg-run';
@@ -94,6 +99,24 @@ async function progressWhen(
   }
 }
 
+/** The samples each continued run of a run took over from the one before it, in run order. */
+async function carriedSamples(client: Client, workflowId: string): Promise<number[][]> {
+  const runs: Array<{ runId: string; start: number }> = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+    runs.push({ runId: run.runId, start: run.startTime.getTime() });
+  runs.sort((a, b) => a.start - b.start);
+  const carried: number[][] = [];
+  for (const run of runs.slice(1)) {
+    const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[1];
+    const state = JSON.parse(Buffer.from(input!.data!).toString('utf8')) as {
+      inFlight?: Array<[number, string]>;
+    };
+    carried.push((state.inFlight ?? []).map(([index]) => index));
+  }
+  return carried;
+}
+
 describe('an SVG run on the example repository with the offline teacher', () => {
   let workers: RunningWorkers;
   let teacher: TeacherServer;
@@ -137,7 +160,7 @@ describe('an SVG run on the example repository with the offline teacher', () => 
     expect(result.finished).toBe(20);
     // The result does not grow with the run: accepted samples are found through the ledger.
     expect(result.accepted).toBeUndefined();
-    const ledger = (
+    const written = (
       await Promise.all(
         result.ledger.map(
           async (id) =>
@@ -147,7 +170,17 @@ describe('an SVG run on the example repository with the offline teacher', () => 
         ),
       )
     ).flat();
-    expect(ledger.map((e) => e.index).sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+    // An index written twice is a correction: a sample displaced as a duplicate after its chunk.
+    const ledger = mergeLedgerEntries(written);
+    expect(ledger.map((e) => e.index)).toEqual([...Array(20).keys()]);
+    for (const e of written.filter((w) => !w.record))
+      expect(e, 'a correction').toMatchObject({ accepted: false, reason: 'duplicate_patch' });
+
+    // Samples outlived the segment that started them: each continued run took over samples still
+    // running, and the run counted each exactly once (finished is 20, above).
+    const carried = await carriedSamples(workers.client, `sera-run-${runId}`);
+    expect(carried.length, 'continued runs').toBe(2);
+    expect(carried.every((inFlight) => inFlight.length > 0)).toBe(true);
 
     const samples = await Promise.all(
       ledger.map(async (entry) => {
