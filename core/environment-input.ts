@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EnvironmentRecipeSchema, ImageRecipeSchema, TestTimeoutSecondsSchema } from './environment-recipe';
 import { DEFAULT_FILE_MB, DEFAULT_INODES, writableSpaceProblem } from './sandbox-policy';
 import { parseSandboxUser } from './sandbox-user';
+import { HOST_START_TIMEOUT_SECONDS } from './host-lost';
 
 /**
  * What the environment workflow needs: a repository at a commit and the command that tests it.
@@ -76,6 +77,11 @@ export const PrepareEnvironmentInputSchema = z.strictObject({
   limits: SandboxLimitsSchema.prefault({}),
   /** How soon a silent sandbox activity counts as lost and is retried (on a live worker). */
   heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(30),
+  /**
+   * A task that waits this long on the claimed host's queue (no worker takes it) counts as a lost
+   * host, and the check moves to another (patch environment-moves-hosts).
+   */
+  hostStartTimeoutSeconds: z.number().int().min(5).max(3600).default(HOST_START_TIMEOUT_SECONDS),
   /** When true (the default), a failing test command fails the workflow. */
   requireTestsPass: z.boolean().default(true),
 });

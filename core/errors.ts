@@ -27,6 +27,11 @@ export const ErrorTypes = {
   /** A sandbox host cannot build a repository's image (path, base image): another host may. */
   SandboxHostUnfit: 'SandboxHostUnfit',
   /**
+   * A sandbox host already runs its cap of containers (SERA_SANDBOX_MAX_CONTAINERS): it refuses
+   * the claim retryably, so the retry goes to another host or waits for one to free up.
+   */
+  SandboxHostFull: 'SandboxHostFull',
+  /**
    * An artifact id the store does not hold, after about 30 s of looking again inside the activity
    * (a shared mount may hiccup). A malformed id is InvalidInput, at once.
    */

@@ -21,6 +21,7 @@ import {
   defaultSandboxHostId,
   type SandboxActivities,
 } from '../activities/sandbox/activities';
+import { containerCap } from '../core/host-capacity';
 import { sandboxHostQueue, TaskQueues, type WorkerRole } from '../core/queues';
 import { baseImageTag } from '../infra/base-image';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
@@ -75,6 +76,8 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
         baseImage: baseImageTag(),
         artifacts,
         client: options.client,
+        // As many containers as the host queue has slots, unless SERA_SANDBOX_MAX_CONTAINERS says.
+        maxContainers: containerCap(concurrency),
       });
       const activities = options.wrapSandboxActivities ? options.wrapSandboxActivities(real) : real;
       return [

@@ -10,12 +10,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ExecToArtifactResult, SandboxActivities } from '../activities/sandbox/activities';
+import type { ExecToArtifactResult, SandboxActivities, SandboxHost } from '../activities/sandbox/activities';
+import type { RepoImage } from '../activities/sandbox/repo-image';
 import type { ArtifactRef } from '../core/artifacts';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { parsePrepareEnvironmentInput, type PrepareEnvironmentRequest } from '../core/environment-input';
 import { recipeInput } from '../core/environment-recipe';
 import { testLogParser } from '../core/eval/test-log';
+import { hostLost } from '../core/host-lost';
 import { containerName } from '../core/names';
 import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
@@ -73,6 +75,37 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
 });
 
 /**
+ * Workflow patch (docs/operations.md): the image build and the test run move to another host when
+ * theirs is lost (its engine does not answer, or a task waited hostStartTimeoutSeconds on its
+ * queue: hostStartTimeoutSeconds), claiming again and building the image there; claims wait out hosts at their container
+ * cap. Before it, the check stayed on the host it claimed and waited for it.
+ */
+export const ENVIRONMENT_MOVES_HOSTS = 'environment-moves-hosts';
+/** Hosts the check may move to before it fails: a run whose hosts all keep dying should stop. */
+const MAX_HOST_MOVES = 5;
+
+// Hosts at their container cap, or whose engine is down, refuse; another host, or the same one
+// once it has room, answers a later try. An hour of refusals fails the check.
+const claims = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
+  taskQueue: TaskQueues.sandbox,
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '1h',
+  // No attempt limit: the hour bounds the tries.
+  retry: {
+    nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
+    initialInterval: '1s',
+    maximumInterval: '15s',
+  },
+});
+
+/** What one host gave: the image it built and the test run in it. */
+interface OnHost {
+  host: SandboxHost;
+  image: RepoImage;
+  run: ExecToArtifactResult;
+}
+
+/**
  * Prepares a sandbox for a repository at a commit, runs its test command there and removes the
  * sandbox again. The output goes to the artifact store; the history keeps its tail.
  */
@@ -97,64 +130,103 @@ export async function prepareEnvironment(
     { key: SearchAttributes.stage, value: 'environment' },
   ]);
 
-  progress.stage = 'claiming-host';
-  const host = await shared.claimSandboxHost();
-  progress.sandboxHost = host.hostId;
-  upsertMemo({ sandboxHost: host.hostId });
-  const hostOptions = {
-    taskQueue: host.taskQueue,
-    startToCloseTimeout: `${input.testTimeoutSeconds + 120}s`,
-    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-    retry,
-  };
-  const onHost = proxyActivities<SandboxActivities>(hostOptions);
-
-  progress.stage = 'building-image';
-  const image = await imageBuilds(host.taskQueue, input.heartbeatTimeoutSeconds).prepareRepoImage({
-    repository: input.repository.path,
-    commit: input.repository.commit,
-    ...recipeInput(input.recipe),
-  });
-  progress.image = image.image;
-
+  const moves = patched(ENVIRONMENT_MOVES_HOSTS);
   const name = containerName(input.runId, 'env');
-  progress.container = name;
-  let run: ExecToArtifactResult;
-  try {
-    progress.stage = 'creating-sandbox';
-    // A cancel waits for the create to end, so the cleanup below cannot race it.
-    const creates = patched(CREATE_BEFORE_CLEANUP)
-      ? proxyActivities<SandboxActivities>({
-          ...hostOptions,
-          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+
+  /** Claims a host, builds the image there, runs the tests in a fresh container and removes it. */
+  const onHost = async (moved: number): Promise<OnHost> => {
+    progress.stage = 'claiming-host';
+    const host = await (moves ? claims : shared).claimSandboxHost();
+    progress.sandboxHost = host.hostId;
+    upsertMemo({ sandboxHost: host.hostId });
+    // With the patch, a task no worker takes in time, or a dead engine, means a lost host: the
+    // check moves instead of waiting.
+    const lostAfter = moves ? { scheduleToStartTimeout: `${input.hostStartTimeoutSeconds}s` } : {};
+    const hostRetry = moves
+      ? { ...retry, nonRetryableErrorTypes: [...retry.nonRetryableErrorTypes, ErrorTypes.DockerUnreachable] }
+      : retry;
+    const hostOptions = {
+      taskQueue: host.taskQueue,
+      startToCloseTimeout: `${input.testTimeoutSeconds + 120}s`,
+      heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
+      retry: hostRetry,
+      ...lostAfter,
+    };
+    const activities = proxyActivities<SandboxActivities>(hostOptions);
+
+    progress.stage = 'building-image';
+    const builds = moves
+      ? proxyActivities<Pick<SandboxActivities, 'prepareRepoImage'>>({
+          taskQueue: host.taskQueue,
+          // As workflows/image-builds.ts: a recipe's setup may install for many minutes.
+          startToCloseTimeout: '1h',
+          heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
+          ...lostAfter,
+          retry: { ...hostRetry, initialInterval: '5s', maximumAttempts: 4 },
         })
-      : onHost;
-    await creates.createSandbox({
-      name,
-      image: image.image,
-      baseCommit: image.commit,
-      runId: input.runId,
-      workflowId,
-      limits: input.limits,
+      : imageBuilds(host.taskQueue, input.heartbeatTimeoutSeconds);
+    const image = await builds.prepareRepoImage({
+      repository: input.repository.path,
+      commit: input.repository.commit,
+      ...recipeInput(input.recipe),
     });
-    progress.stage = 'running-tests';
-    run = await onHost.execToArtifact({
-      container: name,
-      // Other runners print each test only with their report flags (go test -v, vitest's verbose
-      // reporter); pytest's closing line counts without them.
-      command:
-        input.testRunner === 'pytest'
-          ? input.testCommand
-          : `${input.testCommand} ${testLogParser(input.testRunner).reportFlags}`,
-      timeoutSeconds: input.testTimeoutSeconds,
-      outputCapBytes: input.outputCapBytes,
-      ...(input.testRunner !== 'pytest' ? { testRunner: input.testRunner } : {}),
-    });
-  } finally {
-    // Runs even when the workflow is cancelled, so no container outlives its run.
-    progress.stage = 'cleaning-up';
-    await CancellationScope.nonCancellable(() => onHost.destroySandbox({ name }));
+    progress.image = image.image;
+
+    progress.container = name;
+    try {
+      progress.stage = 'creating-sandbox';
+      // A cancel waits for the create to end, so the cleanup below cannot race it.
+      const creates = patched(CREATE_BEFORE_CLEANUP)
+        ? proxyActivities<SandboxActivities>({
+            ...hostOptions,
+            cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+          })
+        : activities;
+      // A host the check left may have come back: a container of this run there is half used.
+      if (moved > 0) await activities.destroySandbox({ name });
+      await creates.createSandbox({
+        name,
+        image: image.image,
+        baseCommit: image.commit,
+        runId: input.runId,
+        workflowId,
+        limits: input.limits,
+      });
+      progress.stage = 'running-tests';
+      const run = await activities.execToArtifact({
+        container: name,
+        // Other runners print each test only with their report flags (go test -v, vitest's verbose
+        // reporter); pytest's closing line counts without them.
+        command:
+          input.testRunner === 'pytest'
+            ? input.testCommand
+            : `${input.testCommand} ${testLogParser(input.testRunner).reportFlags}`,
+        timeoutSeconds: input.testTimeoutSeconds,
+        outputCapBytes: input.outputCapBytes,
+        ...(input.testRunner !== 'pytest' ? { testRunner: input.testRunner } : {}),
+      });
+      return { host, image, run };
+    } finally {
+      // Runs even when the workflow is cancelled, so no container outlives its run. On a lost
+      // host the container stays until that host's reaper removes it.
+      progress.stage = 'cleaning-up';
+      await CancellationScope.nonCancellable(() => activities.destroySandbox({ name })).catch(
+        (error: unknown) => {
+          if (!moves || !hostLost(error)) throw error;
+        },
+      );
+    }
+  };
+
+  let done: OnHost | undefined;
+  for (let moved = 0; done === undefined; moved += 1) {
+    try {
+      done = await onHost(moved);
+    } catch (error) {
+      if (!moves || !hostLost(error) || moved >= MAX_HOST_MOVES) throw error;
+    }
   }
+  const { host, image, run } = done;
   progress.stage = 'done';
 
   const summary = run.tests ?? parsePytestSummary(run.outputTail);

@@ -10,7 +10,14 @@ import { testCounts } from '../../core/eval/test-counts';
 import { patchStats, type PatchStats } from '../../core/patch-stats';
 import type { PytestSummary } from '../../core/pytest-summary';
 import { sandboxHostQueue } from '../../core/queues';
-import { createSandbox, destroySandbox, type CreateSandboxInput, type SandboxHandle } from './containers';
+import { capacityRefusal, ClaimBook, hostLoad } from '../../core/host-capacity';
+import {
+  createSandbox,
+  destroySandbox,
+  listManagedContainers,
+  type CreateSandboxInput,
+  type SandboxHandle,
+} from './containers';
 import { execInSandbox, type ExecInput, type ExecResult } from './exec';
 import { harnessDir } from './sandbox-policy-of';
 import { diffCommand, splitDiffOutput } from '../../core/diff-command';
@@ -25,6 +32,11 @@ export interface SandboxDeps {
   baseImage: string;
   artifacts: ArtifactStore;
   client: Client;
+  /**
+   * Containers this host may run (core/host-capacity.ts): a claim above it is refused retryably.
+   * Unset: no cap (tests that call the activities directly).
+   */
+  maxContainers?: number;
 }
 
 export interface SandboxHost {
@@ -71,6 +83,26 @@ export function createSandboxActivities(deps: SandboxDeps) {
       throw asSandboxFailure(error, `sandbox host ${deps.hostId}`);
     });
   };
+  const claims = new ClaimBook();
+  /**
+   * Refuses (retryably) a claim that would take the host past its container cap. With `reserve`,
+   * a claim that fits holds a place until its workflow's container runs: the check and the
+   * reservation happen with no await between them, so claims answered at once cannot all pass.
+   */
+  const withinCap = async (reserve: boolean): Promise<void> => {
+    const cap = deps.maxContainers;
+    if (cap === undefined) return;
+    const containers = await listManagedContainers(docker);
+    const refusal = capacityRefusal(deps.hostId, hostLoad(containers, claims.list(), Date.now()), cap);
+    if (refusal)
+      throw ApplicationFailure.create({
+        type: ErrorTypes.SandboxHostFull,
+        message: refusal,
+        nonRetryable: false,
+      });
+    const workflowId = callerExecution()?.workflowId;
+    if (reserve && workflowId) claims.reserve(workflowId);
+  };
   /**
    * An image build's heartbeats carry its latest output line (the UI shows it on the pending
    * activity); a ticker keeps them going through long silent steps. The log goes to the store.
@@ -92,11 +124,13 @@ export function createSandboxActivities(deps: SandboxDeps) {
   };
   return {
     /**
-     * Any live sandbox worker may answer on the shared queue; one whose engine is down refuses
-     * (retryably), so the retry goes to another host.
+     * Any live sandbox worker may answer on the shared queue; one whose engine is down, or that
+     * runs its cap of containers, refuses (retryably), so the retry goes to another host. Its
+     * callers make at most one container, after an image build: nothing is reserved.
      */
     async claimSandboxHost(): Promise<SandboxHost> {
       await engineAnswers();
+      await withinCap(false);
       return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId) };
     },
 
@@ -104,15 +138,21 @@ export function createSandboxActivities(deps: SandboxDeps) {
      * Claims a host as above and builds the repository's image there (once) before answering. A
      * host that cannot (the repository missing at that path here, no base image, a failed build)
      * refuses retryably, so the retry can go to a host that can: the run already built this
-     * image once on the host it started on.
+     * image once on the host it started on. A host at its container cap refuses too, before the
+     * build; a claim that fits reserves its container's place (the caller creates it next).
      */
     async claimHostForRepository(repository: RepoImageInput): Promise<SandboxHostWithImage> {
       await engineAnswers();
+      await withinCap(true);
+      const workflowId = callerExecution()?.workflowId;
       const build = imageBuild();
       try {
         const image = await prepareRepoImage(docker, deps.baseImage, repository, build.options);
+        // A long build ages the reservation: it counts from now, when the container comes next.
+        if (workflowId && deps.maxContainers !== undefined) claims.reserve(workflowId);
         return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId), ...image };
       } catch (error) {
+        if (workflowId) claims.release(workflowId);
         if (error instanceof ApplicationFailure && error.type && HOST_UNFIT.has(error.type))
           throw ApplicationFailure.create({
             type: ErrorTypes.SandboxHostUnfit,

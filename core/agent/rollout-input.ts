@@ -86,9 +86,10 @@ export const RolloutInputSchema = z.object({
     recipe: ImageRecipeSchema.optional(),
     /**
      * A task that waits this long on the host's queue counts as a lost host (its worker is gone)
-     * and moves the rollout. Long, so that a merely busy host is not taken for a dead one.
+     * and moves the rollout. A live host holds no more containers than it has task slots
+     * (core/host-capacity.ts), so its tasks do not queue for long and a minute is enough.
      */
-    hostStartTimeoutSeconds: z.number().int().min(5).default(1800),
+    hostStartTimeoutSeconds: z.number().int().min(5).default(60),
   }),
   model: ModelSettingsSchema,
   limits: RolloutLimitsSchema.prefault({}),
