@@ -1,5 +1,7 @@
 import {
   ActivityCancellationType,
+  type ActivityOptions,
+  type RetryPolicy,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -18,6 +20,7 @@ import { parsePrepareEnvironmentInput, type PrepareEnvironmentRequest } from '..
 import { recipeInput } from '../core/environment-recipe';
 import { testLogParser } from '../core/eval/test-log';
 import { hostLost } from '../core/host-lost';
+import { onLiveHost, optionsThatNoticeLoss } from './host-moves';
 import { containerName } from '../core/names';
 import { parsePytestSummary, type PytestSummary } from '../core/pytest-summary';
 import { TaskQueues } from '../core/queues';
@@ -77,26 +80,10 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
 /**
  * Workflow patch (docs/operations.md): the image build and the test run move to another host when
  * theirs is lost (its engine does not answer, or a task waited hostStartTimeoutSeconds on its
- * queue: hostStartTimeoutSeconds), claiming again and building the image there; claims wait out hosts at their container
- * cap. Before it, the check stayed on the host it claimed and waited for it.
+ * queue), claiming again and building the image there (workflows/host-moves.ts); claims wait out
+ * hosts at their container cap. Before it, the check stayed on the host it claimed.
  */
 export const ENVIRONMENT_MOVES_HOSTS = 'environment-moves-hosts';
-/** Hosts the check may move to before it fails: a run whose hosts all keep dying should stop. */
-const MAX_HOST_MOVES = 5;
-
-// Hosts at their container cap, or whose engine is down, refuse; another host, or the same one
-// once it has room, answers a later try. An hour of refusals fails the check.
-const claims = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
-  taskQueue: TaskQueues.sandbox,
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '1h',
-  // No attempt limit: the hour bounds the tries.
-  retry: {
-    nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
-    initialInterval: '1s',
-    maximumInterval: '15s',
-  },
-});
 
 /** What one host gave: the image it built and the test run in it. */
 interface OnHost {
@@ -133,37 +120,33 @@ export async function prepareEnvironment(
   const moves = patched(ENVIRONMENT_MOVES_HOSTS);
   const name = containerName(input.runId, 'env');
 
-  /** Claims a host, builds the image there, runs the tests in a fresh container and removes it. */
-  const onHost = async (moved: number): Promise<OnHost> => {
-    progress.stage = 'claiming-host';
-    const host = await (moves ? claims : shared).claimSandboxHost();
+  /** Builds the image on `host`, runs the tests in a fresh container there and removes it. */
+  const onHost = async (host: SandboxHost, moved: number): Promise<OnHost> => {
     progress.sandboxHost = host.hostId;
     upsertMemo({ sandboxHost: host.hostId });
     // With the patch, a task no worker takes in time, or a dead engine, means a lost host: the
     // check moves instead of waiting.
-    const lostAfter = moves ? { scheduleToStartTimeout: `${input.hostStartTimeoutSeconds}s` } : {};
-    const hostRetry = moves
-      ? { ...retry, nonRetryableErrorTypes: [...retry.nonRetryableErrorTypes, ErrorTypes.DockerUnreachable] }
-      : retry;
-    const hostOptions = {
+    const noticeLoss = (options: ActivityOptions & { retry: RetryPolicy }): ActivityOptions =>
+      moves ? optionsThatNoticeLoss(options, input.hostStartTimeoutSeconds) : options;
+    const hostOptions = noticeLoss({
       taskQueue: host.taskQueue,
       startToCloseTimeout: `${input.testTimeoutSeconds + 120}s`,
       heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-      retry: hostRetry,
-      ...lostAfter,
-    };
+      retry,
+    });
     const activities = proxyActivities<SandboxActivities>(hostOptions);
 
     progress.stage = 'building-image';
     const builds = moves
-      ? proxyActivities<Pick<SandboxActivities, 'prepareRepoImage'>>({
-          taskQueue: host.taskQueue,
-          // As workflows/image-builds.ts: a recipe's setup may install for many minutes.
-          startToCloseTimeout: '1h',
-          heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-          ...lostAfter,
-          retry: { ...hostRetry, initialInterval: '5s', maximumAttempts: 4 },
-        })
+      ? proxyActivities<Pick<SandboxActivities, 'prepareRepoImage'>>(
+          noticeLoss({
+            taskQueue: host.taskQueue,
+            // As workflows/image-builds.ts: a recipe's setup may install for many minutes.
+            startToCloseTimeout: '1h',
+            heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
+            retry: { ...retry, initialInterval: '5s', maximumAttempts: 4 },
+          }),
+        )
       : imageBuilds(host.taskQueue, input.heartbeatTimeoutSeconds);
     const image = await builds.prepareRepoImage({
       repository: input.repository.path,
@@ -218,13 +201,14 @@ export async function prepareEnvironment(
     }
   };
 
-  let done: OnHost | undefined;
-  for (let moved = 0; done === undefined; moved += 1) {
-    try {
-      done = await onHost(moved);
-    } catch (error) {
-      if (!moves || !hostLost(error) || moved >= MAX_HOST_MOVES) throw error;
-    }
+  const claiming = (): void => {
+    progress.stage = 'claiming-host';
+  };
+  let done: OnHost;
+  if (moves) done = await onLiveHost(onHost, claiming);
+  else {
+    claiming();
+    done = await onHost(await shared.claimSandboxHost(), 0);
   }
   const { host, image, run } = done;
   progress.stage = 'done';

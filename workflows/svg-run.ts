@@ -19,7 +19,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SandboxActivities } from '../activities/sandbox/activities';
+import type { SandboxActivities, SandboxHost } from '../activities/sandbox/activities';
 import type { SvgActivities } from '../activities/llm/svg-activities';
 import type { FunctionIndex, IndexFunctionsInput } from '../activities/index/index-functions';
 import type { ResumeActivities } from '../activities/run/resume';
@@ -47,6 +47,8 @@ import { trainStudentModel } from './train-student';
 import { evaluateRunModels, type RunEvaluationResult } from './run-evaluation';
 import { svgSample, type SvgSampleSummary } from './svg-sample';
 import { sampleFinishedSignal } from './sample-report';
+import { onLiveHost, optionsThatNoticeLoss } from './host-moves';
+import { HOST_START_TIMEOUT_SECONDS } from '../core/host-lost';
 import type { SampleStateActivities } from '../activities/run/sample-states';
 
 /** Where the run is; carried across continue-as-new. */
@@ -97,6 +99,8 @@ export interface SvgRunState {
 
 export interface SvgRunProgress {
   stage: string;
+  /** The sandbox host that built the repository's image and index (rollouts claim their own). */
+  sandboxHost?: string;
   samples: number;
   started: number;
   running: number;
@@ -172,6 +176,11 @@ export const AUTH_PAUSE = 'auth-pause';
  * across segments instead of falling while the slowest sample of each segment finishes.
  */
 export const SAMPLES_ACROSS_CONTINUE = 'samples-across-continue';
+/**
+ * The image build and function index move to another sandbox host when theirs is lost (a dead
+ * engine, or a task that waited HOST_START_TIMEOUT_SECONDS on its queue), as rollouts do.
+ */
+export const GENERATION_MOVES_HOSTS = 'generation-moves-hosts';
 /** How often a segment asks the server about carried samples that have not reported. */
 const CARRIED_CHECK_EVERY = '5m';
 
@@ -272,6 +281,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     const rate = state.finished / minutes;
     return {
       stage,
+      ...(state.sandbox ? { sandboxHost: state.sandbox.hostId } : {}),
       samples: config.samples,
       started: state.cursor,
       running: running.size,
@@ -323,31 +333,40 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   if (!state.sandbox) {
     stage = 'checking-teacher';
     await llm.checkTeacher({ model: config.teacher, demonstrationsFile: config.demonstrationsFile });
-    const host = await shared.claimSandboxHost();
-    const onHost = proxyActivities<
-      SandboxActivities & { indexFunctions(input: IndexFunctionsInput): Promise<FunctionIndex> }
-    >({
-      taskQueue: host.taskQueue,
-      startToCloseTimeout: '30m',
-      heartbeatTimeout: `${config.heartbeatTimeoutSeconds}s`,
-      retry,
-    });
-    stage = 'building-image';
-    const commit = config.repository.commit.slice(0, 12);
-    const image = await callWithSummary(onHost.prepareRepoImage, `image of the repository at ${commit}`, {
-      repository: config.repository.path,
-      commit: config.repository.commit,
-      ...imageRecipeInput(config),
-    });
-    stage = 'indexing';
-    const index = await callWithSummary(onHost.indexFunctions, `function index at ${commit}`, {
-      repository: config.repository.path,
-      commit: image.commit,
-      ...(configuredLanguages(config).length > 0 ? { languages: configuredLanguages(config) } : {}),
-      ...(config.index ?? {}),
-      cap: config.functionCap,
-      seed: config.seed,
-    });
+    /** Builds the repository's image on `host` and indexes its functions there. */
+    const buildAndIndex = async (host: SandboxHost) => {
+      const hostOptions = {
+        taskQueue: host.taskQueue,
+        startToCloseTimeout: '30m',
+        heartbeatTimeout: `${config.heartbeatTimeoutSeconds}s`,
+        retry,
+      };
+      const onHost = proxyActivities<
+        SandboxActivities & { indexFunctions(input: IndexFunctionsInput): Promise<FunctionIndex> }
+      >(movesHosts ? optionsThatNoticeLoss(hostOptions, HOST_START_TIMEOUT_SECONDS) : hostOptions);
+      stage = 'building-image';
+      const commit = config.repository.commit.slice(0, 12);
+      const image = await callWithSummary(onHost.prepareRepoImage, `image of the repository at ${commit}`, {
+        repository: config.repository.path,
+        commit: config.repository.commit,
+        ...imageRecipeInput(config),
+      });
+      stage = 'indexing';
+      const index = await callWithSummary(onHost.indexFunctions, `function index at ${commit}`, {
+        repository: config.repository.path,
+        commit: image.commit,
+        ...(configuredLanguages(config).length > 0 ? { languages: configuredLanguages(config) } : {}),
+        ...(config.index ?? {}),
+        cap: config.functionCap,
+        seed: config.seed,
+      });
+      return { host, image, index };
+    };
+    // Since this patch a lost host moves the build and index to another; before, they waited for it.
+    const movesHosts = patched(GENERATION_MOVES_HOSTS);
+    const { host, image, index } = movesHosts
+      ? await onLiveHost(buildAndIndex)
+      : await buildAndIndex(await shared.claimSandboxHost());
     if (index.count === 0) {
       throw ApplicationFailure.create({
         type: ErrorTypes.InvalidInput,

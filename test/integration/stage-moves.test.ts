@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PrepareEnvironmentRequest } from '../../core/environment-input';
+import type { RunConfigRequest } from '../../core/run-config';
+import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import type { SvgRunProgress } from '../../workflows/svg-run';
 import { ErrorTypes } from '../../core/errors';
 import { TaskQueues } from '../../core/queues';
 import { exampleRepository } from '../../infra/example-repo';
@@ -152,6 +155,96 @@ describe('prepareEnvironment when its host’s worker stops', () => {
     expect(workerDStopped).toBe(true);
     expect(result.sandboxHost).toBe(hostC);
     expect(result.passed).toBe(true);
+    expect(await containersOfRun(runId)).toEqual([]);
+  });
+});
+
+describe('a generation whose image-build host’s engine stops', () => {
+  const suffix = Math.random().toString(36).slice(2, 6);
+  const hostE = `gen-e-${suffix}`;
+  const hostF = `gen-f-${suffix}`;
+  let core: RunningWorkers;
+  let onE: RunningWorkers;
+  let onF: RunningWorkers;
+  let teacher: TeacherServer;
+  let engineFDown = false;
+
+  beforeAll(async () => {
+    teacher = await startTeacherServer();
+    core = await startWorkers(['orchestration', 'llm']);
+    // As above: E takes no claim until F's engine is down, so the generation starts on F.
+    onE = await startWorkers(['sandbox'], {
+      sandboxHostId: hostE,
+      wrapSandboxActivities: (activities) => ({
+        ...activities,
+        claimSandboxHost: async () => {
+          if (!engineFDown)
+            throw ApplicationFailure.retryable(
+              `${hostE} waits for ${hostF} to fail`,
+              ErrorTypes.SandboxHostFull,
+            );
+          return activities.claimSandboxHost();
+        },
+      }),
+    });
+    onF = await startWorkers(['sandbox'], {
+      sandboxHostId: hostF,
+      wrapSandboxActivities: (activities) => ({
+        ...activities,
+        claimSandboxHost: async () => {
+          if (engineFDown)
+            throw ApplicationFailure.retryable(
+              `Docker engine of ${hostF} is down`,
+              ErrorTypes.DockerUnreachable,
+            );
+          return activities.claimSandboxHost();
+        },
+        prepareRepoImage: async () => {
+          engineFDown = true;
+          throw ApplicationFailure.retryable(
+            `Docker engine of ${hostF} is down`,
+            ErrorTypes.DockerUnreachable,
+          );
+        },
+      }),
+    });
+  });
+
+  afterAll(async () => {
+    await onF?.stop();
+    await onE?.stop();
+    await core?.stop();
+    await teacher?.close();
+  });
+
+  it('builds the image and the index on another host and starts sampling', async () => {
+    const runId = uniqueRunId('gen-moves');
+    const handle = await core.client.workflow.start('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [
+        {
+          runId,
+          repository: { path: example.path, commit: example.commit },
+          teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+          samples: 1,
+        } satisfies RunConfigRequest,
+      ],
+    });
+    const deadline = Date.now() + 120_000;
+    let progress: SvgRunProgress | undefined;
+    while (progress?.stage !== 'sampling') {
+      if (Date.now() > deadline)
+        throw new Error(`the run never started sampling: ${JSON.stringify(progress)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      progress = (await handle.query('progress').catch(() => undefined)) as SvgRunProgress | undefined;
+    }
+    expect(engineFDown).toBe(true);
+    expect(progress.sandboxHost).toBe(hostE);
+    // The move is what is under test: the sample itself is not waited for.
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect(await containersOfRun(runId)).toEqual([]);
   });
 });
