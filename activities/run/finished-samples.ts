@@ -1,8 +1,11 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ArtifactStore } from '../../core/artifacts';
 import type { SvgSampleSummary } from '../../workflows/svg-sample';
 import { activityContext } from '../common/activity-context';
+import { runRecordFolder } from './record-names';
+
+// Kept here too: the escaping began with this record, and its callers import it from here.
+export { nameSegment } from './record-names';
 
 /*
  * A run's finished samples, kept in the artifact store by name: every sample of an svgRun writes
@@ -30,28 +33,9 @@ interface FinishedSample {
   summary: SvgSampleSummary;
 }
 
-/** Longest escaped segment kept readable; a file name has at most 255 bytes. */
-const MAX_READABLE_SEGMENT = 200;
-
-/**
- * A workflow id as one record-name segment: bytes other than letters, digits, `-` and `_` as
- * `%XX` (so `/`, `.` and `..` cannot step out of the folder). An id too long for a file name keeps
- * its first characters and adds the SHA-256 of the whole, so two ids never share a segment.
- */
-export function nameSegment(text: string): string {
-  let escaped = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const char = String.fromCharCode(byte);
-    escaped += /[A-Za-z0-9_-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  if (escaped.length <= MAX_READABLE_SEGMENT) return escaped;
-  const hash = createHash('sha256').update(text, 'utf8').digest('hex');
-  return `${escaped.slice(0, MAX_READABLE_SEGMENT - hash.length - 1)}-${hash}`;
-}
-
 /** Where sample `index` of the run with workflow id `runWorkflowId` keeps its summary. */
 export function finishedSampleName(runWorkflowId: string, index: number): string {
-  return `runs/${nameSegment(runWorkflowId)}/samples/${index}.json`;
+  return `${runRecordFolder(runWorkflowId)}/samples/${index}.json`;
 }
 
 /** Keeps a finished sample's summary; writing it again (a retried activity) is harmless. */

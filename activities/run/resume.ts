@@ -1,10 +1,16 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import type { ArtifactStore } from '../../core/artifacts';
 import { ErrorTypes } from '../../core/errors';
 import { STAGE_MANIFEST_MEMO, type StageRecord } from '../../core/lifecycle-stages';
 import type { SvgSampleSummary } from '../../workflows/svg-sample';
 import { readFinishedSample, writeFinishedSample } from './finished-samples';
+import { manifestRecordName, readManifestRecord, writeManifestRecord } from './stage-manifest-record';
 
 export interface PreviousRun {
   workflowId: string;
@@ -27,6 +33,24 @@ async function earlierRuns(
   return runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
 }
 
+/**
+ * The run as the server itself has it (the latest run of `workflowId` when `runId` is left out),
+ * or undefined when the namespace no longer holds it: the visibility list lags a run that just
+ * started, a run the list misses may still be running, and a deleted run may still be listed.
+ */
+async function describeIfKnown(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await client.workflow.getHandle(workflowId, runId).describe();
+  } catch (error) {
+    if ((error as Error).name === 'WorkflowNotFoundError') return undefined;
+    throw error;
+  }
+}
+
 /** A sample workflow's summary if it completed and the namespace still has it. */
 async function completedChild(client: Client, workflowId: string): Promise<SvgSampleSummary | undefined> {
   const handle = client.workflow.getHandle(workflowId);
@@ -42,16 +66,28 @@ async function completedChild(client: Client, workflowId: string): Promise<SvgSa
 
 /**
  * What an earlier run of a specialization finished, read from its stage manifest: the latest run
- * of `workflowId` other than the caller's own. `required` (an explicit `resumeFrom`) makes a
- * missing or still running earlier run an error; otherwise (the same workflow id started again)
- * there is simply nothing to reuse.
+ * of `workflowId` other than the caller's own. Temporal's memo names the manifest while the
+ * namespace has the run; after that (retention, `temporal workflow delete`) the manifest's named
+ * record in the store (stage-manifest-record.ts) stands in. `required` (an explicit `resumeFrom`)
+ * makes a missing or still running earlier run an error; otherwise (the same workflow id started
+ * again) there is simply nothing to reuse.
  */
 export function createResumeActivities(deps: { artifacts: ArtifactStore }) {
   const clientOf = (): Client => Context.current().client;
 
   return {
+    /** Stores the manifest (its id goes in the memo) and replaces the run's named record of it. */
     async writeStageManifest(input: { runId: string; stages: StageRecord[] }): Promise<string> {
-      return (await deps.artifacts.put(JSON.stringify(input, null, 2), 'application/json')).id;
+      const id = (await deps.artifacts.put(JSON.stringify(input, null, 2), 'application/json')).id;
+      const run = Context.current().info.workflowExecution;
+      if (run)
+        await writeManifestRecord(deps.artifacts, {
+          workflowId: run.workflowId,
+          runId: run.runId,
+          manifest: id,
+          stages: input.stages,
+        });
+      return id;
     },
 
     async findPreviousRun(input: {
@@ -60,17 +96,30 @@ export function createResumeActivities(deps: { artifacts: ArtifactStore }) {
       required: boolean;
     }): Promise<PreviousRun | undefined> {
       const client = clientOf();
-      const [found] = await earlierRuns(client, input.workflowId, input.currentRunId);
-      if (!found) {
+      const [listed] = await earlierRuns(client, input.workflowId, input.currentRunId);
+      // The run itself, not its visibility record, has the latest memo.
+      const described = await describeIfKnown(client, input.workflowId, listed?.runId);
+      const latest = described?.runId === input.currentRunId ? undefined : described;
+      if (!latest) {
+        // Temporal has forgotten every earlier run (or there never was one): the store may not have.
+        const recorded = await readManifestRecord(deps.artifacts, input.workflowId);
+        if (recorded && recorded.runId !== input.currentRunId) {
+          return {
+            workflowId: input.workflowId,
+            runId: recorded.runId,
+            // Temporal no longer has the run, so it is not running: it either completed or
+            // stopped before its report (failed, cancelled, terminated), its finished stages kept.
+            status: `${recorded.status === 'COMPLETED' ? 'COMPLETED' : 'NOT COMPLETED'} (history gone)`,
+            stages: recorded.stages,
+          };
+        }
         if (!input.required) return undefined;
         throw ApplicationFailure.create({
           type: ErrorTypes.InvalidInput,
-          message: `resumeFrom: no run with workflow id "${input.workflowId}" is known to this namespace`,
+          message: `resumeFrom: no run with workflow id "${input.workflowId}" is known to this namespace, and the artifact store has no stage manifest of it (${manifestRecordName(input.workflowId)})`,
           nonRetryable: true,
         });
       }
-      // The run itself, not its visibility record, has the latest memo.
-      const latest = await client.workflow.getHandle(input.workflowId, found.runId).describe();
       if (latest.status.name === 'RUNNING') {
         throw ApplicationFailure.create({
           type: ErrorTypes.InvalidInput,
