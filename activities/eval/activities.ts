@@ -88,6 +88,59 @@ async function instancesOf(
   return parsed;
 }
 
+export interface InstancesRequest {
+  source: FileSource;
+  environments: string[];
+  instanceIds?: string[];
+}
+
+export interface StoredInstances {
+  /** The instances, normalized, as JSONL. */
+  instances: ArtifactRef;
+  count: number;
+}
+
+function headOf(instance: SweInstance): InstanceHead {
+  return { instanceId: instance.instance_id, repo: instance.repo, baseCommit: instance.base_commit };
+}
+
+/**
+ * Reads and checks an instances file: every field, every repo has an environment, every
+ * requested id exists. Stores it normalized (the requested ids only, in the file's order).
+ */
+async function storeCheckedInstances(
+  artifacts: ArtifactStore,
+  input: InstancesRequest,
+): Promise<{ ref: ArtifactRef; instances: SweInstance[] }> {
+  const text = await readSource(artifacts, input.source, 'instances file');
+  let instances: SweInstance[];
+  try {
+    instances = parseInstances(text, 'path' in input.source ? input.source.path : 'instances file');
+  } catch (error) {
+    if (error instanceof InstancesFileError) throw invalid(error.message);
+    throw error;
+  }
+  if (input.instanceIds) {
+    const known = new Set(instances.map((i) => i.instance_id));
+    const unknown = input.instanceIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) throw invalid(`instanceIds not in the instances file: ${unknown.join(', ')}`);
+    const wanted = new Set(input.instanceIds);
+    instances = instances.filter((i) => wanted.has(i.instance_id));
+  }
+  const missing = instances.filter((i) => !input.environments.includes(i.repo));
+  if (missing.length > 0) {
+    const repos = [...new Set(missing.map((i) => i.repo))];
+    throw invalid(
+      `no environment for repo ${repos.map((r) => JSON.stringify(r)).join(', ')} (instance ${missing[0]?.instance_id}): add it under "environments"`,
+    );
+  }
+  const ref = await artifacts.put(
+    instances.map((i) => JSON.stringify(i)).join('\n') + '\n',
+    'application/x-ndjson',
+  );
+  return { ref, instances };
+}
+
 /** Activities of evaluation that need no container: reading instances and predictions. */
 export function createEvalFileActivities(deps: { artifacts: ArtifactStore }) {
   const { artifacts } = deps;
@@ -96,41 +149,31 @@ export function createEvalFileActivities(deps: { artifacts: ArtifactStore }) {
      * Reads and checks an instances file: every field, every repo has an environment, every
      * requested id exists. Stores it normalized; returns the heads.
      */
-    async loadInstances(input: {
-      source: FileSource;
-      environments: string[];
-      instanceIds?: string[];
-    }): Promise<LoadedInstances> {
-      const text = await readSource(artifacts, input.source, 'instances file');
-      let instances: SweInstance[];
-      try {
-        instances = parseInstances(text, 'path' in input.source ? input.source.path : 'instances file');
-      } catch (error) {
-        if (error instanceof InstancesFileError) throw invalid(error.message);
-        throw error;
-      }
-      if (input.instanceIds) {
-        const known = new Set(instances.map((i) => i.instance_id));
-        const unknown = input.instanceIds.filter((id) => !known.has(id));
-        if (unknown.length > 0) throw invalid(`instanceIds not in the instances file: ${unknown.join(', ')}`);
-        const wanted = new Set(input.instanceIds);
-        instances = instances.filter((i) => wanted.has(i.instance_id));
-      }
-      const missing = instances.filter((i) => !input.environments.includes(i.repo));
-      if (missing.length > 0) {
-        const repos = [...new Set(missing.map((i) => i.repo))];
-        throw invalid(
-          `no environment for repo ${repos.map((r) => JSON.stringify(r)).join(', ')} (instance ${missing[0]?.instance_id}): add it under "environments"`,
-        );
-      }
-      const ref = await artifacts.put(
-        instances.map((i) => JSON.stringify(i)).join('\n') + '\n',
-        'application/x-ndjson',
-      );
+    async loadInstances(input: InstancesRequest): Promise<LoadedInstances> {
+      const { ref, instances } = await storeCheckedInstances(artifacts, input);
       return {
         instances: ref,
-        heads: instances.map((i) => ({ instanceId: i.instance_id, repo: i.repo, baseCommit: i.base_commit })),
+        heads: instances.map(headOf),
       };
+    },
+
+    /**
+     * As loadInstances, without the heads: a large set's heads (about 130 bytes each) would make
+     * this result too large a payload, so `instanceHeads` hands them out a page at a time.
+     */
+    async storeInstances(input: InstancesRequest): Promise<StoredInstances> {
+      const { ref, instances } = await storeCheckedInstances(artifacts, input);
+      return { instances: ref, count: instances.length };
+    },
+
+    /** The heads of the stored instances from `offset`, at most `limit`, in the file's order. */
+    async instanceHeads(input: {
+      instances: ArtifactRef;
+      offset: number;
+      limit: number;
+    }): Promise<InstanceHead[]> {
+      const all = [...(await instancesOf(artifacts, input.instances)).values()];
+      return all.slice(input.offset, input.offset + input.limit).map(headOf);
     },
 
     /** Reads a predictions file; ids it has that the instances lack are named, not fatal. */
