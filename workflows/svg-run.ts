@@ -551,13 +551,21 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       await startSamples(earlier);
       // The segment's share is started: the next segment takes over the running samples.
       const moreToStart = state.cursor < config.samples || requeued().length > 0;
-      const shareStarted = startedThisRun >= config.samplesPerContinue;
-      if (acrossContinue && moreToStart && shareStarted && !fatal && !state.stopReason) break;
+      if (acrossContinue && moreToStart && segmentFull() && !fatal && !state.stopReason) break;
       await condition(() => running.size === 0);
       // A sample that failed on the key while the others drained: wait for resume and run it.
       if (!authPause || requeued().length === 0 || fatal || state.stopReason) break;
-      if (startedThisRun >= config.samplesPerContinue) break;
+      if (segmentFull()) break;
     }
+  }
+
+  /**
+   * This segment has started its share: `samplesPerContinue` samples, or (since samples outlive
+   * segments) fewer when the server suggests continuing as new because the history grew large.
+   */
+  function segmentFull(): boolean {
+    if (startedThisRun >= config.samplesPerContinue) return true;
+    return acrossContinue && workflowInfo().continueAsNewSuggested;
   }
 
   async function startSamples(earlier: Map<number, SvgSampleSummary>): Promise<void> {
@@ -568,7 +576,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
         state.stopReason = 'budget';
         break;
       }
-      if (startedThisRun >= config.samplesPerContinue) break;
+      if (segmentFull()) break;
       // Samples held back by an auth failure go first, under the same index (and child id).
       const again = requeued().shift();
       const index = again ?? state.cursor;

@@ -116,6 +116,8 @@ describe('run config', () => {
       templates: [51],
       language: 'cobol',
       dataset: { trajectories: 'T3', maxTokens: 100 },
+      // Past the bound that keeps a segment's history under a tenth of Temporal's limits.
+      samplesPerContinue: 501,
     });
     expect(parsed.ok).toBe(false);
     const message = parsed.ok ? '' : parsed.message;
@@ -126,6 +128,7 @@ describe('run config', () => {
       'language',
       'dataset.trajectories',
       'dataset.maxTokens',
+      'samplesPerContinue',
     ])
       expect(message).toContain(`${field}:`);
   });
