@@ -17,9 +17,10 @@ import { benchTraining, type TrainBenchRow } from './train-throughput';
 import { benchGrading } from './eval-grading';
 import { benchSvgRun, type ThroughputRow } from './svg-throughput';
 import { benchLongRun, printLongRun } from './long-run';
+import { benchLongEvaluation, printLongEvaluation } from './eval-long';
 import { benchLifecycle, type LifecycleRow } from './lifecycle-overhead';
 import { benchEnvironments, ENVIRONMENT_EXAMPLES, printEnvironments } from './environments';
-import { startTeacherServer } from '../infra/teacher-server';
+import { startTeacherServer, TEACHER_MODEL } from '../infra/teacher-server';
 import { benchTeacherThroughput, printTeacherThroughput } from './teacher-throughput';
 import type { Stats } from './stats';
 
@@ -36,7 +37,7 @@ const options = new Command('bench')
   )
   .option(
     '--only <name>',
-    'run one benchmark: exec, rollout, svg, long, lifecycle, train, grade, environments or teacher',
+    'run one benchmark: exec, rollout, svg, long, long-eval, lifecycle, train, grade, environments or teacher',
   )
   .option('--teacher-samples <n>', 'samples of the SVG run with vLLM as the teacher', (v) => Number(v), 8)
   .option('--teacher-concurrency <n>', 'concurrency of that run and of the plain client', (v) => Number(v), 4)
@@ -46,6 +47,20 @@ const options = new Command('bench')
   .option('--life-train-steps <n>', 'SFT steps per lifecycle run', (v) => Number(v), 6)
   .option('--long-samples <n>', 'samples of the long generation (stand-in samples)', (v) => Number(v), 10000)
   .option('--long-concurrency <n>', 'concurrency of the long generation', (v) => Number(v), 64)
+  .option(
+    '--long-slow-seconds <n>',
+    'seconds the slowest stand-in sample of the long generation takes (0: at once)',
+    (v) => Number(v),
+    0,
+  )
+  .option(
+    '--eval-instances <n>',
+    'instances of the long evaluation (stand-in solving)',
+    (v) => Number(v),
+    2500,
+  )
+  .option('--eval-seeds <n>', 'seeds of the long evaluation', (v) => Number(v), 3)
+  .option('--eval-concurrency <n>', 'concurrency of the long evaluation', (v) => Number(v), 64)
   .option(
     '--long-per-continue <n>',
     'samples per continued run of the long generation',
@@ -82,6 +97,10 @@ const options = new Command('bench')
     lifeTrainSteps: number;
     longSamples: number;
     longConcurrency: number;
+    longSlowSeconds: number;
+    evalInstances: number;
+    evalSeeds: number;
+    evalConcurrency: number;
     longPerContinue: number;
     teacherSamples: number;
     teacherConcurrency: number;
@@ -310,6 +329,7 @@ try {
           samples: options.longSamples,
           concurrency: options.longConcurrency,
           samplesPerContinue: options.longPerContinue,
+          slowSeconds: options.longSlowSeconds,
           tag: stamp.slice(11, 19).replace(/-/g, ''),
         },
         (line) => console.error(`[bench] ${line}`),
@@ -340,7 +360,60 @@ try {
           { label: 'carried state', points: figures.segments.map((s, i) => [i + 1, s.carriedBytes / 1024]) },
         ]),
       );
-      console.log(`plots: ${memoryPlot}, ${historyPlot}\n`);
+      const plots = [memoryPlot, historyPlot];
+      if (figures.slowSeconds > 0) {
+        const occupancyPlot = path.join(outDir, `long-run-occupancy-${stamp}.svg`);
+        writeFileSync(
+          occupancyPlot,
+          lineChart(
+            `Samples running (concurrency ${figures.concurrency}, ${figures.samplesPerContinue} per continued run)`,
+            'seconds',
+            'samples running',
+            [{ label: 'running', points: figures.occupancy }],
+          ),
+        );
+        plots.push(occupancyPlot);
+      }
+      console.log(`plots: ${plots.join(', ')}\n`);
+    } finally {
+      await teacher.close();
+    }
+  }
+  if (!options.only || options.only === 'long-eval') {
+    const teacher = await startTeacherServer();
+    try {
+      const figures = await benchLongEvaluation(
+        client,
+        local.connection,
+        {
+          instances: options.evalInstances,
+          seeds: options.evalSeeds,
+          concurrency: options.evalConcurrency,
+          endpoint: teacher.url,
+          model: TEACHER_MODEL,
+          tag: stamp.slice(11, 19).replace(/-/g, ''),
+        },
+        (line) => console.error(`[bench] ${line}`),
+      );
+      printLongEvaluation(figures);
+      writeFileSync(
+        path.join(outDir, `long-eval-${stamp}.json`),
+        JSON.stringify({ machine, ...figures }, null, 2),
+      );
+      const plot = path.join(outDir, `long-eval-${stamp}.svg`);
+      writeFileSync(
+        plot,
+        lineChart(
+          `Long evaluation: ${figures.instances} instances × ${figures.seeds} seeds (stand-in solving)`,
+          'solving runs finished',
+          'MiB',
+          [
+            { label: 'worker RSS', points: figures.memory.map(([n, rss]) => [n, rss]) },
+            { label: 'JS heap used', points: figures.memory.map(([n, , heap]) => [n, heap]) },
+          ],
+        ),
+      );
+      console.log(`plot: ${plot}\n`);
     } finally {
       await teacher.close();
     }

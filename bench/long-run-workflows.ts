@@ -6,6 +6,7 @@ import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { SvgActivities } from '../activities/llm/svg-activities';
 import { TaskQueues } from '../core/queues';
 import { reportToRun } from '../workflows/sample-report';
+import { STAND_IN_SECONDS } from './stand-in-seconds';
 import type { SvgSampleInput, SvgSampleSummary } from '../workflows/svg-sample';
 
 export { svgRun } from '../workflows/svg-run';
@@ -14,9 +15,6 @@ const llm = proxyActivities<Pick<SvgActivities, 'writeRecord'>>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
 });
-
-/** The bench's word to the stand-ins on how long a sample takes (see svgSample below). */
-export const STAND_IN_SECONDS = 'x-stand-in-seconds';
 
 /** 32-bit FNV-1a: a deterministic hash for the stand-in's fate (no randomness in workflows). */
 function fnv(text: string): number {

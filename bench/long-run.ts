@@ -5,7 +5,8 @@ import type { RunConfigRequest } from '../core/run-config';
 import { exampleRepository } from '../infra/example-repo';
 import { repoRoot } from '../infra/paths';
 import { TEACHER_MODEL, type TeacherServer } from '../infra/teacher-server';
-import type { SvgRunResult } from '../workflows/svg-run';
+import type { SvgRunProgress, SvgRunResult } from '../workflows/svg-run';
+import { STAND_IN_SECONDS } from './stand-in-seconds';
 import { acceptedCountOf } from '../core/accepted-count';
 
 export interface LongRunFigures {
@@ -19,6 +20,14 @@ export interface LongRunFigures {
   /** [samples finished, RSS MiB, heap used MiB] of the process holding every worker. */
   memory: Array<[number, number, number]>;
   resultBytes: number;
+  /** Seconds the slowest stand-in sample takes (0: they return at once). */
+  slowSeconds: number;
+  /** [seconds since the start, samples running] at each poll. */
+  occupancy: Array<[number, number]>;
+  /** Mean samples running over the polls while samples were still to be started (after the first fill). */
+  meanRunningWhileStarting: number;
+  /** Continued runs that began with samples carried over from the run before. */
+  segmentsWithCarriedSamples: number;
 }
 
 const QUEUE = 'sera-bench-long-run';
@@ -30,6 +39,15 @@ async function carriedBytes(client: Client, workflowId: string, runId: string): 
   return (start?.input?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
 }
 
+/** Samples a continued run took over from the run before it (its carried state's `inFlight`). */
+async function carriedSamples(client: Client, workflowId: string, runId: string): Promise<number> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const state = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[1];
+  if (!state?.data) return 0;
+  const parsed = JSON.parse(Buffer.from(state.data).toString('utf8')) as { inFlight?: unknown[] };
+  return parsed.inFlight?.length ?? 0;
+}
+
 /**
  * A long generation: the real svgRun with stand-in samples (bench/long-run-workflows.ts) on its
  * own task queue and orchestration worker, following the process's memory as samples finish and
@@ -39,7 +57,14 @@ export async function benchLongRun(
   client: Client,
   connection: NativeConnection,
   teacher: TeacherServer,
-  options: { samples: number; concurrency: number; samplesPerContinue: number; tag: string },
+  options: {
+    samples: number;
+    concurrency: number;
+    samplesPerContinue: number;
+    tag: string;
+    /** Seconds the slowest stand-in sample sleeps (each sleeps a tenth to all of it). */
+    slowSeconds?: number;
+  },
   progress: (line: string) => void,
 ): Promise<LongRunFigures> {
   const bundle = await bundleWorkflowCode({
@@ -65,7 +90,11 @@ export async function benchLongRun(
   const config: RunConfigRequest = {
     runId: `bench-long-${options.tag}`,
     repository: { path: example.path, commit: example.commit },
-    teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+    teacher: {
+      baseUrl: teacher.url,
+      model: TEACHER_MODEL,
+      ...(options.slowSeconds ? { extraHeaders: { [STAND_IN_SECONDS]: String(options.slowSeconds) } } : {}),
+    },
     samples: options.samples,
     concurrency: options.concurrency,
     samplesPerContinue: options.samplesPerContinue,
@@ -73,6 +102,9 @@ export async function benchLongRun(
     dataset: { build: false },
   };
   const memory: LongRunFigures['memory'] = [];
+  const occupancy: LongRunFigures['occupancy'] = [];
+  let filled = false;
+  const whileStarting: number[] = [];
   try {
     const started = performance.now();
     const handle = await client.workflow.start('svgRun', { taskQueue: QUEUE, workflowId, args: [config] });
@@ -80,11 +112,12 @@ export async function benchLongRun(
     const result = handle.result().finally(() => (done = true)) as Promise<SvgRunResult>;
     let lastLine = 0;
     while (!done) {
-      const finished = await handle
-        .query<{ finished: number }>('progress')
-        .then((p) => p.finished)
-        .catch(() => undefined);
-      if (finished !== undefined) {
+      const now = await handle.query<SvgRunProgress>('progress').catch(() => undefined);
+      const finished = now?.finished;
+      if (now && finished !== undefined) {
+        occupancy.push([(performance.now() - started) / 1000, now.running]);
+        filled ||= now.running >= options.concurrency;
+        if (filled && now.started < options.samples) whileStarting.push(now.running);
         const usage = process.memoryUsage();
         memory.push([finished, usage.rss / 2 ** 20, usage.heapUsed / 2 ** 20]);
         if (performance.now() - lastLine > 30_000) {
@@ -103,7 +136,9 @@ export async function benchLongRun(
       runs.push({ runId: execution.runId, startTime: execution.startTime });
     runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
     const segments: LongRunFigures['segments'] = [];
+    let segmentsWithCarriedSamples = 0;
     for (const run of runs) {
+      if ((await carriedSamples(client, workflowId, run.runId)) > 0) segmentsWithCarriedSamples += 1;
       const description = await client.workflow.getHandle(workflowId, run.runId).describe();
       segments.push({
         runId: run.runId,
@@ -121,6 +156,10 @@ export async function benchLongRun(
       segments,
       memory,
       resultBytes: Buffer.byteLength(JSON.stringify(outcome)),
+      slowSeconds: options.slowSeconds ?? 0,
+      occupancy,
+      meanRunningWhileStarting: whileStarting.reduce((a, b) => a + b, 0) / Math.max(whileStarting.length, 1),
+      segmentsWithCarriedSamples,
     };
   } finally {
     worker.shutdown();
@@ -147,4 +186,8 @@ export function printLongRun(f: LongRunFigures): void {
   console.log(
     `worker RSS (MiB): first tenth ${mean(rss.slice(0, tenth)).toFixed(0)}, last tenth ${mean(rss.slice(-tenth)).toFixed(0)}, peak ${Math.max(...rss).toFixed(0)}; JS heap used: first tenth ${mean(heap.slice(0, tenth)).toFixed(0)}, last tenth ${mean(heap.slice(-tenth)).toFixed(0)}`,
   );
+  if (f.slowSeconds > 0)
+    console.log(
+      `slow samples (up to ${f.slowSeconds} s each): ${f.meanRunningWhileStarting.toFixed(1)} of ${f.concurrency} running on average while samples were left to start; ${f.segmentsWithCarriedSamples} of ${f.segments.length} continued runs began with samples still running`,
+    );
 }
