@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { bundleQuietly } from './quiet-bundle';
 import { parseInstances } from '../core/eval/instances';
 import { exampleEvalSet } from '../infra/example-repo';
 import { repoRoot } from '../infra/paths';
@@ -63,17 +64,7 @@ export async function benchLongEvaluation(
       return JSON.stringify({ ...original, instance_id: `${original.instance_id}-copy${i}` });
     }).join('\n') + '\n',
   );
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: path.join(repoRoot, 'test', 'support', 'eval-continue-workflows.ts'),
-    logger: {
-      info: () => undefined,
-      warn: () => undefined,
-      error: console.error,
-      debug: () => undefined,
-      trace: () => undefined,
-      log: () => undefined,
-    },
-  });
+  const bundle = await bundleQuietly(path.join(repoRoot, 'test', 'support', 'eval-continue-workflows.ts'));
   const worker = await Worker.create({
     connection,
     taskQueue: QUEUE,

@@ -8,6 +8,7 @@ import { TaskQueues } from '../core/queues';
 import { reportToRun } from '../workflows/sample-report';
 import { STAND_IN_SECONDS } from './stand-in-seconds';
 import type { SvgSampleInput, SvgSampleSummary } from '../workflows/svg-sample';
+import { hash32 as fnv } from '../core/teacher/random';
 
 export { svgRun } from '../workflows/svg-run';
 
@@ -15,16 +16,6 @@ const llm = proxyActivities<Pick<SvgActivities, 'writeRecord'>>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
 });
-
-/** 32-bit FNV-1a: a deterministic hash for the stand-in's fate (no randomness in workflows). */
-function fnv(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
 /** Shaped like an artifact id (sha256: and 64 hex digits), so the run carries state of a real run's size. */
 function fakeId(seed: string): string {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { bundleQuietly } from './quiet-bundle';
 import type { RunConfigRequest } from '../core/run-config';
 import { exampleRepository } from '../infra/example-repo';
 import { repoRoot } from '../infra/paths';
@@ -67,17 +68,7 @@ export async function benchLongRun(
   },
   progress: (line: string) => void,
 ): Promise<LongRunFigures> {
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: path.join(repoRoot, 'bench', 'long-run-workflows.ts'),
-    logger: {
-      info: () => undefined,
-      warn: () => undefined,
-      error: console.error,
-      debug: () => undefined,
-      trace: () => undefined,
-      log: () => undefined,
-    },
-  });
+  const bundle = await bundleQuietly(path.join(repoRoot, 'bench', 'long-run-workflows.ts'));
   const worker = await Worker.create({
     connection,
     taskQueue: QUEUE,

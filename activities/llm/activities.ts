@@ -156,6 +156,18 @@ function turnRecordOf(trajectory: Trajectory, turn: number, model: string): Turn
   return record;
 }
 
+/** A turn whose conversation no longer fits the model's context: no reply, the rollout ends. */
+function contextExceededTurn(trajectory: ArtifactRef, started: number): AgentTurnResult {
+  return {
+    trajectory,
+    toolCalls: [],
+    content: null,
+    usage: { promptTokens: 0, completionTokens: 0 },
+    modelMs: Date.now() - started,
+    contextExceeded: true,
+  };
+}
+
 /**
  * One request of a turn under the reply policy: the workflow decides whether a reply that went
  * wrong is asked again. The reply that went wrong stays out of the messages; its tokens, and those
@@ -183,14 +195,7 @@ async function oneRequest(
   } catch (error) {
     requestAnswered(sent, error);
     if (isContextOverflow(error)) {
-      return {
-        trajectory: await saveTrajectory(artifacts, trajectory),
-        toolCalls: [],
-        content: null,
-        usage: { promptTokens: 0, completionTokens: 0 },
-        modelMs: Date.now() - started,
-        contextExceeded: true,
-      };
+      return contextExceededTurn(await saveTrajectory(artifacts, trajectory), started);
     }
     throw asModelFailure(error, input.model.baseUrl, input.model.model);
   } finally {
@@ -300,15 +305,7 @@ export function createLlmActivities(deps: LlmDeps) {
           : await requeryMalformed(send, input.model, input.formatRequeries ?? 0, messages);
       } catch (error) {
         if (isContextOverflow(error)) {
-          const ref = await saveTrajectory(deps.artifacts, trajectory);
-          return {
-            trajectory: ref,
-            toolCalls: [],
-            content: null,
-            usage: { promptTokens: 0, completionTokens: 0 },
-            modelMs: Date.now() - started,
-            contextExceeded: true,
-          };
+          return contextExceededTurn(await saveTrajectory(deps.artifacts, trajectory), started);
         }
         throw asModelFailure(error, input.model.baseUrl, input.model.model);
       } finally {

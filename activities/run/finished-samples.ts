@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ArtifactStore } from '../../core/artifacts';
 import type { SvgSampleSummary } from '../../workflows/svg-sample';
 import { activityContext } from '../common/activity-context';
-import { runRecordFolder } from './record-names';
+import { readNamedJson, runRecordFolder } from './record-names';
 
 // Kept here too: the escaping began with this record, and its callers import it from here.
 export { nameSegment } from './record-names';
@@ -59,15 +59,9 @@ export async function readFinishedSample(
   index: number,
 ): Promise<SvgSampleSummary | undefined> {
   const name = finishedSampleName(runWorkflowId, index);
-  const bytes = await store.getNamed(name);
-  if (!bytes) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const record = FinishedSampleSchema.safeParse(parsed);
+  const found = await readNamedJson(store, name);
+  if (!found) return undefined;
+  const record = FinishedSampleSchema.safeParse(found.value);
   if (!record.success || record.data.runWorkflowId !== runWorkflowId || record.data.summary.index !== index) {
     activityContext()?.log.warn(`finished-sample record ${name} is not readable; it is left out`);
     return undefined;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ArtifactStore } from '../../core/artifacts';
 
 /*
  * Names of a run's named records in the artifact store (core/artifacts.ts, putNamed): everything a
@@ -28,4 +29,21 @@ export function nameSegment(text: string): string {
 /** The folder of the run whose workflow id is `workflowId`. */
 export function runRecordFolder(workflowId: string): string {
   return `runs/${nameSegment(workflowId)}`;
+}
+
+/**
+ * A named record's JSON: undefined when there is no record, `{ value: undefined }` when its bytes
+ * do not parse (the caller's schema then refuses it and says so).
+ */
+export async function readNamedJson(
+  store: ArtifactStore,
+  name: string,
+): Promise<{ value: unknown } | undefined> {
+  const bytes = await store.getNamed(name);
+  if (!bytes) return undefined;
+  try {
+    return { value: JSON.parse(bytes.toString('utf8')) as unknown };
+  } catch {
+    return { value: undefined };
+  }
 }

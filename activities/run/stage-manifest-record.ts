@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ArtifactStore } from '../../core/artifacts';
 import { LIFECYCLE_STAGES, type StageRecord } from '../../core/lifecycle-stages';
 import { activityContext } from '../common/activity-context';
-import { runRecordFolder } from './record-names';
+import { readNamedJson, runRecordFolder } from './record-names';
 
 /*
  * A specialization's stage manifest, kept in the artifact store by name as well as in its memo:
@@ -81,15 +81,9 @@ export async function readManifestRecord(
   workflowId: string,
 ): Promise<ManifestRecord | undefined> {
   const name = manifestRecordName(workflowId);
-  const bytes = await store.getNamed(name);
-  if (!bytes) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const record = ManifestRecordSchema.safeParse(parsed);
+  const found = await readNamedJson(store, name);
+  if (!found) return undefined;
+  const record = ManifestRecordSchema.safeParse(found.value);
   if (!record.success || record.data.workflowId !== workflowId) {
     activityContext()?.log.warn(`stage-manifest record ${name} is not readable; it is left out`);
     return undefined;

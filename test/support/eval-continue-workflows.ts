@@ -3,18 +3,9 @@
 // splits into workflow runs, what it carries and how its grades reach the report), so each
 // solving run returns a deterministic grade at once instead of an agent and a test run in containers.
 import type { SolveInstanceInput, SolveInstanceResult } from '../../workflows/solve-instance';
+import { hash32 as fnv } from '../../core/teacher/random';
 
 export { evaluateModel } from '../../workflows/evaluate-model';
-
-/** 32-bit FNV-1a: a deterministic fate per seed and instance (no randomness in workflows). */
-function fnv(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
 /** Stands in for `solveInstance` (same workflow type name and result): about half resolved. */
 export async function solveInstance(input: SolveInstanceInput): Promise<SolveInstanceResult> {
