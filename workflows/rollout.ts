@@ -1,9 +1,6 @@
 import {
-  ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  TimeoutFailure,
   continueAsNew,
   defineQuery,
   patched,
@@ -12,10 +9,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AgentToolActivities, ToolResult } from '../activities/agent/activities';
 import type { AgentTurnResult, LlmActivities } from '../activities/llm/activities';
-import type { SandboxActivities } from '../activities/sandbox/activities';
-import { agentTurnSummary, runToolSummary } from '../core/activity-summary';
+import { agentTurnSummary } from '../core/activity-summary';
 import { formatProblemObservation, NO_TOOL_CALL_PROBLEM, observation } from '../core/agent/observation';
 import { systemPrompt, taskMessage } from '../core/agent/prompts';
 import { RolloutInputSchema, type RolloutInput, type RolloutRequest } from '../core/agent/rollout-input';
@@ -24,13 +19,12 @@ import type { ExitStatus, PendingObservation, ReplyProblem } from '../core/agent
 import type { ArtifactRef } from '../core/artifacts';
 import { describeIssues } from '../core/environment-input';
 import { ErrorTypes, NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
-import { containerName } from '../core/names';
 import type { PatchStats } from '../core/patch-stats';
-import { TimeoutType } from '@temporalio/common';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
 import { askTurn } from './ask-turn';
 import { callWithSummary } from './with-summary';
+import { rolloutSandbox } from './rollout-sandbox';
 
 /** What a rollout carries across continue-as-new. Small: the trajectory itself is an artifact. */
 export interface RolloutState {
@@ -84,14 +78,10 @@ export type RolloutProgress = Omit<RolloutState, 'pending' | 'trajectory' | 'las
 
 export const rolloutProgressQuery = defineQuery<RolloutProgress>('progress');
 
-const MAX_RECOVERIES = 3;
 /** Workflow patch (docs/operations.md): turns pass `formatRequeries` to the model call. */
 export const FORMAT_REQUERIES = 'format-requeries';
-/**
- * Workflow patch (docs/operations.md): a cancelled rollout waits for a container create in flight
- * to end before it removes the container, so the create cannot add it back after the removal.
- */
-export const CREATE_BEFORE_CLEANUP = 'create-before-cleanup';
+// Kept importable from here: prepareEnvironment and older code name it from the rollout.
+export { CREATE_BEFORE_CLEANUP } from './rollout-sandbox';
 /**
  * Workflow patch (docs/operations.md): turns pass a reply policy to the model call, which asks
  * again on a cut, empty, call-less or malformed reply (new seed each time, token limit raised
@@ -106,8 +96,6 @@ export const REPLY_POLICY = 'reply-policy';
  * retries for rollouts begun after it.
  */
 export const ONE_REQUEST_PER_ATTEMPT = 'one-request-per-attempt';
-/** Hosts a rollout may move to before it fails: a run whose hosts all keep dying should stop. */
-const MAX_HOST_MOVES = 5;
 
 const STAGE_OF_KIND = { change: 'rollout-1', reproduce: 'rollout-2', solve: 'solving' } as const;
 
@@ -126,18 +114,6 @@ function freshState(): RolloutState {
     containerReady: false,
     recoveries: 0,
   };
-}
-
-function failureType(error: unknown): string | undefined {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
-
-/** The host, not the container, is gone: its engine does not answer, or no worker takes its tasks. */
-function hostLost(error: unknown): boolean {
-  if (failureType(error) === ErrorTypes.DockerUnreachable) return true;
-  const cause = error instanceof ActivityFailure ? error.cause : undefined;
-  return cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
 
 /**
@@ -191,159 +167,61 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       maximumInterval: '2m',
     },
   });
-  // A rollout that knows its repository claims a host itself and can move to another one.
-  const repository = input.sandbox.repository;
-  const movable = repository !== undefined;
-  const onHost = (queue: string, waitForCancel = false) =>
-    proxyActivities<SandboxActivities & AgentToolActivities>({
-      taskQueue: queue,
-      ...(waitForCancel ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
-      startToCloseTimeout: `${input.limits.commandTimeoutSeconds + 180}s`,
-      heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-      // A movable rollout does not wait for a dead engine: it moves to a live host instead.
-      ...(movable ? { scheduleToStartTimeout: `${input.sandbox.hostStartTimeoutSeconds}s` } : {}),
-      retry: {
-        nonRetryableErrorTypes: movable
-          ? [...retry.nonRetryableErrorTypes, ErrorTypes.DockerUnreachable]
-          : retry.nonRetryableErrorTypes,
-        initialInterval: '1s',
-        maximumAttempts: 10,
-      },
-    });
-  /** The rollout's current host: the one it claimed, or the one it was given. */
-  const sandbox = (waitForCancel = false): ReturnType<typeof onHost> =>
-    onHost(state.host?.queue ?? input.sandbox.hostQueue, waitForCancel);
-  const claims = proxyActivities<Pick<SandboxActivities, 'claimHostForRepository'>>({
-    taskQueue: TaskQueues.sandbox,
-    startToCloseTimeout: '30m',
-    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-    // Hosts whose engine is down, or that cannot build the image, refuse claims; retrying soon
-    // lets another host answer. About 10 minutes of refusals fail the rollout.
-    retry: {
-      initialInterval: '1s',
-      maximumInterval: '15s',
-      maximumAttempts: 45,
-      nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
-    },
-  });
-  const claimHost = async (): Promise<void> => {
-    const host = await claims.claimHostForRepository({
-      repository: repository!,
-      commit: input.sandbox.baseCommit,
-      ...(input.sandbox.recipe ? { recipe: input.sandbox.recipe } : {}),
-    });
-    state.host = { queue: host.taskQueue, id: host.hostId, image: host.image };
-    state.hosts = [...(state.hosts ?? []), host.hostId];
-  };
-
-  const name = containerName(input.runId, input.rolloutId);
-  const createContainer = async (): Promise<void> => {
-    await sandbox(patched(CREATE_BEFORE_CLEANUP)).createSandbox({
-      name,
-      image: state.host?.image ?? input.sandbox.image,
-      baseCommit: input.sandbox.baseCommit,
-      runId: input.runId,
-      workflowId: workflowInfo().workflowId,
-      limits: input.sandbox.limits,
-    });
-  };
-
-  /** Runs a call against the container; a dead container is replaced by one at the last recorded diff. */
-  const onContainer = async <T>(call: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        return await call();
-      } catch (error) {
-        if (movable) {
-          await replaceLost(error);
-          continue;
-        }
-        if (failureType(error) !== ErrorTypes.ContainerGone || state.recoveries >= MAX_RECOVERIES)
-          throw error;
-        state.recoveries += 1;
-        status = `recreating the sandbox (${state.recoveries})`;
-        await sandbox().destroySandbox({ name });
-        await createContainer();
-        if (state.lastDiff) await sandbox().applyPatch({ container: name, patch: state.lastDiff });
-      }
-    }
-  };
+  const sandbox = rolloutSandbox(input, state, (now) => (status = now));
 
   /**
-   * A movable rollout's recovery: a lost container is rebuilt on its host, a lost host on another
-   * live host (whose image is built first); either way from the base commit plus the last
-   * recorded diff. A host lost while recovering moves the rollout again. Anything else is rethrown.
+   * Parses and runs one reply's tool calls in order, each observation going to `state.pending`:
+   * a malformed call is answered with its problem, a confirmed submit ends the calls.
    */
-  const replaceLost = async (error: unknown): Promise<void> => {
-    let failure = error;
-    for (;;) {
-      const lost =
-        failureType(failure) === ErrorTypes.ContainerGone
-          ? 'container'
-          : hostLost(failure)
-            ? 'host'
-            : undefined;
-      if (lost === undefined) throw failure;
-      if (lost === 'container' && state.recoveries >= MAX_RECOVERIES) throw failure;
-      if (lost === 'host' && (state.moves ?? 0) >= MAX_HOST_MOVES) throw failure;
-      try {
-        if (lost === 'container') {
-          state.recoveries += 1;
-          status = `recreating the sandbox (${state.recoveries})`;
-          await sandbox().destroySandbox({ name });
-        } else {
-          // The old host's container is left to that host's reaper: the host cannot be reached.
-          state.moves = (state.moves ?? 0) + 1;
-          status = `moving off sandbox host ${state.host?.id ?? '?'} (${state.moves})`;
-          await claimHost();
-          // The claim may land on the same host once it is back: its stale container must go first.
-          await sandbox().destroySandbox({ name });
-        }
-        await createContainer();
-        if (state.lastDiff) await sandbox().applyPatch({ container: name, patch: state.lastDiff });
-        return;
-      } catch (next) {
-        failure = next;
+  const execute = async (
+    calls: AgentTurnResult['toolCalls'],
+  ): Promise<{ malformed: boolean; submitted: boolean }> => {
+    let malformed = false;
+    let submitted = false;
+    for (const [index, call] of calls.entries()) {
+      const base = { toolCallId: call.id, name: call.function.name };
+      if (submitted) {
+        state.pending.push({
+          ...base,
+          ok: false,
+          ms: 0,
+          text: observation('Not run: the change was already submitted.'),
+        });
+        continue;
       }
+      const tool = parseToolCall(call.function.name, call.function.arguments);
+      if (!tool.ok) {
+        malformed = true;
+        state.pending.push({ ...base, ok: false, ms: 0, text: formatProblemObservation(tool.problem) });
+        continue;
+      }
+      if (tool.action.tool === 'submit' && state.submitArmed) {
+        submitted = true;
+        state.pending.push({ ...base, ok: true, ms: 0, text: observation('Submitted.') });
+        continue;
+      }
+      status = `turn ${state.turn}: ${tool.action.tool}`;
+      const result = await sandbox.runTool(`t${state.turn}-${index}`, tool.action);
+      state.submitArmed = tool.action.tool === 'submit';
+      state.toolMs += result.ms;
+      state.lastDiff = result.diff;
+      state.pending.push({
+        ...base,
+        ok: result.ok,
+        ms: result.ms,
+        exitCode: result.exitCode,
+        ...(result.writableKb === undefined ? {} : { writableKb: result.writableKb }),
+        ref: result.observation,
+      });
     }
-  };
-
-  const runTool = (
-    key: string,
-    action: Parameters<AgentToolActivities['runTool']>[0]['action'],
-  ): Promise<ToolResult> =>
-    onContainer(() =>
-      callWithSummary(sandbox().runTool, runToolSummary(state.turn, action), {
-        container: name,
-        prompts: input.prompts,
-        baseCommit: input.sandbox.baseCommit,
-        key,
-        before: state.lastDiff,
-        action,
-        commandTimeoutSeconds: input.limits.commandTimeoutSeconds,
-        observationCapBytes: input.limits.observationCapBytes,
-      }),
-    );
-
-  /** The container goes with the rollout; on a host that cannot be reached, its reaper removes it later. */
-  const removeContainer = async (): Promise<void> => {
-    // A movable rollout that never got a host never made a container.
-    if (movable && !state.host) return;
-    try {
-      await sandbox().destroySandbox({ name });
-    } catch (error) {
-      if (!movable || !hostLost(error)) throw error;
-    }
+    return { malformed, submitted };
   };
 
   let continuing = false;
   try {
     if (!state.containerReady) {
       status = 'creating the sandbox';
-      if (movable) {
-        await claimHost();
-        await onContainer(createContainer);
-      } else await createContainer();
+      await sandbox.create();
       state.containerReady = true;
     }
     const finish = async (
@@ -483,49 +361,10 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         continue;
       }
 
-      let malformed = false;
-      let submitted = false;
-      for (const [index, call] of turn.toolCalls.entries()) {
-        const base = { toolCallId: call.id, name: call.function.name };
-        if (submitted) {
-          state.pending.push({
-            ...base,
-            ok: false,
-            ms: 0,
-            text: observation('Not run: the change was already submitted.'),
-          });
-          continue;
-        }
-        const tool = parseToolCall(call.function.name, call.function.arguments);
-        if (!tool.ok) {
-          malformed = true;
-          state.pending.push({ ...base, ok: false, ms: 0, text: formatProblemObservation(tool.problem) });
-          continue;
-        }
-        if (tool.action.tool === 'submit' && state.submitArmed) {
-          submitted = true;
-          state.pending.push({ ...base, ok: true, ms: 0, text: observation('Submitted.') });
-          continue;
-        }
-        status = `turn ${state.turn}: ${tool.action.tool}`;
-        const result = await runTool(`t${state.turn}-${index}`, tool.action);
-        state.submitArmed = tool.action.tool === 'submit';
-        state.toolMs += result.ms;
-        state.lastDiff = result.diff;
-        state.pending.push({
-          ...base,
-          ok: result.ok,
-          ms: result.ms,
-          exitCode: result.exitCode,
-          ...(result.writableKb === undefined ? {} : { writableKb: result.writableKb }),
-          ref: result.observation,
-        });
-      }
+      const { malformed, submitted } = await execute(turn.toolCalls);
       state.formatErrors = malformed ? state.formatErrors + 1 : 0;
       if (submitted) {
-        const diff = await onContainer(() =>
-          sandbox().sandboxDiff({ container: name, baseCommit: input.sandbox.baseCommit }),
-        );
+        const diff = await sandbox.diff();
         return await finish('submitted', undefined, {
           ...diff.patch,
           filesChanged: diff.filesChanged,
@@ -538,6 +377,6 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       }
     }
   } finally {
-    if (!continuing) await CancellationScope.nonCancellable(() => removeContainer());
+    if (!continuing) await CancellationScope.nonCancellable(() => sandbox.remove());
   }
 }
