@@ -38,9 +38,9 @@ export interface ClaimReservation {
 }
 
 /**
- * A granted claim counts until its workflow's container is running, or for this long: a rollout
- * creates its container right after the claim returns, so a reservation older than this belongs
- * to a workflow that moved on (or made its container elsewhere).
+ * A granted claim counts until its workflow creates its container on the host (the sandbox worker
+ * then releases it), or for this long: a rollout creates its container right after the claim
+ * returns, so a reservation older than this belongs to a workflow that moved on.
  */
 export const RESERVATION_TTL_MS = 2 * 60 * 1000;
 

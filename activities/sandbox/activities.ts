@@ -176,7 +176,13 @@ export function createSandboxActivities(deps: SandboxDeps) {
 
     /** Heartbeats throughout: copying the repository and caches into the sandbox takes a while. */
     async createSandbox(input: CreateSandboxInput): Promise<SandboxHandle> {
-      return whileHeartbeating(() => createSandbox(docker, input));
+      try {
+        return await whileHeartbeating(() => createSandbox(docker, input));
+      } finally {
+        // The claim's place is taken by the container now (or given up): it no longer counts twice,
+        // nor after the container is gone.
+        if (input.workflowId) claims.release(input.workflowId);
+      }
     },
 
     async execInSandbox(input: ExecInput): Promise<ExecResult> {

@@ -8,6 +8,8 @@ import { baseImageTag } from '../../infra/base-image';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
 import { uniqueRunId } from '../support/temporal';
+import { inFakeActivity } from '../support/fake-activity-context';
+import { exampleRepository } from '../../infra/example-repo';
 
 const docker = new Docker();
 const made: string[] = [];
@@ -57,5 +59,51 @@ describe('a sandbox host at its container cap', () => {
 
     await destroySandbox(docker, extra);
     expect(await activities.claimSandboxHost()).toMatchObject({ hostId: 'capped-host' });
+  });
+});
+
+describe('a claim that reserves a place on a capped host', () => {
+  it('holds the place until its container is created, and frees it once the container is gone', async () => {
+    const example = exampleRepository();
+    const before = (await listManagedContainers(docker)).filter((c) => c.state === 'running').length;
+    const activities = createSandboxActivities({
+      docker,
+      hostId: 'reserving-host',
+      baseImage: baseImageTag(),
+      artifacts: new LocalArtifactStore(artifactsDir()),
+      client: undefined as never,
+      maxContainers: before + 1,
+    });
+    const runId = uniqueRunId('reserve');
+    const as = (workflowId: string) => ({ workflowExecution: { workflowId, runId: `${workflowId}-run` } });
+    const claim = (workflowId: string) =>
+      inFakeActivity(
+        () => activities.claimHostForRepository({ repository: example.path, commit: example.commit }),
+        as(workflowId),
+      );
+    const first = `sera-${runId}-first`;
+    const host = (await claim(first)).value;
+
+    // The first claim holds the host's last place: another workflow's claim is refused.
+    const refused = await claim(`sera-${runId}-second`).catch((error: unknown) => error);
+    expect((refused as ApplicationFailure).type).toBe(ErrorTypes.SandboxHostFull);
+
+    const name = `sera-${runId}-box`;
+    made.push(name);
+    await inFakeActivity(
+      () =>
+        activities.createSandbox({
+          name,
+          image: host.image,
+          baseCommit: host.commit,
+          runId,
+          workflowId: first,
+          limits: { cpus: 1, memoryMb: 256, pids: 64, user: 'agent' },
+        }),
+      as(first),
+    );
+    await destroySandbox(docker, name);
+    // The container came and went: neither it nor the claim before it holds the place now.
+    expect((await claim(`sera-${runId}-third`)).value).toMatchObject({ hostId: 'reserving-host' });
   });
 });
