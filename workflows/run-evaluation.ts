@@ -1,4 +1,5 @@
 import { executeChild, proxyActivities, upsertMemo } from '@temporalio/workflow';
+import { cancelFollowsContinue } from './cancel-follows-continue';
 import type { EvalReportActivities } from '../activities/eval/report';
 import type { EvaluateModelRequest, RunEvaluation } from '../core/eval/eval-input';
 import type { SeedSummary } from '../core/eval/stats';
@@ -54,11 +55,13 @@ async function evaluateAs(
   request: Pick<EvaluateModelRequest, 'modelName' | 'model'>,
 ): Promise<EvaluatedModel> {
   const workflowId = `${parentWorkflowId}-eval-${who}`;
-  const result = await executeChild(evaluateModel, {
-    workflowId,
-    staticSummary: `evaluation of the ${who} model of run ${runId}`,
-    args: [{ ...commonRequest(evaluation), runId: evalRunId(evaluation.runId ?? runId, who), ...request }],
-  });
+  const result = await cancelFollowsContinue(workflowId, () =>
+    executeChild(evaluateModel, {
+      workflowId,
+      staticSummary: `evaluation of the ${who} model of run ${runId}`,
+      args: [{ ...commonRequest(evaluation), runId: evalRunId(evaluation.runId ?? runId, who), ...request }],
+    }),
+  );
   return {
     modelName: result.modelName,
     headline: result.headline,

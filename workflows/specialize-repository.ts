@@ -42,6 +42,7 @@ import {
   type RunEvaluationResult,
 } from './run-evaluation';
 import { pauseSignal, resumeSignal, runConfigOrFail, svgRun, type SvgRunResult } from './svg-run';
+import { cancelFollowsContinue } from './cancel-follows-continue';
 import { trainStudentModel } from './train-student';
 import { acceptedCountOf } from '../core/accepted-count';
 
@@ -201,11 +202,13 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
     stages.push({ stage: 'generation', status: 'started', key: genKey, workflowId: svgId, seconds: 0 });
     await saveManifest();
     const unfinished = unfinishedGeneration(earlier, genKey);
-    return executeChild(svgRun, {
-      workflowId: svgId,
-      staticSummary: `SVG generation of run ${config.runId}`,
-      args: [generationConfig(config, unfinished?.workflowId)],
-    });
+    return cancelFollowsContinue(svgId, () =>
+      executeChild(svgRun, {
+        workflowId: svgId,
+        staticSummary: `SVG generation of run ${config.runId}`,
+        args: [generationConfig(config, unfinished?.workflowId)],
+      }),
+    );
   });
 
   let dataset: BuildDatasetResult | undefined;

@@ -183,7 +183,16 @@ describe('the specialization lifecycle (specializeRepository)', () => {
   });
 
   it('resumes a generation cancelled midway sample by sample, to what an undisturbed run makes', async () => {
-    const small = config({ samples: 4, concurrency: 1, seed: 23, train: undefined, evaluate: undefined });
+    // One sample per continued run of svgRun: the cancel comes after the generation has continued
+    // as new, so it must reach the run that is current then, not the one the parent started.
+    const small = config({
+      samples: 4,
+      concurrency: 1,
+      seed: 23,
+      samplesPerContinue: 1,
+      train: undefined,
+      evaluate: undefined,
+    });
     const cutId = `sera-run-${runId}-cut`;
     const cut = await workers.client.workflow.start('specializeRepository', {
       taskQueue: TaskQueues.orchestration,
