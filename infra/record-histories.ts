@@ -1,7 +1,8 @@
 // Records the histories of a finished specialization run into test/fixtures/histories/<set>/, one
 // per workflow type, for the replay test: `npm run record-histories -- <workflow id> <set>` (a
 // server must answer at TEMPORAL_ADDRESS; `npm run demo` leaves its dev server running). Each set
-// is kept: runs recorded before a patch stay, so the old branch keeps being replayed.
+// is kept: runs recorded before a patch stay, so the old branch keeps being replayed. With
+// `--cancelled`, the run was cancelled: its workflows that ended cancelled are recorded too.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -21,10 +22,14 @@ export interface HistoryFixture {
 }
 
 async function main(): Promise<void> {
-  const [root, set] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const cancelled = args.includes('--cancelled');
+  const [root, set] = args.filter((arg) => arg !== '--cancelled');
+  // A cancelled run's histories end cancelled; a finished run's end completed.
+  const ending = cancelled ? ['COMPLETED', 'CANCELLED'] : ['COMPLETED'];
   if (!root || !set || !/^[a-z0-9][a-z0-9-]*$/.test(set))
     throw new Error(
-      'usage: record-histories <workflow id of a finished run> <set name: lower-case letters, digits, dashes>',
+      'usage: record-histories <workflow id of a finished run> <set name: lower-case letters, digits, dashes> [--cancelled]',
     );
   const dir = path.join(historyFixturesDir, set);
   const client = await connectClient();
@@ -39,9 +44,11 @@ async function main(): Promise<void> {
       const workflowId = queue.shift()!;
       const handle = client.workflow.getHandle(workflowId);
       const description = await handle.describe();
-      if (description.status.name !== 'COMPLETED') {
+      if (!ending.includes(description.status.name)) {
         if (workflowId === root)
-          throw new Error(`${root} is ${description.status.name}: record a finished run`);
+          throw new Error(
+            `${root} is ${description.status.name}: record a finished run (or a cancelled one with --cancelled)`,
+          );
         continue; // another workflow of its type may have completed
       }
       const history = await handle.fetchHistory();
@@ -79,7 +86,11 @@ async function main(): Promise<void> {
     }
     writeFileSync(
       path.join(dir, 'index.json'),
-      JSON.stringify({ recordedFrom: root, fixtures: index }, null, 2) + '\n',
+      JSON.stringify(
+        { recordedFrom: root, ...(cancelled ? { ending: 'cancelled' } : {}), fixtures: index },
+        null,
+        2,
+      ) + '\n',
     );
   } finally {
     await client.connection.close();

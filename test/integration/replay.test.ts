@@ -19,12 +19,12 @@ const sets = readdirSync(historyFixturesDir, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort();
-const fixturesOf = (set: string): HistoryFixture[] =>
-  (
-    JSON.parse(readFileSync(path.join(historyFixturesDir, set, 'index.json'), 'utf8')) as {
-      fixtures: HistoryFixture[];
-    }
-  ).fixtures;
+const indexOf = (set: string): { ending?: 'cancelled'; fixtures: HistoryFixture[] } =>
+  JSON.parse(readFileSync(path.join(historyFixturesDir, set, 'index.json'), 'utf8')) as {
+    ending?: 'cancelled';
+    fixtures: HistoryFixture[];
+  };
+const fixturesOf = (set: string): HistoryFixture[] => indexOf(set).fixtures;
 const historyOf = (set: string, fixture: HistoryFixture): proto.temporal.api.history.v1.History =>
   History.decode(gunzipSync(readFileSync(path.join(historyFixturesDir, set, fixture.file))));
 
@@ -34,9 +34,13 @@ const historyOf = (set: string, fixture: HistoryFixture): proto.temporal.api.his
  * or reordered without `patched`) fails here, not in production.
  */
 describe('recorded histories replay against the current workflow code', () => {
-  it('has sets of fixtures, each with every workflow type of the lifecycle', () => {
+  it('has sets of fixtures, each with every workflow type of the lifecycle (a cancelled run: up to its generation)', () => {
     expect(sets.length).toBeGreaterThan(0);
-    for (const set of sets)
+    for (const set of sets.filter((s) => indexOf(s).ending === 'cancelled'))
+      expect(fixturesOf(set).map((f) => f.workflowType)).toEqual(
+        expect.arrayContaining(['specializeRepository', 'svgRun', 'svgSample', 'rollout']),
+      );
+    for (const set of sets.filter((s) => indexOf(s).ending !== 'cancelled'))
       expect(fixturesOf(set).map((f) => f.workflowType)).toEqual(
         expect.arrayContaining([
           'specializeRepository',
