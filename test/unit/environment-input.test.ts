@@ -15,6 +15,7 @@ describe('parsePrepareEnvironmentInput', () => {
         outputCapBytes: 1024 * 1024,
         limits: { cpus: 1, memoryMb: 2048, pids: 512, inodes: 200_000, fileMb: 512, user: 'agent' },
         heartbeatTimeoutSeconds: 30,
+        hostStartTimeoutSeconds: 60,
         requireTestsPass: true,
       },
     });
