@@ -22,8 +22,12 @@ export interface PrivateDockerEngine {
  * dockerd started with it deletes the host's `docker0`, which the machine's own engine needs for
  * every build step with network; a bridge of its own leaves `docker0` alone.
  */
+function bridgeName(dir: string): string {
+  return `sera-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 8)}`;
+}
+
 function ownBridge(dir: string): string {
-  const name = `sera-${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 8)}`;
+  const name = bridgeName(dir);
   const exists = (): boolean => {
     try {
       execFileSync('ip', ['link', 'show', name], { stdio: 'ignore' });
@@ -35,6 +39,19 @@ function ownBridge(dir: string): string {
   if (!exists()) execFileSync('ip', ['link', 'add', name, 'type', 'bridge'], { stdio: 'pipe' });
   execFileSync('ip', ['link', 'set', name, 'up'], { stdio: 'pipe' });
   return name;
+}
+
+/**
+ * Deletes the engine's bridge once the engine has stopped: the address dockerd gave it stays with
+ * the interface, and bridges left behind use up Docker's address pools (about 30), after which no
+ * new engine on this machine starts.
+ */
+function removeBridge(dir: string): void {
+  try {
+    execFileSync('ip', ['link', 'del', bridgeName(dir)], { stdio: 'ignore' });
+  } catch {
+    // Already gone.
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,8 +94,8 @@ export async function startPrivateDockerEngine(dir: string, images: string[]): P
       () => false,
     );
 
-  const bridge = ownBridge(dir);
   const start = async (): Promise<void> => {
+    const bridge = ownBridge(dir);
     const log = openSync(path.join(dir, 'dockerd.log'), 'a');
     const child = spawn(
       'dockerd',
@@ -103,9 +120,11 @@ export async function startPrivateDockerEngine(dir: string, images: string[]): P
   };
   const stop = async (): Promise<void> => {
     const pid = pidOf(dir);
-    if (pid === undefined || !alive(pid)) return;
-    process.kill(pid, 'SIGTERM');
-    await waitUntil(`dockerd ${pid} did not stop`, async () => !alive(pid), 60);
+    if (pid !== undefined && alive(pid)) {
+      process.kill(pid, 'SIGTERM');
+      await waitUntil(`dockerd ${pid} did not stop`, async () => !alive(pid), 60);
+    }
+    removeBridge(dir);
   };
 
   await start();
