@@ -35,6 +35,11 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
   retry: evalRetry,
 });
 
+/** The longest test run any environment allows: the host activities' timeouts are sized for it. */
+export function longestTestTimeout(environments: Record<string, RepoEnvironment>): number {
+  return Math.max(...Object.values(environments).map((e) => e.testTimeoutSeconds));
+}
+
 export async function claimHostQueue(): Promise<string> {
   return (await shared.claimSandboxHost()).taskQueue;
 }

@@ -37,6 +37,7 @@ import type { EvalOutputs, StoredGrade } from '../activities/eval/report';
 import type { ArtifactRef } from '../core/artifacts';
 import { ErrorTypes } from '../core/errors';
 import {
+  longestTestTimeout,
   claimHostQueue,
   hostActivities,
   imageCache,
@@ -270,7 +271,7 @@ export async function evaluateModel(
 
   const seeds = input.seeds;
   const heartbeat = input.heartbeatTimeoutSeconds;
-  const maxTestTimeout = Math.max(...Object.values(input.environments).map((e) => e.testTimeoutSeconds));
+  const maxTestTimeout = longestTestTimeout(input.environments);
   let state = continuation.state;
   if (!state) {
     upsertSearchAttributes([
@@ -352,7 +353,7 @@ async function solveSegment(
 ): Promise<void> {
   const seeds = input.seeds;
   const total = state.instanceCount * seeds.length;
-  const maxTestTimeout = Math.max(...Object.values(input.environments).map((e) => e.testTimeoutSeconds));
+  const maxTestTimeout = longestTestTimeout(input.environments);
   const host = hostActivities(state.hostQueue, maxTestTimeout, input.heartbeatTimeoutSeconds);
   const imageOf = imageCache(imageBuilds(state.hostQueue, input.heartbeatTimeoutSeconds), input.environments);
   const pages = new Map<number, Promise<InstanceHead[]>>();
@@ -431,7 +432,7 @@ async function evaluateAtOnce(
     { key: SearchAttributes.runId, value: input.runId },
     { key: SearchAttributes.stage, value: 'evaluating' },
   ]);
-  const maxTestTimeout = Math.max(...Object.values(input.environments).map((e) => e.testTimeoutSeconds));
+  const maxTestTimeout = longestTestTimeout(input.environments);
   const hostQueue = await claimHostQueue();
   const host = hostActivities(hostQueue, maxTestTimeout, input.heartbeatTimeoutSeconds);
   const loaded = await host.loadInstances({

@@ -12,6 +12,7 @@ import { mapBounded } from '../core/map-bounded';
 import { containerName } from '../core/names';
 import { SearchAttributes } from '../core/search-attributes';
 import {
+  longestTestTimeout,
   claimHostQueue,
   hostActivities,
   imageCache,
@@ -75,7 +76,7 @@ export async function gradePredictions(request: GradePredictionsRequest): Promis
     { key: SearchAttributes.runId, value: input.runId },
     { key: SearchAttributes.stage, value: 'grading' },
   ]);
-  const maxTestTimeout = Math.max(...Object.values(input.environments).map((e) => e.testTimeoutSeconds));
+  const maxTestTimeout = longestTestTimeout(input.environments);
   const hostQueue = await claimHostQueue();
   const host = hostActivities(hostQueue, maxTestTimeout, input.heartbeatTimeoutSeconds);
   const loaded = await host.loadInstances({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PROMPT_STYLES } from './prompts';
 import { ImageRecipeSchema } from '../environment-recipe';
 import { SandboxLimitsSchema } from '../environment-input';
+import { HOST_START_TIMEOUT_SECONDS } from '../host-lost';
 
 /** How to reach the model: any OpenAI-compatible endpoint. */
 export const ModelSettingsSchema = z.object({
@@ -89,7 +90,7 @@ export const RolloutInputSchema = z.object({
      * and moves the rollout. A live host holds no more containers than it has task slots
      * (core/host-capacity.ts), so its tasks do not queue for long and a minute is enough.
      */
-    hostStartTimeoutSeconds: z.number().int().min(5).default(60),
+    hostStartTimeoutSeconds: z.number().int().min(5).default(HOST_START_TIMEOUT_SECONDS),
   }),
   model: ModelSettingsSchema,
   limits: RolloutLimitsSchema.prefault({}),
