@@ -76,9 +76,12 @@ export async function plainRollout(
       toolMs,
     };
   };
+  // The baseline runs on this machine's engine, with the image the benchmark built.
+  const image = input.sandbox.image;
+  if (!image) throw new Error('the plain loop needs sandbox.image');
   await createSandbox(docker, {
     name,
-    image: input.sandbox.image,
+    image,
     baseCommit: input.sandbox.baseCommit,
     runId: input.runId,
     workflowId: 'plain-loop',

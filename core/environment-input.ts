@@ -53,6 +53,12 @@ export const SandboxLimitsSchema = z
     if (problem) ctx.addIssue({ code: 'custom', path: ['memoryMb'], message: problem });
   });
 
+/**
+ * Seconds a task may wait on a claimed sandbox host's queue before the host counts as lost (no
+ * worker takes it) and the work moves to another host.
+ */
+export const HostStartTimeoutSchema = z.number().int().min(5).max(3600).default(HOST_START_TIMEOUT_SECONDS);
+
 export const PrepareEnvironmentInputSchema = z.strictObject({
   /** Names the run: containers, artifacts and search attributes carry it. */
   runId: RunIdSchema,
@@ -81,7 +87,7 @@ export const PrepareEnvironmentInputSchema = z.strictObject({
    * A task that waits this long on the claimed host's queue (no worker takes it) counts as a lost
    * host, and the check moves to another (patch environment-moves-hosts).
    */
-  hostStartTimeoutSeconds: z.number().int().min(5).max(3600).default(HOST_START_TIMEOUT_SECONDS),
+  hostStartTimeoutSeconds: HostStartTimeoutSchema,
   /** When true (the default), a failing test command fails the workflow. */
   requireTestsPass: z.boolean().default(true),
 });

@@ -46,6 +46,14 @@ export interface RoleWorkerOptions {
 const SHUTDOWN_GRACE = '30s';
 
 /** The workers one process runs for a role; each polls its role's task queue(s). */
+/** The evaluation file activities that read only the artifact store. */
+function storedInstanceReads({
+  instanceProblem,
+  instanceHeads,
+}: ReturnType<typeof createEvalFileActivities>) {
+  return { instanceProblem, instanceHeads };
+}
+
 export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOptions): Promise<Worker[]> {
   const { connection, namespace } = options;
   const concurrency = concurrencyFor(role);
@@ -128,6 +136,10 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
             ...createResumeActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
             ...createSampleStateActivities(),
             ...createLifecycleReportActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            // An evaluation's stored instances are read here too: no sandbox host is needed for them.
+            ...storedInstanceReads(
+              createEvalFileActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
+            ),
             ...createDescribeWorkerActivity(role),
           },
           maxConcurrentActivityTaskExecutions: concurrency,

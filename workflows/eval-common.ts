@@ -4,6 +4,7 @@ import type { EvalFileActivities, GradeActivities, InstanceHead } from '../activ
 import type { EvalOutputs, EvalReportActivities } from '../activities/eval/report';
 import type { SandboxActivities } from '../activities/sandbox/activities';
 import { recipeInput } from '../core/environment-recipe';
+import { optionsThatNoticeLoss } from './host-moves';
 import type { imageBuilds } from './image-builds';
 import type { RepoEnvironment } from '../core/eval/eval-input';
 import { describeIssues } from '../core/environment-input';
@@ -17,6 +18,13 @@ export const evalRetry = {
   maximumInterval: '1m',
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
+
+/**
+ * Workflow patch (docs/operations.md): since it an evaluation or a grading is pinned to no host;
+ * its instance files, each solve's rollout and each grading claim hosts and move off a lost one
+ * (workflows/host-moves.ts).
+ */
+export const EVAL_MOVES_HOSTS = 'eval-moves-hosts';
 
 export function parseOrFail<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(raw);
@@ -44,19 +52,35 @@ export async function claimHostQueue(): Promise<string> {
   return (await shared.claimSandboxHost()).taskQueue;
 }
 
-/** The host-queue activities the evaluation workflows use, with timeouts fit for test runs. */
+/**
+ * The host-queue activities the evaluation workflows use, with timeouts fit for test runs. Given
+ * `hostStartTimeoutSeconds`, a lost host shows as a failure its caller moves on (host-moves.ts).
+ */
 export function hostActivities(
   hostQueue: string,
   testTimeoutSeconds: number,
   heartbeatTimeoutSeconds: number,
+  hostStartTimeoutSeconds?: number,
 ) {
-  return proxyActivities<EvalFileActivities & GradeActivities>({
+  const options = {
     taskQueue: hostQueue,
     startToCloseTimeout: `${testTimeoutSeconds + 900}s`,
     heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
     retry: evalRetry,
-  });
+  };
+  return proxyActivities<EvalFileActivities & GradeActivities>(
+    hostStartTimeoutSeconds === undefined ? options : optionsThatNoticeLoss(options, hostStartTimeoutSeconds),
+  );
 }
+
+/** Reads of an evaluation's stored instances, on the llm workers (they hold the store, as every worker does). */
+export const storedInstances = proxyActivities<Pick<EvalFileActivities, 'instanceProblem' | 'instanceHeads'>>(
+  {
+    taskQueue: TaskQueues.llm,
+    startToCloseTimeout: '5m',
+    retry: evalRetry,
+  },
+);
 
 export const reportActivities = proxyActivities<EvalReportActivities>({
   taskQueue: TaskQueues.llm,

@@ -37,6 +37,7 @@ import type { EvalOutputs, StoredGrade } from '../activities/eval/report';
 import type { ArtifactRef } from '../core/artifacts';
 import { ErrorTypes } from '../core/errors';
 import {
+  EVAL_MOVES_HOSTS,
   longestTestTimeout,
   claimHostQueue,
   hostActivities,
@@ -44,8 +45,10 @@ import {
   memoizeOutputs,
   parseOrFail,
   reportActivities,
+  storedInstances,
 } from './eval-common';
 import { GradeChunker, HEADS_PER_PAGE, jobAt, SOLVES_PER_RUN, storedGrade } from './eval-segments';
+import { onFilesHost } from './host-moves';
 import { imageBuilds } from './image-builds';
 import { solveInstance, solveKey, type SolveInstanceResult } from './solve-instance';
 
@@ -77,6 +80,7 @@ export const GRADES_BY_REFERENCE = 'eval-grades-by-reference';
 
 /** What one workflow run of an evaluation hands the next: counts and references, never grades. */
 export interface EvaluateModelState {
+  /** The host that stored the instances; before EVAL_MOVES_HOSTS, the host of every step. */
   hostQueue: string;
   instances: ArtifactRef;
   instanceCount: number;
@@ -211,15 +215,17 @@ async function startModel(
   };
 }
 
-/** One solving run as a child workflow, on the claimed host, with the image of its base commit. */
+/**
+ * One solving run as a child workflow: on the evaluation's host with the image of its base commit,
+ * or (no `placed`) on hosts it claims itself.
+ */
 function solveAsChild(
   input: EvaluateModelInput,
   instances: ArtifactRef,
-  hostQueue: string,
   model: ModelSettings,
   seed: number,
   head: InstanceHead,
-  image: string,
+  placed?: { hostQueue: string; image: string },
 ): Promise<SolveInstanceResult> {
   return solveOrRecord(seed, head.instanceId, () =>
     executeChild(solveInstance, {
@@ -233,8 +239,7 @@ function solveAsChild(
           seed,
           head,
           instances,
-          hostQueue,
-          image,
+          ...(placed ?? { hostStartTimeoutSeconds: input.hostStartTimeoutSeconds }),
           environment: input.environments[head.repo] as RepoEnvironment,
           model,
           solve: input.solve,
@@ -268,6 +273,7 @@ export async function evaluateModel(
   });
   // Histories from before the patch hold every grade in the workflow and end in one report payload.
   if (!continuation.state && !patched(GRADES_BY_REFERENCE)) return evaluateAtOnce(input, progress);
+  const moves = patched(EVAL_MOVES_HOSTS);
 
   const seeds = input.seeds;
   const heartbeat = input.heartbeatTimeoutSeconds;
@@ -278,13 +284,29 @@ export async function evaluateModel(
       { key: SearchAttributes.runId, value: input.runId },
       { key: SearchAttributes.stage, value: 'evaluating' },
     ]);
-    // Later workflow runs keep this host: it holds the images already built.
-    const hostQueue = await claimHostQueue();
-    const stored = await hostActivities(hostQueue, maxTestTimeout, heartbeat).storeInstances({
+    const request = {
       source: input.instances,
       environments: Object.keys(input.environments),
       instanceIds: input.instanceIds,
-    });
+    };
+    const { hostQueue, stored } = moves
+      ? await onFilesHost(async (host) => ({
+          hostQueue: host.taskQueue,
+          stored: await hostActivities(
+            host.taskQueue,
+            maxTestTimeout,
+            heartbeat,
+            input.hostStartTimeoutSeconds,
+          ).storeInstances(request),
+        }))
+      : await (async () => {
+          // Later workflow runs keep this host: it holds the images already built.
+          const queue = await claimHostQueue();
+          return {
+            hostQueue: queue,
+            stored: await hostActivities(queue, maxTestTimeout, heartbeat).storeInstances(request),
+          };
+        })();
     state = {
       hostQueue,
       instances: stored.instances,
@@ -306,7 +328,14 @@ export async function evaluateModel(
   let outputs: EvalOutputs | undefined;
   try {
     progress.stage = 'solving';
-    await solveSegment(input, state, model.model, continuation.solvesPerRun ?? SOLVES_PER_RUN, progress);
+    await solveSegment(
+      input,
+      state,
+      model.model,
+      continuation.solvesPerRun ?? SOLVES_PER_RUN,
+      progress,
+      moves,
+    );
     if (state.done >= total) {
       progress.stage = 'reporting';
       outputs = await reportActivities.writeEvalReportFromChunks({
@@ -350,22 +379,26 @@ async function solveSegment(
   model: ModelSettings,
   solvesPerRun: number,
   progress: EvaluateProgress,
+  moves: boolean,
 ): Promise<void> {
   const seeds = input.seeds;
   const total = state.instanceCount * seeds.length;
   const maxTestTimeout = longestTestTimeout(input.environments);
-  const host = hostActivities(state.hostQueue, maxTestTimeout, input.heartbeatTimeoutSeconds);
-  const imageOf = imageCache(imageBuilds(state.hostQueue, input.heartbeatTimeoutSeconds), input.environments);
+  const heartbeat = input.heartbeatTimeoutSeconds;
+  // Pinned (before EVAL_MOVES_HOSTS): the evaluation's host lists the instances and builds the images;
+  // since, the llm workers read the stored instances and each solve places itself.
+  const host = hostActivities(state.hostQueue, maxTestTimeout, heartbeat);
+  const imageOf = imageCache(imageBuilds(state.hostQueue, heartbeat), input.environments);
+  const listHeads = (page: number): Promise<InstanceHead[]> => {
+    const request = { instances: state.instances, offset: page * HEADS_PER_PAGE, limit: HEADS_PER_PAGE };
+    return moves ? storedInstances.instanceHeads(request) : host.instanceHeads(request);
+  };
   const pages = new Map<number, Promise<InstanceHead[]>>();
   const headAt = async (index: number): Promise<InstanceHead> => {
     const page = Math.floor(index / HEADS_PER_PAGE);
     let heads = pages.get(page);
     if (!heads) {
-      heads = host.instanceHeads({
-        instances: state.instances,
-        offset: page * HEADS_PER_PAGE,
-        limit: HEADS_PER_PAGE,
-      });
+      heads = listHeads(page);
       pages.set(page, heads);
     }
     const head = (await heads)[index - page * HEADS_PER_PAGE];
@@ -395,16 +428,8 @@ async function solveSegment(
       next += 1;
       started += 1;
       const head = await headAt(job.instance);
-      const image = await imageOf(head);
-      const result = await solveAsChild(
-        input,
-        state.instances,
-        state.hostQueue,
-        model,
-        job.seed,
-        head,
-        image,
-      );
+      const placed = moves ? undefined : { hostQueue: state.hostQueue, image: await imageOf(head) };
+      const result = await solveAsChild(input, state.instances, model, job.seed, head, placed);
       progress.solved += 1;
       if (result.grade.resolved) {
         progress.resolved += 1;
@@ -448,7 +473,10 @@ async function evaluateAtOnce(
     progress.total = jobs.length;
     const results = await mapBounded(jobs, input.concurrency, async ({ seed, head }) => {
       const image = await imageOf(head);
-      const result = await solveAsChild(input, loaded.instances, hostQueue, model.model, seed, head, image);
+      const result = await solveAsChild(input, loaded.instances, model.model, seed, head, {
+        hostQueue,
+        image,
+      });
       progress.solved += 1;
       if (result.grade.resolved) progress.resolved += 1;
       return result;

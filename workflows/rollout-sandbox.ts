@@ -79,9 +79,24 @@ export function rolloutSandbox(
         maximumAttempts: 10,
       },
     });
-  /** The rollout's current host: the one it claimed, or the one it was given. */
+  /**
+   * The rollout's current host and image: the ones it claimed, or the ones it was given (the
+   * input schema requires them of a rollout that does not claim).
+   */
+  const current = (): { queue: string; image: string } => {
+    const queue = state.host?.queue ?? input.sandbox.hostQueue;
+    const image = state.host?.image ?? input.sandbox.image;
+    if (queue === undefined || image === undefined)
+      throw ApplicationFailure.create({
+        type: ErrorTypes.InvalidInput,
+        message:
+          'the rollout has no sandbox host: give sandbox.hostQueue and sandbox.image, or sandbox.repository',
+        nonRetryable: true,
+      });
+    return { queue, image };
+  };
   const sandbox = (waitForCancel = false): ReturnType<typeof onHost> =>
-    onHost(state.host?.queue ?? input.sandbox.hostQueue, waitForCancel);
+    onHost(current().queue, waitForCancel);
   const claims = proxyActivities<Pick<SandboxActivities, 'claimHostForRepository'>>({
     taskQueue: TaskQueues.sandbox,
     startToCloseTimeout: '30m',
@@ -109,7 +124,7 @@ export function rolloutSandbox(
   const createContainer = async (): Promise<void> => {
     await sandbox(patched(CREATE_BEFORE_CLEANUP)).createSandbox({
       name,
-      image: state.host?.image ?? input.sandbox.image,
+      image: current().image,
       baseCommit: input.sandbox.baseCommit,
       runId: input.runId,
       workflowId: workflowInfo().workflowId,

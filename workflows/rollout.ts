@@ -68,6 +68,8 @@ export interface RolloutResult {
   recoveries: number;
   /** Sandbox hosts the rollout ran on, in order (rollouts that claim their own host). */
   hosts?: string[];
+  /** The queue and image of the host it ended on (rollouts that claim their own host): its grading goes there first. */
+  lastHost?: { queue: string; image: string };
   /** Replies asked again under the reply policy, by cause, summed over the turns. */
   retried?: Partial<Record<ReplyProblem, number>>;
 }
@@ -259,6 +261,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         toolMs: state.toolMs,
         recoveries: state.recoveries,
         hosts: state.hosts,
+        ...(state.host ? { lastHost: { queue: state.host.queue, image: state.host.image } } : {}),
         ...(state.retried ? { retried: state.retried } : {}),
       };
     };

@@ -6,17 +6,20 @@ import {
   ParentClosePolicy,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { GradeResult, InstanceHead } from '../activities/eval/activities';
-import type { ModelSettings, RolloutLimits } from '../core/agent/rollout-input';
+import type { GradeInput, GradeResult, InstanceHead } from '../activities/eval/activities';
+import type { ModelSettings, RolloutInput, RolloutLimits } from '../core/agent/rollout-input';
 import { evalTaskSummary } from '../core/activity-summary';
 import type { ArtifactRef } from '../core/artifacts';
 import type { SandboxLimits } from '../core/environment-input';
 import { languageList } from '../core/language-setting';
 import type { RepoEnvironment } from '../core/eval/eval-input';
 import { containerName } from '../core/names';
+import { recipeInput } from '../core/environment-recipe';
+import { HOST_START_TIMEOUT_SECONDS, hostLost } from '../core/host-lost';
 import { gradeWithoutTests, type GradeRecord } from '../core/eval/grading';
 import { rollout, type RolloutResult } from './rollout';
-import { hostActivities } from './eval-common';
+import { hostActivities, storedInstances } from './eval-common';
+import { onRepositoryHost } from './host-moves';
 import { callWithSummary } from './with-summary';
 
 export interface SolveInstanceInput {
@@ -24,8 +27,14 @@ export interface SolveInstanceInput {
   seed: number;
   head: InstanceHead;
   instances: ArtifactRef;
-  hostQueue: string;
-  image: string;
+  /**
+   * The evaluation's host and the image of the base commit there (evaluations from before patch
+   * eval-moves-hosts). Without them the solve claims hosts itself and moves off a lost one.
+   */
+  hostQueue?: string;
+  image?: string;
+  /** A task that waits this long on a claimed host's queue counts as a lost host (moving solves). */
+  hostStartTimeoutSeconds?: number;
   environment: RepoEnvironment;
   model: ModelSettings;
   solve: RolloutLimits;
@@ -63,23 +72,69 @@ async function gradeOrRecord(
   }
 }
 
+/** Where a solve's steps run: one given host, or hosts it claims and leaves when they are lost. */
+interface Placement {
+  problem(): Promise<string>;
+  sandbox: Partial<
+    Pick<RolloutInput['sandbox'], 'hostQueue' | 'image' | 'repository' | 'recipe' | 'hostStartTimeoutSeconds'>
+  >;
+  /** Grades on the host the rollout ended on, if it still answers, else on one claimed for it. */
+  grade(request: Omit<GradeInput, 'image'>, rolled: RolloutResult): Promise<GradeResult>;
+}
+
+function placement(input: SolveInstanceInput): Placement {
+  const testTimeout = input.environment.testTimeoutSeconds;
+  const summary = (step: string) => evalTaskSummary(input.seed, input.head.instanceId, step);
+  const problemRequest = { instances: input.instances, instanceId: input.head.instanceId };
+  if (input.hostQueue !== undefined && input.image !== undefined) {
+    const host = hostActivities(input.hostQueue, testTimeout, input.heartbeatTimeoutSeconds);
+    const image = input.image;
+    return {
+      problem: () => callWithSummary(host.instanceProblem, summary('problem statement'), problemRequest),
+      sandbox: { hostQueue: input.hostQueue, image },
+      grade: (request) => callWithSummary(host.gradePrediction, summary('grade'), { ...request, image }),
+    };
+  }
+  const hostStart = input.hostStartTimeoutSeconds ?? HOST_START_TIMEOUT_SECONDS;
+  const gradeOn = (host: { queue: string; image: string }, request: Omit<GradeInput, 'image'>) =>
+    callWithSummary(
+      hostActivities(host.queue, testTimeout, input.heartbeatTimeoutSeconds, hostStart).gradePrediction,
+      summary('grade'),
+      { ...request, image: host.image },
+    );
+  const recipe = recipeInput(input.environment);
+  const repository = { repository: input.environment.path, commit: input.head.baseCommit, ...recipe };
+  return {
+    // The stored instances are read where the store is: no sandbox host is needed.
+    problem: () =>
+      callWithSummary(storedInstances.instanceProblem, summary('problem statement'), problemRequest),
+    // The rollout claims a host holding the image, and moves off it when it is lost.
+    sandbox: { repository: repository.repository, ...recipe, hostStartTimeoutSeconds: hostStart },
+    grade: async (request, rolled) => {
+      if (rolled.lastHost)
+        try {
+          return await gradeOn(rolled.lastHost, request);
+        } catch (error) {
+          if (!hostLost(error)) throw error;
+        }
+      return onRepositoryHost(repository, input.heartbeatTimeoutSeconds, (host) =>
+        gradeOn({ queue: host.taskQueue, image: host.image }, request),
+      );
+    },
+  };
+}
+
 /**
  * One evaluation task for one seed: the agent loop (the rollout workflow, as a child) with the
  * evaluated model on the instance's problem statement in a fresh container at base_commit, then
  * the patch it left graded in another fresh container. A rollout that fails (the model endpoint
- * refuses) is recorded as an error for this instance, never a failed evaluation.
+ * refuses) is recorded as an error for this instance, never a failed evaluation. A solve without
+ * a given host claims hosts and moves off a lost one at each step (the rollout keeps its work).
  */
 export async function solveInstance(input: SolveInstanceInput): Promise<SolveInstanceResult> {
-  const host = hostActivities(
-    input.hostQueue,
-    input.environment.testTimeoutSeconds,
-    input.heartbeatTimeoutSeconds,
-  );
+  const place = placement(input);
   const summary = (step: string) => evalTaskSummary(input.seed, input.head.instanceId, step);
-  const task = await callWithSummary(host.instanceProblem, summary('problem statement'), {
-    instances: input.instances,
-    instanceId: input.head.instanceId,
-  });
+  const task = await place.problem();
   const key = solveKey(input.seed, input.head.instanceId);
   const base = { seed: input.seed, instanceId: input.head.instanceId };
   let result: RolloutResult;
@@ -94,12 +149,7 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
           rolloutId: key,
           kind: 'solve',
           task,
-          sandbox: {
-            hostQueue: input.hostQueue,
-            image: input.image,
-            baseCommit: input.head.baseCommit,
-            limits: input.limits,
-          },
+          sandbox: { ...place.sandbox, baseCommit: input.head.baseCommit, limits: input.limits },
           ...(input.environment.language ? { languages: languageList(input.environment.language) } : {}),
           model: { ...input.model, seed: input.seed },
           limits: input.solve,
@@ -140,17 +190,19 @@ export async function solveInstance(input: SolveInstanceInput): Promise<SolveIns
       ),
     };
   const grade = await gradeOrRecord(input.head.instanceId, () =>
-    callWithSummary(host.gradePrediction, summary('grade'), {
-      runId: input.runId,
-      workflowId: workflowInfo().workflowId,
-      container: containerName(input.runId, `${key}-grade`),
-      instances: input.instances,
-      instanceId: input.head.instanceId,
-      patch: { artifact: patch.id },
-      image: input.image,
-      environment: input.environment,
-      limits: input.limits,
-    }),
+    place.grade(
+      {
+        runId: input.runId,
+        workflowId: workflowInfo().workflowId,
+        container: containerName(input.runId, `${key}-grade`),
+        instances: input.instances,
+        instanceId: input.head.instanceId,
+        patch: { artifact: patch.id },
+        environment: input.environment,
+        limits: input.limits,
+      },
+      result,
+    ),
   );
   return { ...outcome, grade };
 }

@@ -24,7 +24,8 @@ import { diffCommand, splitDiffOutput } from '../../core/diff-command';
 import { readSandboxFile, writeSandboxFile } from './files';
 import { asSandboxFailure } from './docker-errors';
 import { reapOrphans, workflowRunningOn } from './reaper';
-import { prepareRepoImage, type RepoImage, type RepoImageInput } from './repo-image';
+import { prepareRepoImage, type RepoImage, type RepoImageInput, type RepoImageOptions } from './repo-image';
+import { singleFlight } from '../../core/single-flight';
 
 export interface SandboxDeps {
   docker: Docker;
@@ -46,6 +47,14 @@ export interface SandboxHost {
 
 /** A host claimed for one repository: its image is built there (once) before the claim returns. */
 export interface SandboxHostWithImage extends SandboxHost, RepoImage {}
+
+/** What a claim's caller will do on the host, when it is not a rollout's one container. */
+export interface ClaimNeed {
+  /** false: the caller makes no container (it reads files), so the host's cap does not apply. */
+  container?: boolean;
+  /** false: the caller's container is not made with createSandbox, so no place is reserved for it. */
+  reserve?: boolean;
+}
 
 export interface ExecToArtifactResult extends Omit<ExecResult, 'output'> {
   /** The whole (capped) output, stored as an artifact. */
@@ -103,6 +112,11 @@ export function createSandboxActivities(deps: SandboxDeps) {
     const workflowId = callerExecution()?.workflowId;
     if (reserve && workflowId) claims.reserve(workflowId);
   };
+  // Solves of one base commit claim at once: the host builds their image once (the joiners'
+  // tickers keep their own heartbeats going; the first build's output lines go to its own).
+  const building = singleFlight<RepoImage>();
+  const buildOnce = (input: RepoImageInput, options: RepoImageOptions): Promise<RepoImage> =>
+    building(JSON.stringify(input), () => prepareRepoImage(docker, deps.baseImage, input, options));
   /**
    * An image build's heartbeats carry its latest output line (the UI shows it on the pending
    * activity); a ticker keeps them going through long silent steps. The log goes to the store.
@@ -126,11 +140,12 @@ export function createSandboxActivities(deps: SandboxDeps) {
     /**
      * Any live sandbox worker may answer on the shared queue; one whose engine is down, or that
      * runs its cap of containers, refuses (retryably), so the retry goes to another host. Its
-     * callers make at most one container, after an image build: nothing is reserved.
+     * callers make at most one container, after an image build: nothing is reserved. A caller
+     * that makes none (`container: false`: it reads files) is not held to the cap.
      */
-    async claimSandboxHost(): Promise<SandboxHost> {
+    async claimSandboxHost(need: ClaimNeed = {}): Promise<SandboxHost> {
       await engineAnswers();
-      await withinCap(false);
+      if (need.container !== false) await withinCap(false);
       return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId) };
     },
 
@@ -139,15 +154,21 @@ export function createSandboxActivities(deps: SandboxDeps) {
      * host that cannot (the repository missing at that path here, no base image, a failed build)
      * refuses retryably, so the retry can go to a host that can: the run already built this
      * image once on the host it started on. A host at its container cap refuses too, before the
-     * build; a claim that fits reserves its container's place (the caller creates it next).
+     * build; a claim that fits reserves its container's place (the caller creates it next with
+     * createSandbox, which releases it). A caller whose container comes otherwise (a grading)
+     * passes `reserve: false`: its claim is checked against the cap but holds no place.
      */
-    async claimHostForRepository(repository: RepoImageInput): Promise<SandboxHostWithImage> {
+    async claimHostForRepository(
+      repository: RepoImageInput,
+      need: ClaimNeed = {},
+    ): Promise<SandboxHostWithImage> {
       await engineAnswers();
-      await withinCap(true);
-      const workflowId = callerExecution()?.workflowId;
+      const reserve = need.reserve !== false;
+      await withinCap(reserve);
+      const workflowId = reserve ? callerExecution()?.workflowId : undefined;
       const build = imageBuild();
       try {
-        const image = await prepareRepoImage(docker, deps.baseImage, repository, build.options);
+        const image = await buildOnce(repository, build.options);
         // A long build ages the reservation: it counts from now, when the container comes next.
         if (workflowId && deps.maxContainers !== undefined) claims.reserve(workflowId);
         return { hostId: deps.hostId, taskQueue: sandboxHostQueue(deps.hostId), ...image };
@@ -168,7 +189,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
     async prepareRepoImage(input: RepoImageInput): Promise<RepoImage> {
       const build = imageBuild();
       try {
-        return await prepareRepoImage(docker, deps.baseImage, input, build.options);
+        return await buildOnce(input, build.options);
       } finally {
         build.stop();
       }

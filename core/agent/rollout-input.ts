@@ -71,27 +71,34 @@ export const RolloutInputSchema = z.object({
   prompts: z.enum(PROMPT_STYLES).default('authors'),
   /** The repository's languages (`python`, `typescript` …), named in the system prompt; none: "a repository". */
   languages: z.array(z.string().min(1)).optional(),
-  sandbox: z.object({
-    /** The sandbox host queue that holds the image (from claimSandboxHost). */
-    hostQueue: z.string().min(1),
-    image: z.string().min(1),
-    baseCommit: z.string().min(1),
-    limits: SandboxLimitsSchema.prefault({}),
-    /**
-     * The repository the image was built from, as the sandbox hosts see it. With it, the rollout
-     * claims a host of its own (any live one, which builds the image if it has none) and moves to
-     * another host when its host's engine stops answering; without it, it stays on `hostQueue`.
-     */
-    repository: z.string().min(1).optional(),
-    /** The recipe the image was built with (a host that claims the rollout builds the same one). */
-    recipe: ImageRecipeSchema.optional(),
-    /**
-     * A task that waits this long on the host's queue counts as a lost host (its worker is gone)
-     * and moves the rollout. A live host holds no more containers than it has task slots
-     * (core/host-capacity.ts), so its tasks do not queue for long and a minute is enough.
-     */
-    hostStartTimeoutSeconds: z.number().int().min(5).default(HOST_START_TIMEOUT_SECONDS),
-  }),
+  sandbox: z
+    .object({
+      /**
+       * The sandbox host queue that holds the image (from claimSandboxHost), and the image. A
+       * rollout given `repository` may leave both out: it claims a host (and its image) itself.
+       */
+      hostQueue: z.string().min(1).optional(),
+      image: z.string().min(1).optional(),
+      baseCommit: z.string().min(1),
+      limits: SandboxLimitsSchema.prefault({}),
+      /**
+       * The repository the image was built from, as the sandbox hosts see it. With it, the rollout
+       * claims a host of its own (any live one, which builds the image if it has none) and moves to
+       * another host when its host's engine stops answering; without it, it stays on `hostQueue`.
+       */
+      repository: z.string().min(1).optional(),
+      /** The recipe the image was built with (a host that claims the rollout builds the same one). */
+      recipe: ImageRecipeSchema.optional(),
+      /**
+       * A task that waits this long on the host's queue counts as a lost host (its worker is gone)
+       * and moves the rollout. A live host holds no more containers than it has task slots
+       * (core/host-capacity.ts), so its tasks do not queue for long and a minute is enough.
+       */
+      hostStartTimeoutSeconds: z.number().int().min(5).default(HOST_START_TIMEOUT_SECONDS),
+    })
+    .refine((s) => s.repository !== undefined || (s.hostQueue !== undefined && s.image !== undefined), {
+      message: 'hostQueue and image are required unless repository is given (the rollout then claims a host)',
+    }),
   model: ModelSettingsSchema,
   limits: RolloutLimitsSchema.prefault({}),
   heartbeatTimeoutSeconds: z.number().int().min(2).default(30),

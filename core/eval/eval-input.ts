@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ModelSettingsSchema, RolloutLimitsSchema } from '../agent/rollout-input';
-import { RunIdSchema, SandboxLimitsSchema } from '../environment-input';
+import { HostStartTimeoutSchema, RunIdSchema, SandboxLimitsSchema } from '../environment-input';
 import { EnvironmentRecipeSchema } from '../environment-recipe';
 import { LanguageSettingSchema } from '../language-setting';
 
@@ -46,6 +46,8 @@ const Common = {
 /** Grades existing predictions (gold patches, another system's output) without solving. */
 export const GradePredictionsInputSchema = z.strictObject({
   ...Common,
+  /** A grading whose host's queue waits this long moves to another host (patch eval-moves-hosts). */
+  hostStartTimeoutSeconds: HostStartTimeoutSchema,
   predictions: z
     .array(
       z.strictObject({
@@ -91,6 +93,8 @@ export const EvaluateModelInputSchema = z.strictObject({
     .refine((s) => new Set(s).size === s.length, 'seeds must differ'),
   /** Per-instance step and time limits of the agent. */
   solve: RolloutLimitsSchema.prefault({ maxModelCalls: 40, wallClockSeconds: 1800 }),
+  /** A solving or grading task whose host's queue waits this long moves to another host (patch eval-moves-hosts). */
+  hostStartTimeoutSeconds: HostStartTimeoutSchema,
 });
 export type EvaluateModelRequest = z.input<typeof EvaluateModelInputSchema>;
 export type EvaluateModelInput = z.output<typeof EvaluateModelInputSchema>;
@@ -110,6 +114,8 @@ export const BuildEvalSetInputSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(64).default(2),
   limits: SandboxLimitsSchema.prefault({}),
   heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(30),
+  /** A build whose host's queue waits this long starts again on another host (patch eval-moves-hosts). */
+  hostStartTimeoutSeconds: HostStartTimeoutSchema,
 });
 export type BuildEvalSetRequest = z.input<typeof BuildEvalSetInputSchema>;
 export type BuildEvalSetInput = z.output<typeof BuildEvalSetInputSchema>;

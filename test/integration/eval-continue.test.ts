@@ -80,6 +80,8 @@ describe('evaluateModel continues as new and stores its grades in chunks', () =>
         taskQueue: TaskQueues.llm,
         activities: {
           ...createEvalReportActivities({ artifacts }),
+          // The llm workers read the stored instances (patch eval-moves-hosts).
+          instanceHeads: createEvalFileActivities({ artifacts }).instanceHeads,
           checkTeacher: () => Promise.resolve({ models: 1 }),
         },
       }),

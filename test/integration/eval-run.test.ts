@@ -27,7 +27,7 @@ import {
   type ServeStartOptions,
 } from '../../client/serve-command';
 import type { EvaluateModelResult, EvaluateProgress } from '../../workflows/evaluate-model';
-import type { Fault } from '../../client/fault-evidence';
+import type { RolloutResult } from '../../workflows/rollout';
 import { applicationCause } from '../support/failures';
 import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
 import { readArtifact, readTrajectory } from '../support/rollout';
@@ -135,6 +135,7 @@ describe('multi-seed evaluation on the example set', () => {
   let sandbox: WorkerProcess | undefined;
   let reference: EvaluateModelResult;
   const HOST = 'eval-run-tests';
+  const HOST_B = 'eval-run-tests-b';
   const teacherModel = (): EvaluateModelRequest['model'] => ({
     endpoint: { baseUrl: teacher.url, model: TEACHER_MODEL },
   });
@@ -252,28 +253,35 @@ describe('multi-seed evaluation on the example set', () => {
     expect(await containersOfRun(runId)).toEqual([]);
   });
 
-  it('finishes with the same predictions when the sandbox worker is killed twice mid-evaluation', async () => {
+  it('finishes with the same predictions when the sandbox worker is killed and comes back, and when its host is gone for good (the work moves to another host)', async () => {
     const runId = uniqueRunId('evsandbox');
     const workflowId = `eval-${runId}`;
     const handle = await workers.client.workflow.start('evaluateModel', {
       taskQueue: TaskQueues.orchestration,
       workflowId,
-      args: [teacherRequest(runId)],
+      // A task that waits 10 s on a host's queue counts as a lost host (the default is a minute).
+      args: [teacherRequest(runId, { hostStartTimeoutSeconds: 10 })],
     });
-    const faults: Fault[] = [];
     const newSandbox = async () => (sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST)));
-    for (const solved of [2, 8]) {
-      await waitFor(workers.client, workflowId, (p) => p.solved >= solved, `${solved} solved`);
-      // Killed while it runs an activity of this evaluation (a tool call, a grading run…); a kill
-      // that lands just after a short activity ended is tried again on a new worker.
-      faults.push(
-        await killWhenBusy(workers.client, workflowId, sandbox!, 'sandbox', {
-          label: `kill -9 the sandbox worker after ${solved} solved`,
-          replace: newSandbox,
-        }),
-      );
-      await newSandbox();
-    }
+    // Killed while it runs an activity of this evaluation (a tool call, a grading run…); a kill
+    // that lands just after a short activity ended is tried again on a new worker.
+    await waitFor(workers.client, workflowId, (p) => p.solved >= 2, '2 solved');
+    const cameBack = await killWhenBusy(workers.client, workflowId, sandbox!, 'sandbox', {
+      label: 'kill -9 the sandbox worker after 2 solved',
+      replace: newSandbox,
+    });
+    await newSandbox();
+    // Then the host dies during a tool call and never comes back; another host starts.
+    await waitFor(workers.client, workflowId, (p) => p.solved >= 8, '8 solved');
+    const gone = await killWhenBusy(workers.client, workflowId, sandbox!, 'sandbox', {
+      label: 'kill -9 the sandbox worker for good after 8 solved',
+      type: 'runTool',
+      replace: newSandbox,
+    });
+    sandbox = await startWorkerProcess(['sandbox'], {
+      ...workerProcessEnv(HOST_B),
+      SERA_REAP_INTERVAL_SECONDS: '2',
+    });
     const result = (await handle.result()) as EvaluateModelResult;
     for (const [seed, id] of Object.entries(result.predictions)) {
       const expected = await lines<{ model_patch: string }>(reference.predictions[seed]!);
@@ -284,9 +292,16 @@ describe('multi-seed evaluation on the example set', () => {
     // Non-zero figures with a spread (the first test): equal summaries mean the same runs resolved.
     expect(result.summary).toEqual(reference.summary);
     expect(result.summary.mean).toBeGreaterThan(0);
-    expect(await containersOfRun(runId)).toEqual([]);
-    // Each kill cut an activity in flight, which ran again on the new worker.
-    await expectFaultsHit(workers.client, [workflowId], faults);
+    // The rollout whose tool call the second kill cut moved to the other host and finished there.
+    const cut = gone.kind === 'worker-killed' ? gone.inFlight?.find((a) => a.type === 'runTool') : undefined;
+    expect(cut).toBeDefined();
+    const moved = (await workers.client.workflow.getHandle(cut!.workflowId).result()) as RolloutResult;
+    expect(moved.hosts).toEqual([HOST, HOST_B]);
+    // The dead host's containers are removed by a live host's sweep once their runs ended.
+    await expect.poll(() => containersOfRun(runId), { timeout: 60_000, interval: 1000 }).toEqual([]);
+    // The first kill cut an activity in flight, which ran again on the new worker. (The second
+    // one's cut tool call was not retried but done again by the moved rollout, asserted above.)
+    await expectFaultsHit(workers.client, [workflowId], [cameBack]);
   }, 600_000);
 
   it('cancels cleanly: its solving children stop and no container is left', async () => {

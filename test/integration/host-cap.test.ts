@@ -57,6 +57,9 @@ describe('a sandbox host at its container cap', () => {
     expect(failure.message).toContain(`${before + 1} containers`);
     expect(failure.message).toContain(`cap of ${before + 1}`);
 
+    // A caller that reads files and makes no container is not held to the cap.
+    expect(await activities.claimSandboxHost({ container: false })).toMatchObject({ hostId: 'capped-host' });
+
     await destroySandbox(docker, extra);
     expect(await activities.claimSandboxHost()).toMatchObject({ hostId: 'capped-host' });
   });
@@ -105,5 +108,36 @@ describe('a claim that reserves a place on a capped host', () => {
     await destroySandbox(docker, name);
     // The container came and went: neither it nor the claim before it holds the place now.
     expect((await claim(`sera-${runId}-third`)).value).toMatchObject({ hostId: 'reserving-host' });
+  });
+
+  it('reserves nothing for a claim whose container comes without createSandbox (a grading)', async () => {
+    const example = exampleRepository();
+    const before = (await listManagedContainers(docker)).filter((c) => c.state === 'running').length;
+    const activities = createSandboxActivities({
+      docker,
+      hostId: 'grading-host',
+      baseImage: baseImageTag(),
+      artifacts: new LocalArtifactStore(artifactsDir()),
+      client: undefined as never,
+      maxContainers: before + 1,
+    });
+    const runId = uniqueRunId('noreserve');
+    const repository = { repository: example.path, commit: example.commit };
+    const as = (workflowId: string) => ({ workflowExecution: { workflowId, runId: `${workflowId}-run` } });
+    for (const who of ['grade-1', 'grade-2', 'grade-3'])
+      expect(
+        (
+          await inFakeActivity(
+            () => activities.claimHostForRepository(repository, { reserve: false }),
+            as(`sera-${runId}-${who}`),
+          )
+        ).value,
+      ).toMatchObject({ hostId: 'grading-host' });
+    // A rollout's claim still finds the place free, and takes it.
+    const rollout = await inFakeActivity(
+      () => activities.claimHostForRepository(repository),
+      as(`sera-${runId}-rollout`),
+    );
+    expect(rollout.value).toMatchObject({ hostId: 'grading-host' });
   });
 });
