@@ -48,6 +48,12 @@ const options = new Command('bench')
   .option('--long-samples <n>', 'samples of the long generation (stand-in samples)', (v) => Number(v), 10000)
   .option('--long-concurrency <n>', 'concurrency of the long generation', (v) => Number(v), 64)
   .option(
+    '--long-start-at <n>',
+    'samples the long generation has finished when it starts (a seeded ledger): it runs the last --long-samples of a run of both',
+    (v) => Number(v),
+    0,
+  )
+  .option(
     '--long-slow-seconds <n>',
     'seconds the slowest stand-in sample of the long generation takes (0: at once)',
     (v) => Number(v),
@@ -97,6 +103,7 @@ const options = new Command('bench')
     lifeTrainSteps: number;
     longSamples: number;
     longConcurrency: number;
+    longStartAt: number;
     longSlowSeconds: number;
     evalInstances: number;
     evalSeeds: number;
@@ -330,6 +337,7 @@ try {
           concurrency: options.longConcurrency,
           samplesPerContinue: options.longPerContinue,
           slowSeconds: options.longSlowSeconds,
+          startAt: options.longStartAt,
           tag: stamp.slice(11, 19).replace(/-/g, ''),
         },
         (line) => console.error(`[bench] ${line}`),

@@ -9,8 +9,15 @@ import { TEACHER_MODEL, type TeacherServer } from '../infra/teacher-server';
 import type { SvgRunProgress, SvgRunResult } from '../workflows/svg-run';
 import { STAND_IN_SECONDS } from './stand-in-seconds';
 import { acceptedCountOf } from '../core/accepted-count';
+import { LocalArtifactStore } from '../infra/local-artifact-store';
+import { artifactsDir } from '../infra/paths';
+import { seededRunState } from './long-run-seed';
 
 export interface LongRunFigures {
+  /** Samples the seeded state had finished before the benchmark started the run (0: none). */
+  startAt: number;
+  /** Seconds the run's end took to count the duplicates over the whole ledger (countLedgerDuplicates). */
+  finalCountSeconds?: number;
   samples: number;
   accepted: number;
   concurrency: number;
@@ -40,6 +47,23 @@ async function carriedBytes(client: Client, workflowId: string, runId: string): 
   return (start?.input?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
 }
 
+/** Scheduled-to-completed seconds of the last run's countLedgerDuplicates, when it has one. */
+async function finalCountSeconds(client: Client, workflowId: string): Promise<number | undefined> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const scheduled = events.find(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'countLedgerDuplicates',
+  );
+  const completed = events.find(
+    (e) =>
+      e.activityTaskCompletedEventAttributes &&
+      String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(scheduled?.eventId),
+  );
+  const seconds = (e: (typeof events)[number] | undefined): number =>
+    Number(e?.eventTime?.seconds ?? 0) + (e?.eventTime?.nanos ?? 0) / 1e9;
+  return scheduled && completed ? seconds(completed) - seconds(scheduled) : undefined;
+}
+
 /** Samples a continued run took over from the run before it (its carried state's `inFlight`). */
 async function carriedSamples(client: Client, workflowId: string, runId: string): Promise<number> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -65,6 +89,11 @@ export async function benchLongRun(
     tag: string;
     /** Seconds the slowest stand-in sample sleeps (each sleeps a tenth to all of it). */
     slowSeconds?: number;
+    /**
+     * Samples the run has finished when the benchmark starts it (a seeded state, bench/
+     * long-run-seed.ts): it then runs the last `samples` of a run of `startAt + samples`.
+     */
+    startAt?: number;
   },
   progress: (line: string) => void,
 ): Promise<LongRunFigures> {
@@ -86,7 +115,7 @@ export async function benchLongRun(
       model: TEACHER_MODEL,
       ...(options.slowSeconds ? { extraHeaders: { [STAND_IN_SECONDS]: String(options.slowSeconds) } } : {}),
     },
-    samples: options.samples,
+    samples: (options.startAt ?? 0) + options.samples,
     concurrency: options.concurrency,
     samplesPerContinue: options.samplesPerContinue,
     seed: 3,
@@ -97,8 +126,24 @@ export async function benchLongRun(
   let filled = false;
   const whileStarting: number[] = [];
   try {
+    const carried = options.startAt
+      ? await seededRunState(
+          new LocalArtifactStore(artifactsDir()),
+          {
+            finished: options.startAt,
+            perChunk: options.samplesPerContinue,
+            seed: 3,
+            concurrency: options.concurrency,
+          },
+          progress,
+        )
+      : undefined;
     const started = performance.now();
-    const handle = await client.workflow.start('svgRun', { taskQueue: QUEUE, workflowId, args: [config] });
+    const handle = await client.workflow.start('svgRun', {
+      taskQueue: QUEUE,
+      workflowId,
+      args: carried ? [config, carried] : [config],
+    });
     let done = false;
     const result = handle.result().finally(() => (done = true)) as Promise<SvgRunResult>;
     let lastLine = 0;
@@ -108,13 +153,13 @@ export async function benchLongRun(
       if (now && finished !== undefined) {
         occupancy.push([(performance.now() - started) / 1000, now.running]);
         filled ||= now.running >= options.concurrency;
-        if (filled && now.started < options.samples) whileStarting.push(now.running);
+        if (filled && now.started < config.samples) whileStarting.push(now.running);
         const usage = process.memoryUsage();
         memory.push([finished, usage.rss / 2 ** 20, usage.heapUsed / 2 ** 20]);
         if (performance.now() - lastLine > 30_000) {
           lastLine = performance.now();
           progress(
-            `long run: ${finished}/${options.samples} samples, RSS ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
+            `long run: ${finished}/${config.samples} samples, RSS ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
           );
         }
       }
@@ -139,6 +184,8 @@ export async function benchLongRun(
       });
     }
     return {
+      startAt: options.startAt ?? 0,
+      finalCountSeconds: await finalCountSeconds(client, workflowId),
       samples: outcome.finished,
       accepted: acceptedCountOf(outcome),
       concurrency: options.concurrency,
@@ -168,6 +215,14 @@ export function printLongRun(f: LongRunFigures): void {
   const heap = f.memory.map(([, , h]) => h);
   const tenth = Math.max(1, Math.floor(f.memory.length / 10));
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+  if (f.startAt > 0)
+    console.log(
+      `the run started with ${f.startAt} samples finished (a seeded ledger and counters): the rows below are its last ${f.samples - f.startAt} samples`,
+    );
+  if (f.finalCountSeconds !== undefined)
+    console.log(
+      `the run's end counted the duplicates over the whole ledger in ${f.finalCountSeconds.toFixed(1)} s`,
+    );
   console.log(
     `long generation: ${f.samples} stand-in samples (${f.accepted} accepted) at concurrency ${f.concurrency}, ${f.samplesPerContinue} per continued run, ${f.wallSeconds.toFixed(0)} s (${(f.samples / f.wallSeconds).toFixed(1)} samples/s)`,
   );

@@ -1,5 +1,5 @@
 import type { ArtifactStore } from '../core/artifacts';
-import { mergeLedgerEntries, type LedgerEntry } from '../core/sft/sample-record';
+import { readLedger } from '../activities/common/ledger';
 import type { SvgRunResult } from '../workflows/svg-run';
 
 /**
@@ -11,11 +11,8 @@ export async function sampleOutcomes(
   store: ArtifactStore,
   generation: Pick<SvgRunResult, 'ledger'>,
 ): Promise<string[]> {
-  const chunks: LedgerEntry[] = [];
-  for (const chunk of generation.ledger)
-    chunks.push(...(JSON.parse((await store.get(chunk)).toString('utf8')) as LedgerEntry[]));
   const lines: string[] = [];
-  for (const entry of mergeLedgerEntries(chunks)) {
+  for (const entry of await readLedger(store, generation.ledger)) {
     const record = entry.record
       ? (JSON.parse((await store.get(entry.record)).toString('utf8')) as {
           rollout1?: { patch?: { id: string } };

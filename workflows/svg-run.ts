@@ -69,6 +69,13 @@ export interface SvgRunState {
    * continue-as-new, so it is what grows with the run.
    */
   acceptedPatches?: Record<string, number>;
+  /**
+   * Since ledger-decides-duplicates (and only in runs that started under it): accepted samples
+   * counted as they finish, before the duplicate rule, which the ledger's readers apply (each
+   * accepted entry carries its patch's key); the run's end subtracts the duplicates. The run
+   * carries no duplicate index, so nothing it carries grows with the accepted samples.
+   */
+  acceptedSeen?: number;
   rejected: Record<string, number>;
   /** Recall of verified-or-not samples in ten bins: [0,0.1), …, [0.9,1]. */
   recallHistogram: number[];
@@ -84,7 +91,11 @@ export interface SvgRunState {
   retried?: Partial<Record<ReplyProblem, number>>;
   startedAt: number;
   stopReason?: 'budget';
-  /** Artifact ids of the finished segments' ledgers: every sample's record and fate. */
+  /**
+   * Artifact ids of the finished segments' ledgers: every sample's record and fate. Since
+   * ledger-decides-duplicates, more than LEDGER_IDS_CARRIED ids are folded into one index
+   * artifact (`{"ledgerChunks": […]}`), which the readers expand (activities/common/ledger.ts).
+   */
   ledger: string[];
   /** Samples taken from the run named by `resumeFrom` instead of being made again. */
   reused?: number;
@@ -181,6 +192,21 @@ export const SAMPLES_ACROSS_CONTINUE = 'samples-across-continue';
  * engine, or a task that waited HOST_START_TIMEOUT_SECONDS on its queue), as rollouts do.
  */
 export const GENERATION_MOVES_HOSTS = 'generation-moves-hosts';
+/**
+ * The run carries no duplicate index: an accepted sample's ledger entry carries its rollout-1
+ * patch's key, the ledger's readers apply the duplicate rule, and the run's end counts the
+ * duplicates (countLedgerDuplicates). Its ledger ids fold into an index artifact past
+ * LEDGER_IDS_CARRIED, so what the run carries no longer grows with the run.
+ */
+export const LEDGER_DECIDES_DUPLICATES = 'ledger-decides-duplicates';
+/** Ledger chunk ids a run carries before folding them into one index artifact (about 1.5 KB). */
+export const LEDGER_IDS_CARRIED = 20;
+/**
+ * A segment takes over its carried samples before it sets the report handler. Before it, a report
+ * that reached the segment before its first workflow task was dropped (no sample was running
+ * yet), and the sample was counted only by the next `endedSamples` check, 5 minutes later.
+ */
+export const CARRIED_BEFORE_REPORTS = 'carried-before-reports';
 /** How often a segment asks the server about carried samples that have not reported. */
 const CARRIED_CHECK_EVERY = '5m';
 
@@ -199,9 +225,17 @@ const shared = proxyActivities<Pick<SandboxActivities, 'claimSandboxHost'>>({
   startToCloseTimeout: '30s',
   retry,
 });
-const llm = proxyActivities<Pick<SvgActivities, 'checkTeacher' | 'writeRunManifest' | 'writeLedgerChunk'>>({
+const llm = proxyActivities<
+  Pick<SvgActivities, 'checkTeacher' | 'writeRunManifest' | 'writeLedgerChunk' | 'writeLedgerIndex'>
+>({
   taskQueue: TaskQueues.llm,
   startToCloseTimeout: '1m',
+  retry,
+});
+// Reads the whole ledger: a million samples' entries take a while.
+const ledgerReads = proxyActivities<Pick<SvgActivities, 'countLedgerDuplicates'>>({
+  taskQueue: TaskQueues.llm,
+  startToCloseTimeout: '30m',
   retry,
 });
 const sampleStates = proxyActivities<SampleStateActivities>({
@@ -260,7 +294,10 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   let startedThisRun = 0;
   // Since this patch the run carries a compact duplicate index instead of every accepted record.
   const compact = patched(COMPACT_RUN_STATE);
-  if (compact && !state.acceptedPatches) {
+  // Since this patch the ledger decides duplicates; a run keeps the way it started with.
+  const byLedger = state.acceptedSeen !== undefined || (!carried && patched(LEDGER_DECIDES_DUPLICATES));
+  if (byLedger) state.acceptedSeen ??= 0;
+  if (compact && !byLedger && !state.acceptedPatches) {
     state.acceptedPatches = {};
     for (const [patch, holder] of Object.entries(state.accepted))
       state.acceptedPatches[duplicateKey(patch)] = holder.index;
@@ -268,7 +305,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   }
   const authPause = patched(AUTH_PAUSE);
   const requeued = (): number[] => (state.requeued ??= []);
-  const acceptedCount = (): number => Object.keys(state.acceptedPatches ?? state.accepted).length;
+  const acceptedCount = (): number =>
+    state.acceptedSeen ?? Object.keys(state.acceptedPatches ?? state.accepted).length;
   const holderOf = (patch: string): number | undefined =>
     state.acceptedPatches ? state.acceptedPatches[duplicateKey(patch)] : state.accepted[patch]?.index;
   const hold = (patch: string, index: number, record: string): void => {
@@ -407,7 +445,12 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     if (summary.recall !== undefined)
       state.recallHistogram[Math.min(9, Math.floor(summary.recall * 10))]! += 1;
     let reason: string | undefined = summary.reason;
-    if (summary.accepted && summary.patch1) {
+    let patchKey: string | undefined;
+    if (byLedger && summary.accepted && summary.patch1) {
+      // The ledger's readers apply the duplicate rule on this key; counted as accepted until the end.
+      patchKey = duplicateKey(summary.patch1);
+      state.acceptedSeen = (state.acceptedSeen ?? 0) + 1;
+    } else if (summary.accepted && summary.patch1) {
       // The same rollout-1 patch twice: the lower index keeps it, whichever finished first.
       const holder = holderOf(summary.patch1);
       if (holder !== undefined && holder < summary.index) reason = 'duplicate_patch';
@@ -425,7 +468,13 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       }
     }
     if (reason) state.rejected[reason] = (state.rejected[reason] ?? 0) + 1;
-    segment.push({ index: summary.index, record: summary.record.id, accepted: reason === undefined, reason });
+    segment.push({
+      index: summary.index,
+      record: summary.record.id,
+      accepted: reason === undefined,
+      reason,
+      ...(patchKey ? { patch: patchKey } : {}),
+    });
     upsertSearchAttributes([
       { key: SearchAttributes.acceptedSamples, value: acceptedCount() },
       { key: SearchAttributes.costUsd, value: state.costUsd },
@@ -470,6 +519,17 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
   const fromChild = (index: number, runId: string, count: () => void): void => {
     if (running.has(index) && childRuns.get(index) === runId) count();
   };
+  const takeCarried = (): void => {
+    for (const [index, runId] of state.inFlight ?? []) {
+      running.add(index);
+      childRuns.set(index, runId);
+    }
+    delete state.inFlight;
+  };
+  // Reports that came before this segment's first workflow task are handed over as the handler is
+  // set: since this patch the carried samples are known by then, so those reports count.
+  const carriedFirst = patched(CARRIED_BEFORE_REPORTS);
+  if (carriedFirst) takeCarried();
   setHandler(sampleFinishedSignal, (report) =>
     fromChild(report.index, report.runId, () =>
       'summary' in report
@@ -477,11 +537,7 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
         : onFailed(report.index, ApplicationFailure.create({ ...report.failure, nonRetryable: true })),
     ),
   );
-  for (const [index, runId] of state.inFlight ?? []) {
-    running.add(index);
-    childRuns.set(index, runId);
-  }
-  delete state.inFlight;
+  if (!carriedFirst) takeCarried();
   const carriedSamples = new Set(childRuns.keys());
   // Ends with the run's cancel like every timer of it; the cancel path counts what is left.
   if (carriedSamples.size > 0) void watchCarried().catch(() => undefined);
@@ -648,6 +704,8 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     state.ledger.push(
       await callWithSummary(llm.writeLedgerChunk, ledgerSummary, { entries: segment.slice(0, written) }),
     );
+  if (byLedger && state.ledger.length > LEDGER_IDS_CARRIED)
+    state.ledger = [await llm.writeLedgerIndex({ ledger: state.ledger })];
   if ((state.cursor < config.samples || requeued().length > 0 || running.size > 0) && !state.stopReason) {
     if (running.size > 0) {
       state.inFlight = [...running].map((index) => [index, childRuns.get(index)!]);
@@ -655,6 +713,15 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
       state.unwritten = segment.slice(written);
     }
     await continueAsNew<typeof svgRun>(request, state);
+  }
+  if (byLedger) {
+    // The duplicate rule, applied to the whole ledger: the final counts are the ledger's.
+    const duplicates = await ledgerReads.countLedgerDuplicates({ ledger: state.ledger });
+    if (duplicates > 0) {
+      state.acceptedSeen = acceptedCount() - duplicates;
+      state.rejected.duplicate_patch = (state.rejected.duplicate_patch ?? 0) + duplicates;
+      upsertSearchAttributes([{ key: SearchAttributes.acceptedSamples, value: acceptedCount() }]);
+    }
   }
   const result: SvgRunResult = {
     runId: config.runId,

@@ -29,12 +29,8 @@ import {
   type MixReport,
 } from '../../core/sft/dataset-report';
 import { qwen3CountTokens, renderQwen3Template } from '../../core/sft/qwen3';
-import {
-  mergeLedgerEntries,
-  SampleRecordSchema,
-  type LedgerEntry,
-  type SampleRecord,
-} from '../../core/sft/sample-record';
+import { SampleRecordSchema, type SampleRecord } from '../../core/sft/sample-record';
+import { readLedger } from '../common/ledger';
 import { proveSftLine, type SftLine } from '../../core/sft/sft-line';
 import { axolotlConfig, CHATML_TRAINING_TEMPLATE, trlConfig } from '../../core/sft/trainer-configs';
 import { activityContext } from '../common/activity-context';
@@ -151,9 +147,7 @@ export function createDatasetActivities(deps: { artifacts: ArtifactStore }) {
       const sources: TrajectorySource[] =
         config.trajectories === 'T1+T2' ? ['T2', 'T1'] : [config.trajectories];
 
-      const chunks: LedgerEntry[] = [];
-      for (const chunk of input.ledger) chunks.push(...((await json(chunk)) as LedgerEntry[]));
-      const entries = mergeLedgerEntries(chunks);
+      const entries = await readLedger(deps.artifacts, input.ledger);
 
       const funnel: Partial<Record<TrajectorySource, Funnel>> = {};
       for (const s of sources) funnel[s] = { considered: 0, rejected: {}, passed: 0, selected: 0 };

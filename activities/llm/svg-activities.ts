@@ -9,7 +9,8 @@ import {
   type PlannedSample,
 } from '../../core/function-sampling';
 import { softVerify, type SoftVerification } from '../../core/soft-verify';
-import { mergeLedgerEntries, type LedgerEntry } from '../../core/sft/sample-record';
+import type { LedgerEntry, LedgerIndex } from '../../core/sft/sample-record';
+import { countDuplicates, ledgerChunkIds, readLedger } from '../common/ledger';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -190,6 +191,20 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
     },
 
     /**
+     * Folds a run's ledger ids (chunks, and earlier indexes expanded) into one index artifact, so
+     * the run carries one id however many segments it had.
+     */
+    async writeLedgerIndex(input: { ledger: string[] }): Promise<string> {
+      const index: LedgerIndex = { ledgerChunks: await ledgerChunkIds(deps.artifacts, input.ledger) };
+      return (await deps.artifacts.put(JSON.stringify(index), 'application/json')).id;
+    },
+
+    /** How many accepted samples the duplicate rule turns away when the ledger is read. */
+    async countLedgerDuplicates(input: { ledger: string[] }): Promise<number> {
+      return countDuplicates(deps.artifacts, input.ledger);
+    },
+
+    /**
      * Writes `<output>/<runId>/manifest.json` (the run's result plus the accepted samples, read
      * from its ledger) and one file per accepted sample's record.
      */
@@ -200,11 +215,8 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
     }): Promise<string> {
       const dir = path.join(input.output, input.runId);
       await mkdir(path.join(dir, 'accepted'), { recursive: true });
-      const chunks: LedgerEntry[] = [];
-      for (const chunk of input.manifest.ledger)
-        chunks.push(...(JSON.parse((await deps.artifacts.get(chunk)).toString('utf8')) as LedgerEntry[]));
       const accepted: Array<{ index: number; record: string }> = [];
-      for (const entry of mergeLedgerEntries(chunks))
+      for (const entry of await readLedger(deps.artifacts, input.manifest.ledger))
         if (entry.accepted && entry.record) accepted.push({ index: entry.index, record: entry.record });
       for (const a of accepted) {
         await writeFile(

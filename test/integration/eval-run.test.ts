@@ -31,6 +31,7 @@ import type { RolloutResult } from '../../workflows/rollout';
 import { applicationCause } from '../support/failures';
 import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
 import { readArtifact, readTrajectory } from '../support/rollout';
+import { recordForReplay } from '../support/record';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
 
@@ -302,6 +303,9 @@ describe('multi-seed evaluation on the example set', () => {
     // The first kill cut an activity in flight, which ran again on the new worker. (The second
     // one's cut tool call was not retried but done again by the moved rollout, asserted above.)
     await expectFaultsHit(workers.client, [workflowId], [cameBack]);
+    await recordForReplay(workers.client, workflowId, 'evaluateModel-host-lost');
+    await recordForReplay(workers.client, cut!.workflowId.replace(/-agent$/, ''), 'solveInstance-host-lost');
+    await recordForReplay(workers.client, cut!.workflowId, 'rollout-moved');
   }, 600_000);
 
   it('cancels cleanly: its solving children stop and no container is left', async () => {

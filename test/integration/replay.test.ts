@@ -6,6 +6,7 @@ import proto from '@temporalio/proto';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { historyFixturesDir, workflowBundlePath } from '../../infra/paths';
+import type { HistoryFixtureIndex } from '../../infra/history-fixtures';
 import type { HistoryFixture } from '../../infra/record-histories';
 import { useTestServer } from '../support/temporal';
 
@@ -19,11 +20,8 @@ const sets = readdirSync(historyFixturesDir, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort();
-const indexOf = (set: string): { ending?: 'cancelled'; fixtures: HistoryFixture[] } =>
-  JSON.parse(readFileSync(path.join(historyFixturesDir, set, 'index.json'), 'utf8')) as {
-    ending?: 'cancelled';
-    fixtures: HistoryFixture[];
-  };
+const indexOf = (set: string): HistoryFixtureIndex =>
+  JSON.parse(readFileSync(path.join(historyFixturesDir, set, 'index.json'), 'utf8')) as HistoryFixtureIndex;
 const fixturesOf = (set: string): HistoryFixture[] => indexOf(set).fixtures;
 const historyOf = (set: string, fixture: HistoryFixture): proto.temporal.api.history.v1.History =>
   History.decode(gunzipSync(readFileSync(path.join(historyFixturesDir, set, fixture.file))));
@@ -34,13 +32,16 @@ const historyOf = (set: string, fixture: HistoryFixture): proto.temporal.api.his
  * or reordered without `patched`) fails here, not in production.
  */
 describe('recorded histories replay against the current workflow code', () => {
-  it('has sets of fixtures, each with every workflow type of the lifecycle (a cancelled run: up to its generation)', () => {
+  it('has sets of fixtures, each with every workflow type of the lifecycle (a cancelled run: up to its generation; a set recorded from tests: what it names)', () => {
     expect(sets.length).toBeGreaterThan(0);
-    for (const set of sets.filter((s) => indexOf(s).ending === 'cancelled'))
+    const whole = sets.filter((s) => indexOf(s).partial === undefined);
+    for (const set of sets.filter((s) => indexOf(s).partial !== undefined))
+      expect(fixturesOf(set).length).toBeGreaterThan(0);
+    for (const set of whole.filter((s) => indexOf(s).ending === 'cancelled'))
       expect(fixturesOf(set).map((f) => f.workflowType)).toEqual(
         expect.arrayContaining(['specializeRepository', 'svgRun', 'svgSample', 'rollout']),
       );
-    for (const set of sets.filter((s) => indexOf(s).ending !== 'cancelled'))
+    for (const set of whole.filter((s) => indexOf(s).ending !== 'cancelled'))
       expect(fixturesOf(set).map((f) => f.workflowType)).toEqual(
         expect.arrayContaining([
           'specializeRepository',

@@ -8,6 +8,7 @@ import { ErrorTypes } from '../../core/errors';
 import { TaskQueues } from '../../core/queues';
 import { exampleRepository } from '../../infra/example-repo';
 import type { PrepareEnvironmentResult } from '../../workflows/prepare-environment';
+import { recordForReplay } from '../support/record';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
 const example = exampleRepository();
@@ -87,6 +88,7 @@ describe('prepareEnvironment on two sandbox hosts', () => {
     expect(result.sandboxHost).toBe(hostA);
     expect(result.passed).toBe(true);
     expect(await containersOfRun(runId)).toEqual([]);
+    await recordForReplay(core.client, `sera-env-${runId}`, 'prepareEnvironment-engine-down');
   });
 });
 
@@ -156,6 +158,7 @@ describe('prepareEnvironment when its host’s worker stops', () => {
     expect(result.sandboxHost).toBe(hostC);
     expect(result.passed).toBe(true);
     expect(await containersOfRun(runId)).toEqual([]);
+    await recordForReplay(core.client, `sera-env-${runId}`, 'prepareEnvironment-worker-stopped');
   });
 });
 
@@ -246,5 +249,6 @@ describe('a generation whose image-build host’s engine stops', () => {
     await handle.result().catch(() => undefined);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect(await containersOfRun(runId)).toEqual([]);
+    await recordForReplay(core.client, `sera-run-${runId}`, 'svgRun-build-host-lost');
   });
 });

@@ -15,7 +15,11 @@ import type { RunConfigRequest } from '../../core/run-config';
 import { mergeLedgerEntries, type LedgerEntry } from '../../core/sft/sample-record';
 import { exampleRepository } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
-import type { SvgRunProgress, SvgRunResult } from '../../workflows/svg-run';
+import type { SvgRunProgress, SvgRunResult, SvgRunState } from '../../workflows/svg-run';
+import { sampleFinishedSignal } from '../../workflows/sample-report';
+import type { SvgSampleSummary } from '../../workflows/svg-sample';
+import { LocalArtifactStore } from '../../infra/local-artifact-store';
+import { artifactsDir } from '../../infra/paths';
 import { readArtifact } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
@@ -240,6 +244,55 @@ describe('an SVG run on the example repository with the offline teacher', () => 
     expect(progress).toMatchObject({ stage: 'done', finished: 20, accepted: holder.size });
     expect(await containersOfRun(runId)).toEqual([]);
   }, 600_000);
+
+  it('counts a carried sample whose report reached the segment before its first workflow task', async () => {
+    const runId = uniqueRunId('svg-early');
+    const example = exampleRepository();
+    const childRun = 'the-first-run-of-sample-0';
+    const record = await new LocalArtifactStore(artifactsDir()).put('{"index":0}', 'application/json');
+    const summary: SvgSampleSummary = {
+      index: 0,
+      accepted: true,
+      recall: 1,
+      patch1: `sha256:${'a'.repeat(64)}`,
+      tokens: 10,
+      costUsd: 0,
+      record,
+    };
+    // A segment whose only sample was started by the segment before it, and whose report is the
+    // signal the segment starts with (as when the sample ends while the run continues as new).
+    const carried: SvgRunState = {
+      sandbox: { hostQueue: 'none', hostId: 'none', image: 'none', baseCommit: example.commit },
+      functions: record,
+      functionCount: 1,
+      cursor: 1,
+      finished: 0,
+      accepted: {},
+      acceptedSeen: 0,
+      rejected: {},
+      recallHistogram: Array.from({ length: 10 }, () => 0),
+      tokens: 0,
+      costUsd: 0,
+      concurrency: 1,
+      paused: false,
+      startedAt: Date.now(),
+      ledger: [],
+      inFlight: [[0, childRun]],
+    };
+    const handle = await workers.client.workflow.signalWithStart('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [config(runId, { samples: 1, dataset: { build: false } }), carried],
+      signal: sampleFinishedSignal,
+      signalArgs: [{ index: 0, runId: childRun, summary }],
+    });
+    // Counted from the signal at once, not by the check for silent samples 5 minutes later.
+    const result = (await Promise.race([
+      handle.result(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the report was not counted')), 60_000)),
+    ])) as SvgRunResult;
+    expect(result).toMatchObject({ finished: 1, acceptedCount: 1, rejectedByReason: {} });
+  });
 
   it('starts no sample while paused though slots free up, starts again on resume, and changes concurrency', async () => {
     const runId = uniqueRunId('svg-steer');
