@@ -181,6 +181,13 @@ try {
       console.log(
         `workflow overhead ${(temporal.overheadShare * 100).toFixed(1)} % — ${temporal.overheadShare <= 0.05 ? 'meets' : 'misses'} the ≤ 5 % goal`,
       );
+    const parts = temporal?.breakdown;
+    if (parts && temporal) {
+      const perTurn = (ms: number): string => `${(ms / temporal.turns).toFixed(0)} ms/turn`;
+      console.log(
+        `where the workflow's overhead went: activity dispatch ${perTurn(parts.dispatchMs)}, workflow tasks ${perTurn(parts.workflowTasksMs)}, inside activities outside model and tool ${perTurn(parts.insideActivitiesMs)} (making and removing the container: ${perTurn(parts.sandboxLifecycleMs)}), client start and result ${perTurn(parts.clientMs)}`,
+      );
+    }
     const file = path.join(outDir, `rollout-overhead-${stamp}.json`);
     writeFileSync(file, JSON.stringify({ machine, modelLatencyMs: options.modelLatencyMs, rows }, null, 2));
     console.log(`figures: ${file}`);

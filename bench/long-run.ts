@@ -16,6 +16,8 @@ import { seededRunState } from './long-run-seed';
 export interface LongRunFigures {
   /** Samples the seeded state had finished before the benchmark started the run (0: none). */
   startAt: number;
+  /** Ledger artifact ids in the result (chunks, or a chunk index and the chunks after it). */
+  ledgerIds: number;
   /** Seconds the run's end took to count the duplicates over the whole ledger (countLedgerDuplicates). */
   finalCountSeconds?: number;
   samples: number;
@@ -185,6 +187,7 @@ export async function benchLongRun(
     }
     return {
       startAt: options.startAt ?? 0,
+      ledgerIds: outcome.ledger.length,
       finalCountSeconds: await finalCountSeconds(client, workflowId),
       samples: outcome.finished,
       accepted: acceptedCountOf(outcome),
@@ -224,7 +227,7 @@ export function printLongRun(f: LongRunFigures): void {
       `the run's end counted the duplicates over the whole ledger in ${f.finalCountSeconds.toFixed(1)} s`,
     );
   console.log(
-    `long generation: ${f.samples} stand-in samples (${f.accepted} accepted) at concurrency ${f.concurrency}, ${f.samplesPerContinue} per continued run, ${f.wallSeconds.toFixed(0)} s (${(f.samples / f.wallSeconds).toFixed(1)} samples/s)`,
+    `long generation: ${f.samples} stand-in samples (${f.accepted} accepted) at concurrency ${f.concurrency}, ${f.samplesPerContinue} per continued run, ${f.wallSeconds.toFixed(0)} s (${((f.samples - f.startAt) / f.wallSeconds).toFixed(1)} samples/s run here); the result names ${f.ledgerIds} ledger artifact(s)`,
   );
   console.log(
     `svgRun: ${f.segments.length} runs; per run: history ${Math.min(...events)}–${Math.max(...events)} events, ${kb(Math.min(...bytes))}–${kb(Math.max(...bytes))}; carried state ${kb(carried[0] ?? 0)} at the first run, ${kb(Math.max(...carried))} at most; result ${kb(f.resultBytes)}`,

@@ -21,6 +21,73 @@ export interface OverheadRow {
   toolMs: number;
   /** (wall − model − tools) / wall */
   overheadShare: number;
+  /** The workflow's overhead by where it went (from its histories), summed over the rollouts. */
+  breakdown?: OverheadBreakdown;
+}
+
+export interface OverheadBreakdown {
+  /** Activity tasks waiting for a worker: scheduled to started. */
+  dispatchMs: number;
+  /** Between an activity's end and the next one's schedule, and before the first / after the last: workflow tasks. */
+  workflowTasksMs: number;
+  /** Inside activities but outside the model call and the tool call (trajectory, caches, artifacts). */
+  insideActivitiesMs: number;
+  /** Of that: making and removing the container (createSandbox, destroySandbox). */
+  sandboxLifecycleMs: number;
+  /** The client's start request and result poll: the client's wall less the history's first-to-last event. */
+  clientMs: number;
+}
+
+type HistoryEvents = NonNullable<
+  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
+>;
+
+/** Where one rollout workflow's time went, from its history's event times. */
+function timeSplit(events: HistoryEvents): {
+  wallMs: number;
+  dispatchMs: number;
+  activityMs: number;
+  spanMs: number;
+  sandboxLifecycleMs: number;
+} {
+  const ms = (e: HistoryEvents[number] | undefined): number =>
+    e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : 0;
+  const scheduled = new Map<string, number>();
+  const types = new Map<string, string>();
+  const started = new Map<string, number>();
+  let sandboxLifecycleMs = 0;
+  let dispatchMs = 0;
+  let activityMs = 0;
+  let spanMs = 0;
+  for (const e of events) {
+    if (e.activityTaskScheduledEventAttributes) {
+      scheduled.set(String(e.eventId), ms(e));
+      types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    }
+    const start = e.activityTaskStartedEventAttributes;
+    if (start) started.set(String(start.scheduledEventId), ms(e));
+    const end =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes;
+    if (end) {
+      const id = String(end.scheduledEventId);
+      const from = scheduled.get(id) ?? ms(e);
+      const begun = started.get(id) ?? from;
+      dispatchMs += begun - from;
+      activityMs += ms(e) - begun;
+      if (['createSandbox', 'destroySandbox'].includes(types.get(id) ?? ''))
+        sandboxLifecycleMs += ms(e) - begun;
+      spanMs += ms(e) - from;
+    }
+  }
+  return {
+    wallMs: ms(events[events.length - 1]) - ms(events[0]),
+    dispatchMs,
+    activityMs,
+    spanMs,
+    sandboxLifecycleMs,
+  };
 }
 
 /**
@@ -47,6 +114,13 @@ export async function benchRolloutOverhead(
     temporal: { turns: 0, wallMs: 0, modelMs: 0, toolMs: 0 },
     plain: { turns: 0, wallMs: 0, modelMs: 0, toolMs: 0 },
   };
+  const split = {
+    dispatchMs: 0,
+    workflowTasksMs: 0,
+    insideActivitiesMs: 0,
+    sandboxLifecycleMs: 0,
+    clientMs: 0,
+  };
   try {
     for (let i = 0; i < options.rollouts; i += 1) {
       const request: RolloutRequest = {
@@ -64,6 +138,15 @@ export async function benchRolloutOverhead(
         args: [request],
       })) as RolloutResult;
       const wall = performance.now() - started;
+      const events =
+        (await client.workflow.getHandle(`sera-bench-rollout-${process.pid}-${i}`).fetchHistory()).events ??
+        [];
+      const times = timeSplit(events);
+      split.dispatchMs += times.dispatchMs;
+      split.workflowTasksMs += times.wallMs - times.spanMs;
+      split.insideActivitiesMs += times.activityMs - viaTemporal.modelMs - viaTemporal.toolMs;
+      split.sandboxLifecycleMs += times.sandboxLifecycleMs;
+      split.clientMs += wall - times.wallMs;
       sums.temporal.turns += viaTemporal.turns;
       sums.temporal.wallMs += wall;
       sums.temporal.modelMs += viaTemporal.modelMs;
@@ -92,6 +175,7 @@ export async function benchRolloutOverhead(
       rollouts: options.rollouts,
       ...s,
       overheadShare: (s.wallMs - s.modelMs - s.toolMs) / s.wallMs,
+      ...(way === 'temporal' ? { breakdown: split } : {}),
     };
   });
 }

@@ -144,11 +144,15 @@ export function createAgentToolActivities(deps: {
       if (execution) await claimContainer(docker, input.container, execution, continuedFrom);
       const dir = await harnessDir(docker, input.container);
       const file = resultFile(dir, toolResultKey(execution?.runId ?? 'local', input.key, input.action));
-      const cached = await readSandboxFile(docker, input.container, file);
-      if (cached) return JSON.parse(cached) as ToolResult;
-      // An earlier attempt may have died after changing files but before recording its result:
-      // put the repository back as it was before the call, so the call runs once, not on top of itself.
-      if (attempt() > 1) await resetRepository(input.container, input.baseCommit, input.before);
+      // Only a retry can find a recorded result (the key names this execution, the turn and the
+      // action), so a first attempt does not look: one engine round trip less per tool call.
+      if (attempt() > 1) {
+        const cached = await readSandboxFile(docker, input.container, file);
+        if (cached) return JSON.parse(cached) as ToolResult;
+        // An earlier attempt may have died after changing files but before recording its result:
+        // put the repository back as it was before the call, so the call runs once, not on top of itself.
+        await resetRepository(input.container, input.baseCommit, input.before);
+      }
       const started = Date.now();
       const done = await perform(input);
       const { diff, writableKb } = await diffOf(input.container, input.baseCommit);

@@ -107,8 +107,9 @@ describe('a container belongs to the workflow run that made it', () => {
       limits: { cpus: 1, memoryMb: 512, pids: 256 },
     });
     const artifacts = storedArtifacts();
-    const tools = createAgentToolActivities({ docker, artifacts });
-    const call = (command: string) =>
+    const firstAttempt = createAgentToolActivities({ docker, artifacts, attempt: () => 1 });
+    const retry = createAgentToolActivities({ docker, artifacts, attempt: () => 2 });
+    const call = (tools: typeof retry, command: string) =>
       tools.runTool({
         container: name,
         baseCommit: image.commit,
@@ -117,11 +118,11 @@ describe('a container belongs to the workflow run that made it', () => {
         commandTimeoutSeconds: 30,
         observationCapBytes: 4096,
       });
-    const one = await call('echo one >> counted.txt; cat counted.txt');
+    const one = await call(firstAttempt, 'echo one >> counted.txt; cat counted.txt');
     // The same call again (a retried attempt): its recorded result, the command not run twice.
-    expect(await call('echo one >> counted.txt; cat counted.txt')).toEqual(one);
+    expect(await call(retry, 'echo one >> counted.txt; cat counted.txt')).toEqual(one);
     // Another command under the same key runs, and is told what it did.
-    const two = await call('echo two');
+    const two = await call(firstAttempt, 'echo two');
     expect((await artifacts.get(two.observation.id)).toString()).toContain('two');
     expect(await readSandboxFile(docker, name, 'counted.txt')).toBe('one\n');
   });
