@@ -29,6 +29,22 @@ async function startManagedContainer(): Promise<string> {
   return name;
 }
 
+/** The sandbox activities of a host whose cap is one above what already runs on the test engine. */
+async function oneFreePlace(hostId: string) {
+  const before = (await listManagedContainers(docker)).filter((c) => c.state === 'running').length;
+  return createSandboxActivities({
+    docker,
+    hostId,
+    baseImage: baseImageTag(),
+    artifacts: new LocalArtifactStore(artifactsDir()),
+    client: undefined as never, // only the reaper uses the client, and it is not called here
+    maxContainers: before + 1,
+  });
+}
+
+/** As an activity of this workflow would run. */
+const as = (workflowId: string) => ({ workflowExecution: { workflowId, runId: `${workflowId}-run` } });
+
 afterAll(async () => {
   for (const name of made) await destroySandbox(docker, name);
 });
@@ -68,17 +84,8 @@ describe('a sandbox host at its container cap', () => {
 describe('a claim that reserves a place on a capped host', () => {
   it('holds the place until its container is created, and frees it once the container is gone', async () => {
     const example = exampleRepository();
-    const before = (await listManagedContainers(docker)).filter((c) => c.state === 'running').length;
-    const activities = createSandboxActivities({
-      docker,
-      hostId: 'reserving-host',
-      baseImage: baseImageTag(),
-      artifacts: new LocalArtifactStore(artifactsDir()),
-      client: undefined as never,
-      maxContainers: before + 1,
-    });
+    const activities = await oneFreePlace('reserving-host');
     const runId = uniqueRunId('reserve');
-    const as = (workflowId: string) => ({ workflowExecution: { workflowId, runId: `${workflowId}-run` } });
     const claim = (workflowId: string) =>
       inFakeActivity(
         () => activities.claimHostForRepository({ repository: example.path, commit: example.commit }),
@@ -112,18 +119,9 @@ describe('a claim that reserves a place on a capped host', () => {
 
   it('reserves nothing for a claim whose container comes without createSandbox (a grading)', async () => {
     const example = exampleRepository();
-    const before = (await listManagedContainers(docker)).filter((c) => c.state === 'running').length;
-    const activities = createSandboxActivities({
-      docker,
-      hostId: 'grading-host',
-      baseImage: baseImageTag(),
-      artifacts: new LocalArtifactStore(artifactsDir()),
-      client: undefined as never,
-      maxContainers: before + 1,
-    });
+    const activities = await oneFreePlace('grading-host');
     const runId = uniqueRunId('noreserve');
     const repository = { repository: example.path, commit: example.commit };
-    const as = (workflowId: string) => ({ workflowExecution: { workflowId, runId: `${workflowId}-run` } });
     for (const who of ['grade-1', 'grade-2', 'grade-3'])
       expect(
         (
