@@ -137,17 +137,11 @@ export async function prepareEnvironment(
     const activities = proxyActivities<SandboxActivities>(hostOptions);
 
     progress.stage = 'building-image';
-    const builds = moves
-      ? proxyActivities<Pick<SandboxActivities, 'prepareRepoImage'>>(
-          noticeLoss({
-            taskQueue: host.taskQueue,
-            // As workflows/image-builds.ts: a recipe's setup may install for many minutes.
-            startToCloseTimeout: '1h',
-            heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-            retry: { ...retry, initialInterval: '5s', maximumAttempts: 4 },
-          }),
-        )
-      : imageBuilds(host.taskQueue, input.heartbeatTimeoutSeconds);
+    const builds = imageBuilds(
+      host.taskQueue,
+      input.heartbeatTimeoutSeconds,
+      moves ? input.hostStartTimeoutSeconds : undefined,
+    );
     const image = await builds.prepareRepoImage({
       repository: input.repository.path,
       commit: input.repository.commit,

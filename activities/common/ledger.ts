@@ -1,15 +1,25 @@
 import type { ArtifactStore } from '../../core/artifacts';
-import { isLedgerIndex, mergeLedgerEntries, type LedgerEntry } from '../../core/sft/sample-record';
+import {
+  isLedgerIndex,
+  mergeLedgerEntries,
+  type LedgerEntry,
+  type LedgerIndex,
+} from '../../core/sft/sample-record';
 
-/** Every entry of the ledger artifacts, chunk by chunk, chunk indexes expanded in place. */
-async function rawEntries(store: ArtifactStore, ids: readonly string[]): Promise<LedgerEntry[]> {
-  const entries: LedgerEntry[] = [];
+/**
+ * Reads each ledger artifact once, in order, and hands every chunk's entries to `visit`; a chunk
+ * index stands for the artifacts it lists.
+ */
+async function eachChunk(
+  store: ArtifactStore,
+  ids: readonly string[],
+  visit: (entries: LedgerEntry[]) => void,
+): Promise<void> {
   for (const id of ids) {
     const parsed: unknown = JSON.parse((await store.get(id)).toString('utf8'));
-    if (isLedgerIndex(parsed)) entries.push(...(await rawEntries(store, parsed.ledgerChunks)));
-    else entries.push(...(parsed as LedgerEntry[]));
+    if (isLedgerIndex(parsed)) await eachChunk(store, parsed.ledgerChunks, visit);
+    else visit(parsed as LedgerEntry[]);
   }
-  return entries;
 }
 
 /**
@@ -17,18 +27,9 @@ async function rawEntries(store: ArtifactStore, ids: readonly string[]): Promise
  * one entry per sample in index order, corrections and the duplicate rule applied.
  */
 export async function readLedger(store: ArtifactStore, ids: readonly string[]): Promise<LedgerEntry[]> {
-  return mergeLedgerEntries(await rawEntries(store, ids));
-}
-
-/** The ids of a run's ledger chunks, its chunk indexes expanded (in order). */
-export async function ledgerChunkIds(store: ArtifactStore, ids: readonly string[]): Promise<string[]> {
-  const chunks: string[] = [];
-  for (const id of ids) {
-    const parsed: unknown = JSON.parse((await store.get(id)).toString('utf8'));
-    if (isLedgerIndex(parsed)) chunks.push(...(await ledgerChunkIds(store, parsed.ledgerChunks)));
-    else chunks.push(id);
-  }
-  return chunks;
+  const entries: LedgerEntry[] = [];
+  await eachChunk(store, ids, (chunk) => entries.push(...chunk));
+  return mergeLedgerEntries(entries);
 }
 
 /**
@@ -39,12 +40,33 @@ export async function ledgerChunkIds(store: ArtifactStore, ids: readonly string[
 export async function countDuplicates(store: ArtifactStore, ids: readonly string[]): Promise<number> {
   const keys = new Set<string>();
   let keyed = 0;
-  for (const chunk of await ledgerChunkIds(store, ids)) {
-    for (const entry of JSON.parse((await store.get(chunk)).toString('utf8')) as LedgerEntry[]) {
+  await eachChunk(store, ids, (chunk) => {
+    for (const entry of chunk) {
       if (!entry.accepted || entry.patch === undefined) continue;
       keyed += 1;
       keys.add(entry.patch);
     }
-  }
+  });
   return keyed - keys.size;
+}
+
+/**
+ * One flat chunk index for a run's ledger ids: an index among them gives its list (indexes are
+ * written flat, by this function), a chunk itself. Only the ids given are read, and only to tell
+ * an index (a JSON object) from a chunk (an array), so a fold costs the same however long the
+ * ledger already is.
+ */
+export async function foldLedger(store: ArtifactStore, ids: readonly string[]): Promise<LedgerIndex> {
+  const ledgerChunks: string[] = [];
+  for (const id of ids) {
+    const text = (await store.get(id)).toString('utf8');
+    if (!text.trimStart().startsWith('{')) {
+      ledgerChunks.push(id);
+      continue;
+    }
+    const parsed: unknown = JSON.parse(text);
+    if (isLedgerIndex(parsed)) ledgerChunks.push(...parsed.ledgerChunks);
+    else ledgerChunks.push(id);
+  }
+  return { ledgerChunks };
 }

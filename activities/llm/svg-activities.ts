@@ -9,8 +9,8 @@ import {
   type PlannedSample,
 } from '../../core/function-sampling';
 import { softVerify, type SoftVerification } from '../../core/soft-verify';
-import type { LedgerEntry, LedgerIndex } from '../../core/sft/sample-record';
-import { countDuplicates, ledgerChunkIds, readLedger } from '../common/ledger';
+import type { LedgerEntry } from '../../core/sft/sample-record';
+import { countDuplicates, foldLedger, readLedger } from '../common/ledger';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -191,11 +191,11 @@ export function createSvgActivities(deps: { artifacts: ArtifactStore }) {
     },
 
     /**
-     * Folds a run's ledger ids (chunks, and earlier indexes expanded) into one index artifact, so
+     * Folds a run's ledger ids (chunks, and an earlier index's list) into one index artifact, so
      * the run carries one id however many segments it had.
      */
     async writeLedgerIndex(input: { ledger: string[] }): Promise<string> {
-      const index: LedgerIndex = { ledgerChunks: await ledgerChunkIds(deps.artifacts, input.ledger) };
+      const index = await foldLedger(deps.artifacts, input.ledger);
       return (await deps.artifacts.put(JSON.stringify(index), 'application/json')).id;
     },
 

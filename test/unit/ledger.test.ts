@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { countDuplicates, ledgerChunkIds, readLedger } from '../../activities/common/ledger';
+import { countDuplicates, foldLedger, readLedger } from '../../activities/common/ledger';
 import { mergeLedgerEntries, type LedgerEntry } from '../../core/sft/sample-record';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 
@@ -48,7 +48,7 @@ describe('the ledger as its readers see it', () => {
     ]);
   });
 
-  it('expands chunk indexes, nested too, in order, and reads the same ledger as the chunks themselves', async () => {
+  it('expands chunk indexes, nested too, in order, reads the same ledger as the chunks themselves, and folds flat', async () => {
     const store = new LocalArtifactStore(root);
     const put = async (value: unknown): Promise<string> =>
       (await store.put(JSON.stringify(value), 'application/json')).id;
@@ -59,7 +59,12 @@ describe('the ledger as its readers see it', () => {
     ];
     const inner = await put({ ledgerChunks: chunks.slice(0, 2) });
     const outer = await put({ ledgerChunks: [inner, chunks[2]] });
-    expect(await ledgerChunkIds(store, [outer])).toEqual(chunks);
+    // A fold flattens the index it is given with the chunks after it, as a run's next fold does.
+    const flat = await put(
+      await foldLedger(store, [await put({ ledgerChunks: chunks.slice(0, 2) }), chunks[2]!]),
+    );
+    expect(await foldLedger(store, [flat])).toEqual({ ledgerChunks: chunks });
+    expect(await readLedger(store, [flat])).toEqual(await readLedger(store, chunks));
     const viaIndex = await readLedger(store, [outer]);
     expect(viaIndex).toEqual(await readLedger(store, chunks));
     expect(viaIndex.map((e) => [e.index, e.accepted, e.reason])).toEqual([
