@@ -22,7 +22,7 @@ const datasets = proxyActivities<DatasetActivities>({
 
 /**
  * The dataset stage of a run: its samples through SERA's filters and truncation into SFT JSONL,
- * with a report and charts. Started by svgRun when generation ends, or on its own over a finished
+ * with a report and charts. Started by specializeRepository when generation ends, or on its own over a finished
  * run (`sera-flow dataset <run workflow id>`). The memo links every output.
  */
 export async function buildDataset(input: BuildDatasetInput): Promise<BuildDatasetResult> {

@@ -7,7 +7,6 @@ import {
   getExternalWorkflowHandle,
   sleep,
   continueAsNew,
-  executeChild,
   defineQuery,
   patched,
   defineSignal,
@@ -42,9 +41,8 @@ import { callWithSummary } from './with-summary';
 import type { LedgerEntry } from '../core/sft/sample-record';
 import type { BuildDatasetResult } from '../activities/dataset/build-dataset';
 import type { TrainStudentResult } from '../activities/train/train-student';
-import { buildDataset } from './build-dataset';
-import { trainStudentModel } from './train-student';
-import { evaluateRunModels, type RunEvaluationResult } from './run-evaluation';
+import type { RunEvaluationResult } from './run-evaluation';
+import { chainStagesOfEarlierRuns } from './svg-run-chain';
 import { svgSample, type SvgSampleSummary } from './svg-sample';
 import { sampleFinishedSignal } from './sample-report';
 import { onLiveHost, optionsThatNoticeLoss } from './host-moves';
@@ -106,6 +104,8 @@ export interface SvgRunState {
   inFlight?: Array<[number, string]>;
   /** Ledger entries of samples that reported after the segment's ledger chunk was written. */
   unwritten?: LedgerEntry[];
+  /** Since generation-only (set by the first run and carried): the run makes samples only. */
+  generationOnly?: boolean;
 }
 
 export interface SvgRunProgress {
@@ -207,6 +207,12 @@ export const LEDGER_IDS_CARRIED = 20;
  * yet), and the sample was counted only by the next `endedSamples` check, 5 minutes later.
  */
 export const CARRIED_BEFORE_REPORTS = 'carried-before-reports';
+/**
+ * svgRun makes samples and nothing else: `specializeRepository` alone chains the dataset, training
+ * and evaluation. Before it, a run started on its own with `dataset.build` (the default) also ran
+ * those stages itself (workflows/svg-run-chain.ts, kept for runs started before the patch).
+ */
+export const GENERATION_ONLY = 'generation-only';
 /** How often a segment asks the server about carried samples that have not reported. */
 const CARRIED_CHECK_EVERY = '5m';
 
@@ -304,6 +310,14 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     state.accepted = {};
   }
   const authPause = patched(AUTH_PAUSE);
+  // Decided by the first run and carried, so a run ends the way it began across an upgrade.
+  if (!carried && patched(GENERATION_ONLY)) state.generationOnly = true;
+  if (state.generationOnly && (config.train || config.evaluate))
+    throw ApplicationFailure.create({
+      type: ErrorTypes.InvalidInput,
+      message: `svgRun makes samples only, and this config also asks for ${config.train ? (config.evaluate ? 'training and evaluation' : 'training') : 'evaluation'}: start specializeRepository with the same config (the CLI's \`run\` command does), which runs the dataset, training and evaluation as stages after the generation, or leave out \`train\` and \`evaluate\``,
+      nonRetryable: true,
+    });
   const requeued = (): number[] => (state.requeued ??= []);
   const acceptedCount = (): number =>
     state.acceptedSeen ?? Object.keys(state.acceptedPatches ?? state.accepted).length;
@@ -737,80 +751,13 @@ export async function svgRun(request: RunConfigRequest, carried?: SvgRunState): 
     ...(authPause ? { replyRetries: state.retried ?? {} } : {}),
     ledger: state.ledger,
   };
-  if (config.dataset.build) {
-    stage = 'building-dataset';
-    upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
-    const workflowId = `${workflowInfo().workflowId}-dataset`;
-    const built = await executeChild(buildDataset, {
-      workflowId,
-      staticSummary: `SFT dataset of run ${config.runId}`,
-      args: [
-        {
-          runId: config.runId,
-          ledger: state.ledger,
-          config: config.dataset,
-          runThreshold: config.threshold,
-          output: config.output,
-        },
-      ],
-    });
-    result.dataset = {
-      lines: built.lines,
-      tokens: built.tokens,
-      meanTruncationRatio: built.meanTruncationRatio,
-      problems: built.problems,
-      directory: built.directory,
-      artifact: built.dataset.id,
-      report: built.report.id,
-      workflowId,
-    };
+  // Runs started before generation-only also built the dataset, trained and evaluated here.
+  if (!state.generationOnly) await chainStagesOfEarlierRuns(config, result, (s) => void (stage = s));
+  else if (config.dataset.build)
     upsertMemo({
-      dataset: `${built.lines} samples, ${built.tokens} tokens, mean truncation ratio ${built.meanTruncationRatio.toFixed(3)} (workflow ${workflowId})`,
-      datasetArtifact: built.dataset.id,
-      reportArtifact: built.report.id,
-      charts: built.charts,
+      dataset:
+        "not built by svgRun, which makes samples only: the CLI's `dataset <run-id>` command (or a buildDataset workflow on the result's ledger) builds it",
     });
-    if (config.train && built.lines > 0) {
-      stage = 'training';
-      upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
-      const trainId = `${workflowInfo().workflowId}-train`;
-      const trained = await executeChild(trainStudentModel, {
-        workflowId: trainId,
-        staticSummary: `SFT of the student on run ${config.runId}'s dataset`,
-        args: [
-          { runId: config.runId, dataset: built.dataset.id, config: config.train, output: config.output },
-        ],
-      });
-      result.training = {
-        steps: trained.steps,
-        samples: trained.samples,
-        firstLoss: trained.firstLoss,
-        lastLoss: trained.lastLoss,
-        wallSeconds: trained.wallSeconds,
-        costUsd: trained.costUsd,
-        model: trained.model,
-        directory: trained.directory,
-        report: trained.report.id,
-        workflowId: trainId,
-      };
-      upsertMemo({
-        training: `${trained.steps} steps, loss ${trained.firstLoss.toFixed(3)} → ${trained.lastLoss.toFixed(3)} (workflow ${trainId})`,
-        modelArtifact: trained.model,
-      });
-      if (config.evaluate) {
-        stage = 'evaluating';
-        upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
-        result.evaluation = await evaluateRunModels(
-          config.runId,
-          workflowInfo().workflowId,
-          config.evaluate,
-          trained.model,
-        );
-      }
-    } else if (config.train) {
-      upsertMemo({ training: 'skipped: the dataset has no lines' });
-    }
-  }
   stage = state.stopReason === 'budget' ? 'budget-exhausted' : 'done';
   upsertSearchAttributes([{ key: SearchAttributes.stage, value: stage }]);
   if (config.output) {

@@ -16,6 +16,8 @@ import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import { asRunResult } from '../../client/svg-run-commands';
+import type { SpecializeResult } from '../../workflows/specialize-repository';
 import type { SvgRunResult } from '../../workflows/svg-run';
 import { applicationCause } from '../support/failures';
 import { askReference } from '../support/reference';
@@ -50,21 +52,23 @@ describe('the dataset stage on a real run of the example repository', () => {
     runId = uniqueRunId('data');
     workflowId = `sera-run-${runId}`;
     const example = exampleRepository();
-    run = (await workers.client.workflow.execute('svgRun', {
-      taskQueue: TaskQueues.orchestration,
-      workflowId,
-      args: [
-        {
-          runId,
-          repository: { path: example.path, commit: example.commit },
-          teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
-          samples: 12,
-          concurrency: 4,
-          seed: 5,
-          samplesPerContinue: 5,
-        },
-      ],
-    })) as SvgRunResult;
+    run = asRunResult(
+      (await workers.client.workflow.execute('specializeRepository', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId,
+        args: [
+          {
+            runId,
+            repository: { path: example.path, commit: example.commit },
+            teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+            samples: 12,
+            concurrency: 4,
+            seed: 5,
+            samplesPerContinue: 5,
+          },
+        ],
+      })) as SpecializeResult,
+    );
   }, 600_000);
   afterAll(async () => {
     await workers?.stop();
@@ -116,7 +120,7 @@ describe('the dataset stage on a real run of the example repository', () => {
     expect(funnel.considered).toBe(12);
     expect(funnel.selected).toBe(lines.length);
     expect(funnel.considered - Object.values(funnel.rejected).reduce((a, b) => a + b, 0)).toBe(funnel.passed);
-    const memo = await (await workers.client.workflow.getHandle(workflowId).describe()).memo;
+    const memo = await (await workers.client.workflow.getHandle(run.dataset!.workflowId).describe()).memo;
     expect(memo).toMatchObject({
       datasetArtifact: run.dataset!.artifact,
       reportArtifact: run.dataset!.report,

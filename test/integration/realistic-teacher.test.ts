@@ -11,6 +11,8 @@ import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import { asRunResult } from '../../client/svg-run-commands';
+import type { SpecializeResult } from '../../workflows/specialize-repository';
 import type { SvgRunResult } from '../../workflows/svg-run';
 import { startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
@@ -79,20 +81,22 @@ describe('a generation run with the realistic teacher', () => {
     workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'realistic-tests' });
     const runId = uniqueRunId('real');
     const example = exampleRepository();
-    run = (await workers.client.workflow.execute('svgRun', {
-      taskQueue: TaskQueues.orchestration,
-      workflowId: `sera-run-${runId}`,
-      args: [
-        {
-          runId,
-          repository: { path: example.path, commit: example.commit },
-          teacher: { baseUrl: teacher.url, model: TEACHER_MODEL, maxTokens: 4096 },
-          samples: 8,
-          concurrency: 4,
-          seed: 11,
-        },
-      ],
-    })) as SvgRunResult;
+    run = asRunResult(
+      (await workers.client.workflow.execute('specializeRepository', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `sera-run-${runId}`,
+        args: [
+          {
+            runId,
+            repository: { path: example.path, commit: example.commit },
+            teacher: { baseUrl: teacher.url, model: TEACHER_MODEL, maxTokens: 4096 },
+            samples: 8,
+            concurrency: 4,
+            seed: 11,
+          },
+        ],
+      })) as SpecializeResult,
+    );
   }, 900_000);
   afterAll(async () => {
     await workers?.stop();

@@ -243,6 +243,16 @@ describe('an SVG run on the example repository with the offline teacher', () => 
     const progress = (await handle.query('progress')) as SvgRunProgress;
     expect(progress).toMatchObject({ stage: 'done', finished: 20, accepted: holder.size });
     expect(await containersOfRun(runId)).toEqual([]);
+
+    // Generation only: the config's dataset (built by default) is specializeRepository's stage.
+    expect(result.dataset).toBeUndefined();
+    const memo = (await handle.describe()).memo ?? {};
+    expect(memo.dataset).toMatch(/not built by svgRun, which makes samples only/);
+    const dataset = await workers.client.workflow
+      .getHandle(`sera-run-${runId}-dataset`)
+      .describe()
+      .catch((e: unknown) => e);
+    expect(dataset, 'no dataset workflow').toBeInstanceOf(Error);
   }, 600_000);
 
   it('counts a carried sample whose report reached the segment before its first workflow task', async () => {
@@ -400,6 +410,23 @@ describe('an SVG run on the example repository with the offline teacher', () => 
     expect(cause.type).toBe('InvalidInput');
     for (const field of ['samples', 'repository.commit', 'teacher.baseUrl', 'teacher.model'])
       expect(cause.message).toContain(field);
+  });
+
+  it('refuses training or evaluation, which only specializeRepository chains, before anything runs', async () => {
+    const runId = uniqueRunId('svg-train');
+    const handle = await workers.client.workflow.start('svgRun', {
+      taskQueue: TaskQueues.orchestration,
+      workflowId: `sera-run-${runId}`,
+      args: [config(runId, { train: { preset: 'tiny' } })],
+    });
+    const error = await handle.result().catch((e: unknown) => e);
+    const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    expect(cause.message).toMatch(
+      /svgRun makes samples only, and this config also asks for training: start specializeRepository/,
+    );
+    const history = await handle.fetchHistory();
+    expect(history.events?.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
   });
 
   async function failureOf(runId: string, overrides: Partial<RunConfigRequest>): Promise<ApplicationFailure> {

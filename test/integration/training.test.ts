@@ -14,6 +14,8 @@ import { freePort } from '../../infra/temporal-server';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir, qwen3TokenizerDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
+import { asRunResult } from '../../client/svg-run-commands';
+import type { SpecializeResult } from '../../workflows/specialize-repository';
 import type { SvgRunResult } from '../../workflows/svg-run';
 import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
 import { startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
@@ -63,31 +65,33 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     trainWorkers = await startWorkers(['gpu-train']);
     runId = uniqueRunId('train');
     const example = exampleRepository();
-    run = (await workers.client.workflow.execute('svgRun', {
-      taskQueue: TaskQueues.orchestration,
-      workflowId: `sera-run-${runId}`,
-      args: [
-        {
-          runId,
-          repository: { path: example.path, commit: example.commit },
-          teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
-          samples: 8,
-          concurrency: 4,
-          seed: 11,
-          dataset: { trajectories: 'T1+T2' },
-          train: TRAIN,
-          evaluate: {
-            instances: { path: evalSet.instancesFile },
-            environments: { [evalSet.repo]: evalSet.environment },
-            instanceIds: [EVAL_INSTANCE],
-            base: { baseUrl: teacher.url, model: TEACHER_MODEL },
-            serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
-            settings: { maxTokens: 64 },
-            solve: { maxModelCalls: 12, contextCapTokens: 4096 },
+    run = asRunResult(
+      (await workers.client.workflow.execute('specializeRepository', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `sera-run-${runId}`,
+        args: [
+          {
+            runId,
+            repository: { path: example.path, commit: example.commit },
+            teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
+            samples: 8,
+            concurrency: 4,
+            seed: 11,
+            dataset: { trajectories: 'T1+T2' },
+            train: TRAIN,
+            evaluate: {
+              instances: { path: evalSet.instancesFile },
+              environments: { [evalSet.repo]: evalSet.environment },
+              instanceIds: [EVAL_INSTANCE],
+              base: { baseUrl: teacher.url, model: TEACHER_MODEL },
+              serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
+              settings: { maxTokens: 64 },
+              solve: { maxModelCalls: 12, contextCapTokens: 4096 },
+            },
           },
-        },
-      ],
-    })) as SvgRunResult;
+        ],
+      })) as SpecializeResult,
+    );
     dataset = run.dataset!.artifact;
     await trainWorkers.stop();
     trainWorkers = undefined;
