@@ -12,15 +12,13 @@ import type { DatasetReport } from '../../core/sft/dataset-report';
 import { qwen3CountTokens, renderQwen3Template } from '../../core/sft/qwen3';
 import type { LedgerEntry } from '../../core/sft/sample-record';
 import { proveSftLine, SftLineSchema, type SftLine } from '../../core/sft/sft-line';
-import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
-import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
-import { asRunResult } from '../../client/svg-run-commands';
-import type { SpecializeResult } from '../../workflows/specialize-repository';
+import { startTeacherServer, type TeacherServer } from '../../infra/teacher-server';
 import type { SvgRunResult } from '../../workflows/svg-run';
 import { applicationCause } from '../support/failures';
 import { askReference } from '../support/reference';
+import { specializeExample } from '../support/specialize';
 import { startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
 // Made on use: the test server's settings choose the artifact directory.
@@ -51,24 +49,12 @@ describe('the dataset stage on a real run of the example repository', () => {
     workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'dataset-tests' });
     runId = uniqueRunId('data');
     workflowId = `sera-run-${runId}`;
-    const example = exampleRepository();
-    run = asRunResult(
-      (await workers.client.workflow.execute('specializeRepository', {
-        taskQueue: TaskQueues.orchestration,
-        workflowId,
-        args: [
-          {
-            runId,
-            repository: { path: example.path, commit: example.commit },
-            teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
-            samples: 12,
-            concurrency: 4,
-            seed: 5,
-            samplesPerContinue: 5,
-          },
-        ],
-      })) as SpecializeResult,
-    );
+    run = await specializeExample(workers.client, runId, teacher.url, {
+      samples: 12,
+      concurrency: 4,
+      seed: 5,
+      samplesPerContinue: 5,
+    });
   }, 600_000);
   afterAll(async () => {
     await workers?.stop();

@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_TOOLS } from '../../core/agent/tools';
 import type { ReplyProblem, Trajectory } from '../../core/agent/trajectory';
-import { TaskQueues } from '../../core/queues';
 import { toInferenceMessages } from '../../core/sft/hermes-format';
 import type { DatasetReport } from '../../core/sft/dataset-report';
 import { renderQwen3Template } from '../../core/sft/qwen3';
 import { SampleRecordSchema, type LedgerEntry, type SampleRecord } from '../../core/sft/sample-record';
 import { proveSftLine, SftLineSchema } from '../../core/sft/sft-line';
-import { exampleRepository } from '../../infra/example-repo';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
-import { asRunResult } from '../../client/svg-run-commands';
-import type { SpecializeResult } from '../../workflows/specialize-repository';
 import type { SvgRunResult } from '../../workflows/svg-run';
+import { specializeExample } from '../support/specialize';
 import { startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
 const store = (): LocalArtifactStore => new LocalArtifactStore(artifactsDir());
@@ -80,23 +77,12 @@ describe('a generation run with the realistic teacher', () => {
     });
     workers = await startWorkers(['orchestration', 'sandbox', 'llm'], { sandboxHostId: 'realistic-tests' });
     const runId = uniqueRunId('real');
-    const example = exampleRepository();
-    run = asRunResult(
-      (await workers.client.workflow.execute('specializeRepository', {
-        taskQueue: TaskQueues.orchestration,
-        workflowId: `sera-run-${runId}`,
-        args: [
-          {
-            runId,
-            repository: { path: example.path, commit: example.commit },
-            teacher: { baseUrl: teacher.url, model: TEACHER_MODEL, maxTokens: 4096 },
-            samples: 8,
-            concurrency: 4,
-            seed: 11,
-          },
-        ],
-      })) as SpecializeResult,
-    );
+    run = await specializeExample(workers.client, runId, teacher.url, {
+      teacher: { baseUrl: teacher.url, model: TEACHER_MODEL, maxTokens: 4096 },
+      samples: 8,
+      concurrency: 4,
+      seed: 11,
+    });
   }, 900_000);
   afterAll(async () => {
     await workers?.stop();

@@ -9,15 +9,14 @@ import type { TrainStudentInput, TrainStudentResult } from '../../activities/tra
 import { TaskQueues } from '../../core/queues';
 import type { TrainConfigRequest } from '../../core/train/train-config';
 import type { TrainReport } from '../../core/train/train-report';
-import { exampleEvalSet, exampleRepository } from '../../infra/example-repo';
+import { exampleEvalSet } from '../../infra/example-repo';
 import { freePort } from '../../infra/temporal-server';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir, qwen3TokenizerDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
-import { asRunResult } from '../../client/svg-run-commands';
-import type { SpecializeResult } from '../../workflows/specialize-repository';
 import type { SvgRunResult } from '../../workflows/svg-run';
 import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
+import { specializeExample } from '../support/specialize';
 import { startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
 import { folderOnDisk, trainerProcesses, trainerTool, trainProgress } from '../support/trainer';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
@@ -64,34 +63,22 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     });
     trainWorkers = await startWorkers(['gpu-train']);
     runId = uniqueRunId('train');
-    const example = exampleRepository();
-    run = asRunResult(
-      (await workers.client.workflow.execute('specializeRepository', {
-        taskQueue: TaskQueues.orchestration,
-        workflowId: `sera-run-${runId}`,
-        args: [
-          {
-            runId,
-            repository: { path: example.path, commit: example.commit },
-            teacher: { baseUrl: teacher.url, model: TEACHER_MODEL },
-            samples: 8,
-            concurrency: 4,
-            seed: 11,
-            dataset: { trajectories: 'T1+T2' },
-            train: TRAIN,
-            evaluate: {
-              instances: { path: evalSet.instancesFile },
-              environments: { [evalSet.repo]: evalSet.environment },
-              instanceIds: [EVAL_INSTANCE],
-              base: { baseUrl: teacher.url, model: TEACHER_MODEL },
-              serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
-              settings: { maxTokens: 64 },
-              solve: { maxModelCalls: 12, contextCapTokens: 4096 },
-            },
-          },
-        ],
-      })) as SpecializeResult,
-    );
+    run = await specializeExample(workers.client, runId, teacher.url, {
+      samples: 8,
+      concurrency: 4,
+      seed: 11,
+      dataset: { trajectories: 'T1+T2' },
+      train: TRAIN,
+      evaluate: {
+        instances: { path: evalSet.instancesFile },
+        environments: { [evalSet.repo]: evalSet.environment },
+        instanceIds: [EVAL_INSTANCE],
+        base: { baseUrl: teacher.url, model: TEACHER_MODEL },
+        serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
+        settings: { maxTokens: 64 },
+        solve: { maxModelCalls: 12, contextCapTokens: 4096 },
+      },
+    });
     dataset = run.dataset!.artifact;
     await trainWorkers.stop();
     trainWorkers = undefined;
