@@ -79,6 +79,21 @@ export async function plainRollout(
   // The baseline runs on this machine's engine, with the image the benchmark built.
   const image = input.sandbox.image;
   if (!image) throw new Error('the plain loop needs sandbox.image');
+  const ask = () =>
+    llm.agentTurn({
+      rolloutId: input.rolloutId,
+      turn: turn + 1,
+      model: input.model,
+      trajectory,
+      start: trajectory
+        ? undefined
+        : { system: systemPrompt(input.languages), user: taskMessage(input.kind, input.task) },
+      observations: pending,
+      formatRequeries: input.limits.formatRequeries,
+    });
+  // As the workflow does: the first model call is asked while the container is made.
+  let first: ReturnType<typeof ask> | undefined = ask();
+  first.catch(() => undefined);
   await createSandbox(docker, {
     name,
     image,
@@ -89,17 +104,8 @@ export async function plainRollout(
   });
   try {
     while (turn < input.limits.maxModelCalls) {
-      const reply = await llm.agentTurn({
-        rolloutId: input.rolloutId,
-        turn: turn + 1,
-        model: input.model,
-        trajectory,
-        start: trajectory
-          ? undefined
-          : { system: systemPrompt(input.languages), user: taskMessage(input.kind, input.task) },
-        observations: pending,
-        formatRequeries: input.limits.formatRequeries,
-      });
+      const reply = await (first ?? ask());
+      first = undefined;
       turn += 1;
       modelMs += reply.modelMs;
       trajectory = reply.trajectory;

@@ -42,7 +42,11 @@ type HistoryEvents = NonNullable<
   Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
 >;
 
-/** Where one rollout workflow's time went, from its history's event times. */
+/**
+ * Where one rollout workflow's time went, from its history's event times. Activities can run at
+ * the same time (the first model call beside the container's create): each counts only for the
+ * time no activity scheduled before it already covers, so the parts add up to the wall time.
+ */
 function timeSplit(events: HistoryEvents): {
   wallMs: number;
   dispatchMs: number;
@@ -52,18 +56,15 @@ function timeSplit(events: HistoryEvents): {
 } {
   const ms = (e: HistoryEvents[number] | undefined): number =>
     e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : 0;
-  const scheduled = new Map<string, number>();
-  const types = new Map<string, string>();
+  const scheduled = new Map<string, { from: number; type: string }>();
   const started = new Map<string, number>();
-  let sandboxLifecycleMs = 0;
-  let dispatchMs = 0;
-  let activityMs = 0;
-  let spanMs = 0;
+  const spans: Array<{ type: string; from: number; begun: number; end: number }> = [];
   for (const e of events) {
-    if (e.activityTaskScheduledEventAttributes) {
-      scheduled.set(String(e.eventId), ms(e));
-      types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
-    }
+    if (e.activityTaskScheduledEventAttributes)
+      scheduled.set(String(e.eventId), {
+        from: ms(e),
+        type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '',
+      });
     const start = e.activityTaskStartedEventAttributes;
     if (start) started.set(String(start.scheduledEventId), ms(e));
     const end =
@@ -72,14 +73,25 @@ function timeSplit(events: HistoryEvents): {
       e.activityTaskTimedOutEventAttributes;
     if (end) {
       const id = String(end.scheduledEventId);
-      const from = scheduled.get(id) ?? ms(e);
-      const begun = started.get(id) ?? from;
-      dispatchMs += begun - from;
-      activityMs += ms(e) - begun;
-      if (['createSandbox', 'destroySandbox'].includes(types.get(id) ?? ''))
-        sandboxLifecycleMs += ms(e) - begun;
-      spanMs += ms(e) - from;
+      const from = scheduled.get(id)?.from ?? ms(e);
+      spans.push({ type: scheduled.get(id)?.type ?? '', from, begun: started.get(id) ?? from, end: ms(e) });
     }
+  }
+  // In the order they were scheduled (a stable sort keeps the history's order on equal times).
+  spans.sort((x, y) => x.from - y.from);
+  let covered = -Infinity;
+  let sandboxLifecycleMs = 0;
+  let dispatchMs = 0;
+  let activityMs = 0;
+  let spanMs = 0;
+  const after = (from: number, to: number): number => Math.max(0, to - Math.max(from, covered));
+  for (const span of spans) {
+    dispatchMs += after(span.from, span.begun);
+    const running = after(span.begun, span.end);
+    activityMs += running;
+    if (['createSandbox', 'destroySandbox'].includes(span.type)) sandboxLifecycleMs += running;
+    spanMs += after(span.from, span.end);
+    covered = Math.max(covered, span.end);
   }
   return {
     wallMs: ms(events[events.length - 1]) - ms(events[0]),

@@ -98,6 +98,12 @@ export const REPLY_POLICY = 'reply-policy';
  * retries for rollouts begun after it.
  */
 export const ONE_REQUEST_PER_ATTEMPT = 'one-request-per-attempt';
+/**
+ * Workflow patch (docs/operations.md): a rollout's first model call is asked at the same time as
+ * its container is made, not after it; the container's making (about 0.5 s) then costs no wall
+ * time when the model takes longer. Before it, the first call waited for the container.
+ */
+export const FIRST_TURN_BESIDE_CREATE = 'first-turn-beside-create';
 
 const STAGE_OF_KIND = { change: 'rollout-1', reproduce: 'rollout-2', solve: 'solving' } as const;
 
@@ -219,11 +225,71 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     return { malformed, submitted };
   };
 
+  /** The next turn's model call (its reply, under the reply policy), from the rollout's state now. */
+  const askModel = async (): Promise<AgentTurnResult> => {
+    status = `turn ${state.turn + 1}: model`;
+    const turnInput = {
+      rolloutId: input.rolloutId,
+      turn: state.turn + 1,
+      model: input.model,
+      trajectory: state.trajectory,
+      start: state.trajectory
+        ? undefined
+        : {
+            system: systemPrompt(input.languages),
+            user: taskMessage(input.kind, input.task, {
+              languages: input.languages,
+              style: input.prompts,
+            }),
+          },
+      observations: state.pending,
+    };
+    const replyPolicy = {
+      retries: input.limits.formatRequeries,
+      raiseLimitOnce: input.limits.raiseTokenLimitOnce,
+    };
+    // Since ONE_REQUEST_PER_ATTEMPT each attempt's tokens are counted as it ends.
+    const perAttempt = patched(ONE_REQUEST_PER_ATTEMPT);
+    // Since the reply policy, no reply that went wrong reaches the trajectory; before it, since
+    // FORMAT_REQUERIES, a malformed tool call was asked again before it did.
+    if (perAttempt)
+      return askTurn(llm.agentTurn, { ...turnInput, replyPolicy }, (attempt) => {
+        countModelUse(attempt);
+        return state.costUsd >= input.limits.costCapUsd ? 'stop' : 'go-on';
+      });
+    const turn = await callWithSummary(llm.agentTurn, agentTurnSummary(state.turn + 1), {
+      ...turnInput,
+      ...(patched(REPLY_POLICY)
+        ? { replyPolicy }
+        : patched(FORMAT_REQUERIES)
+          ? { formatRequeries: input.limits.formatRequeries }
+          : {}),
+    });
+    countModelUse(turn);
+    return turn;
+  };
+
   let continuing = false;
+  /** The first model call, asked while the container is made (since FIRST_TURN_BESIDE_CREATE). */
+  let early: Promise<AgentTurnResult> | undefined;
   try {
     if (!state.containerReady) {
+      // The first request needs no container: its wait hides the container's making.
+      const beside = state.turn === 0 && !state.trajectory && patched(FIRST_TURN_BESIDE_CREATE);
+      const asking = new CancellationScope();
+      if (beside) {
+        early = asking.run(askModel);
+        // Awaited in the loop; until then a failure must not count as unhandled.
+        early.catch(() => undefined);
+      }
       status = 'creating the sandbox';
-      await sandbox.create();
+      try {
+        await sandbox.create();
+      } catch (error) {
+        // No container, no rollout: the model call in flight is not paid for to be thrown away.
+        asking.cancel();
+        throw error;
+      }
       state.containerReady = true;
     }
     const finish = async (
@@ -267,61 +333,28 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     };
 
     for (;;) {
-      if (state.turn > 0 && state.turn >= input.limits.maxModelCalls)
-        return await finish('exit_turns', `${state.turn} model calls`);
-      if (state.costUsd >= input.limits.costCapUsd)
-        return await finish('exit_cost', `$${state.costUsd.toFixed(4)} spent`);
-      if (state.turn > 0 && Date.now() - state.startedAt > input.limits.wallClockSeconds * 1000) {
-        return await finish('exit_time', `over ${input.limits.wallClockSeconds} s`);
-      }
-      if (
-        workflowInfo().historyLength >= input.historyEventsBeforeContinue ||
-        workflowInfo().continueAsNewSuggested
-      ) {
-        continuing = true;
-        await continueAsNew<typeof rollout>(request, state);
+      // Limits are checked before a model call: the first call asked beside the create already was.
+      if (!early) {
+        if (state.turn > 0 && state.turn >= input.limits.maxModelCalls)
+          return await finish('exit_turns', `${state.turn} model calls`);
+        if (state.costUsd >= input.limits.costCapUsd)
+          return await finish('exit_cost', `$${state.costUsd.toFixed(4)} spent`);
+        if (state.turn > 0 && Date.now() - state.startedAt > input.limits.wallClockSeconds * 1000) {
+          return await finish('exit_time', `over ${input.limits.wallClockSeconds} s`);
+        }
+        if (
+          workflowInfo().historyLength >= input.historyEventsBeforeContinue ||
+          workflowInfo().continueAsNewSuggested
+        ) {
+          continuing = true;
+          await continueAsNew<typeof rollout>(request, state);
+        }
       }
 
-      status = `turn ${state.turn + 1}: model`;
-      const turnInput = {
-        rolloutId: input.rolloutId,
-        turn: state.turn + 1,
-        model: input.model,
-        trajectory: state.trajectory,
-        start: state.trajectory
-          ? undefined
-          : {
-              system: systemPrompt(input.languages),
-              user: taskMessage(input.kind, input.task, {
-                languages: input.languages,
-                style: input.prompts,
-              }),
-            },
-        observations: state.pending,
-      };
-      const replyPolicy = {
-        retries: input.limits.formatRequeries,
-        raiseLimitOnce: input.limits.raiseTokenLimitOnce,
-      };
       let turn;
-      // Since ONE_REQUEST_PER_ATTEMPT each attempt's tokens are counted as it ends.
-      const perAttempt = patched(ONE_REQUEST_PER_ATTEMPT);
       try {
-        // Since the reply policy, no reply that went wrong reaches the trajectory; before it, since
-        // FORMAT_REQUERIES, a malformed tool call was asked again before it did.
-        turn = perAttempt
-          ? await askTurn(llm.agentTurn, { ...turnInput, replyPolicy }, (attempt) => {
-              countModelUse(attempt);
-              return state.costUsd >= input.limits.costCapUsd ? 'stop' : 'go-on';
-            })
-          : await callWithSummary(llm.agentTurn, agentTurnSummary(state.turn + 1), {
-              ...turnInput,
-              ...(patched(REPLY_POLICY)
-                ? { replyPolicy }
-                : patched(FORMAT_REQUERIES)
-                  ? { formatRequeries: input.limits.formatRequeries }
-                  : {}),
-            });
+        turn = await (early ?? askModel());
+        early = undefined;
       } catch (error) {
         // A rejected request or a missing model: the trajectory records it, then the rollout fails.
         if (state.trajectory) await finish('exit_error', (error as Error).message).catch(() => undefined);
@@ -330,7 +363,6 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       state.turn += 1;
       state.pending = [];
       state.trajectory = turn.trajectory;
-      if (!perAttempt) countModelUse(turn);
       if (turn.retried) {
         const sum = { ...state.retried };
         for (const [problem, count] of Object.entries(turn.retried) as Array<[ReplyProblem, number]>)

@@ -6,6 +6,8 @@ import { parseToolCall } from '../../core/agent/tool-call';
 import { TaskQueues } from '../../core/queues';
 import { startTeacherServer, type TeacherServer } from '../../infra/teacher-server';
 import type { RolloutResult } from '../../workflows/rollout';
+import { baseImageTag } from '../../infra/base-image';
+import { applicationCause } from '../support/failures';
 import { waitForStartedActivity } from '../support/history';
 import { exampleRolloutRequest, readArtifact, readTrajectory } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
@@ -61,6 +63,15 @@ describe('a rollout against the offline teacher in a real container', () => {
     expect(result.promptTokens).toBeGreaterThan(0);
     expect(await containersOfRun(runId)).toEqual([]);
 
+    // The first model call is asked with the container's create, in the same workflow task.
+    const history = (await handle.fetchHistory()).events ?? [];
+    const firstOf = (type: string) =>
+      history.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)!
+        .activityTaskScheduledEventAttributes!;
+    expect(String(firstOf('agentTurn').workflowTaskCompletedEventId)).toBe(
+      String(firstOf('createSandbox').workflowTaskCompletedEventId),
+    );
+
     // The UI's timeline reads the story from each activity's summary (user metadata).
     const summaries: Record<string, string[]> = {};
     for (const event of (await handle.fetchHistory()).events ?? []) {
@@ -97,6 +108,45 @@ describe('a rollout against the offline teacher in a real container', () => {
       messages.map((m) => JSON.stringify(m).replace(/call_\d+_/g, 'call_'));
     expect(strip(tb.messages)).toEqual(strip(ta.messages));
     expect(await readArtifact(b.patch!)).toBe(await readArtifact(a.patch!));
+  });
+
+  it('drops the first model call, asked beside the create, when the container cannot be made', async () => {
+    // A teacher slower than the create's failure, so the call is still in flight when it fails.
+    const slow = await startTeacherServer({ faults: { slowRate: 1, slowMs: 5000 } });
+    try {
+      const runId = uniqueRunId('rnorepo');
+      const request = await exampleRolloutRequest(runId, 's4', slow.url, HOST);
+      // The base image has no /repo: the create fails at once, not retryably.
+      request.sandbox = { ...request.sandbox, image: baseImageTag() };
+      const handle = await workers.client.workflow.start('rollout', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `${runId}-s4`,
+        args: [request],
+      });
+      const error = await handle.result().catch((e: unknown) => e);
+      expect(applicationCause(error)).toMatchObject({ type: 'InvalidInput' });
+      expect(applicationCause(error).message).toMatch(/has no \/repo/);
+      const events = (await handle.fetchHistory()).events ?? [];
+      const turn = events.find(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'agentTurn',
+      );
+      expect(turn, 'the first model call was asked').toBeDefined();
+      const cancelled = events.find(
+        (e) =>
+          String(e.activityTaskCancelRequestedEventAttributes?.scheduledEventId) === String(turn!.eventId),
+      );
+      expect(cancelled, 'and cancelled when the create failed').toBeDefined();
+      expect(
+        events.some(
+          (e) =>
+            e.activityTaskCompletedEventAttributes &&
+            String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(turn!.eventId),
+        ),
+      ).toBe(false);
+      expect(await containersOfRun(runId)).toEqual([]);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('cancelled while its container is being created, leaves no container once it has ended', async () => {
