@@ -286,7 +286,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
       try {
         await sandbox.create();
       } catch (error) {
-        // No container, no rollout: the model call in flight is not paid for to be thrown away.
+        // No container, no rollout: the model call in flight is cancelled, not left to run for nothing.
         asking.cancel();
         throw error;
       }
