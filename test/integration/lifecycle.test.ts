@@ -12,13 +12,13 @@ import { exampleEvalSet, exampleRepository } from '../../infra/example-repo';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import { freePort } from '../../infra/temporal-server';
 import type { SpecializeResult } from '../../workflows/specialize-repository';
+import { EVAL_INSTANCE, oneInstanceEvaluation } from '../support/specialize';
 import type { SvgRunProgress } from '../../workflows/svg-run';
 import { applicationCause } from '../support/failures';
 import { readArtifact, storedArtifacts } from '../support/rollout';
 import { containersOfRun, startWorkers, uniqueRunId, type RunningWorkers } from '../support/temporal';
 
 const evalSet = exampleEvalSet();
-const EVAL_INSTANCE = 'more-itertools__more-itertools-v10.1.0';
 const SOLVE_RATE = 0.5;
 /** Seeds of the base model's evaluation that its solving mode solves (2 of 0, 1, 2 at rate 0.5). */
 const baseSolves = [0, 1, 2].filter((seed) =>
@@ -54,15 +54,7 @@ describe('the specialization lifecycle (specializeRepository)', () => {
       seed: 11,
       dataset: { trajectories: 'T1+T2' },
       train: { preset: 'tiny', recipe: { maxSteps: 6, saveSteps: 3, seed: 3 } },
-      evaluate: {
-        instances: { path: evalSet.instancesFile },
-        environments: { [evalSet.repo]: evalSet.environment },
-        instanceIds: [EVAL_INSTANCE],
-        base: { baseUrl: teacher.url, model: TEACHER_MODEL },
-        serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
-        settings: { maxTokens: 64 },
-        solve: { maxModelCalls: 12, contextCapTokens: 4096 },
-      },
+      evaluate: oneInstanceEvaluation(teacher.url),
       heartbeatTimeoutSeconds: 10,
       ...overrides,
     };

@@ -9,20 +9,16 @@ import type { TrainStudentInput, TrainStudentResult } from '../../activities/tra
 import { TaskQueues } from '../../core/queues';
 import type { TrainConfigRequest } from '../../core/train/train-config';
 import type { TrainReport } from '../../core/train/train-report';
-import { exampleEvalSet } from '../../infra/example-repo';
 import { freePort } from '../../infra/temporal-server';
 import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir, qwen3TokenizerDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import type { SvgRunResult } from '../../workflows/svg-run';
 import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
-import { specializeExample } from '../support/specialize';
+import { oneInstanceEvaluation, specializeExample } from '../support/specialize';
 import { startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
 import { folderOnDisk, trainerProcesses, trainerTool, trainProgress } from '../support/trainer';
 import { startWorkerProcess, workerProcessEnv, type WorkerProcess } from '../support/worker-process';
-
-const evalSet = exampleEvalSet();
-const EVAL_INSTANCE = 'more-itertools__more-itertools-v10.1.0';
 
 const store = (): LocalArtifactStore => new LocalArtifactStore(artifactsDir());
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -69,15 +65,7 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       seed: 11,
       dataset: { trajectories: 'T1+T2' },
       train: TRAIN,
-      evaluate: {
-        instances: { path: evalSet.instancesFile },
-        environments: { [evalSet.repo]: evalSet.environment },
-        instanceIds: [EVAL_INSTANCE],
-        base: { baseUrl: teacher.url, model: TEACHER_MODEL },
-        serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
-        settings: { maxTokens: 64 },
-        solve: { maxModelCalls: 12, contextCapTokens: 4096 },
-      },
+      evaluate: oneInstanceEvaluation(teacher.url),
     });
     dataset = run.dataset!.artifact;
     await trainWorkers.stop();

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { asRunResult } from '../../client/svg-run-commands';
 import { TaskQueues } from '../../core/queues';
 import type { RunConfigRequest } from '../../core/run-config';
-import { exampleRepository } from '../../infra/example-repo';
+import { exampleEvalSet, exampleRepository } from '../../infra/example-repo';
 import { TEACHER_MODEL } from '../../infra/teacher-server';
 import type { SpecializeResult } from '../../workflows/specialize-repository';
 import type { SvgRunResult } from '../../workflows/svg-run';
@@ -32,4 +32,24 @@ export async function specializeExample(
     ],
   })) as SpecializeResult;
   return asRunResult(result);
+}
+
+/** The example evaluation set's instance the lifecycle tests evaluate on (one, to stay short). */
+export const EVAL_INSTANCE = 'more-itertools__more-itertools-v10.1.0';
+
+/**
+ * A run config's `evaluate` for the lifecycle tests: the student served by vLLM's CPU build and
+ * the base model (the offline teacher at `teacherUrl`), on EVAL_INSTANCE, with small limits.
+ */
+export function oneInstanceEvaluation(teacherUrl: string): NonNullable<RunConfigRequest['evaluate']> {
+  const evalSet = exampleEvalSet();
+  return {
+    instances: { path: evalSet.instancesFile },
+    environments: { [evalSet.repo]: evalSet.environment },
+    instanceIds: [EVAL_INSTANCE],
+    base: { baseUrl: teacherUrl, model: TEACHER_MODEL },
+    serve: { maxModelLen: 4096, extraArgs: ['--dtype', 'float32', '-O0'] },
+    settings: { maxTokens: 64 },
+    solve: { maxModelCalls: 12, contextCapTokens: 4096 },
+  };
 }
