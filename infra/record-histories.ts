@@ -5,21 +5,9 @@
 // `--cancelled`, the run was cancelled: its workflows that ended cancelled are recorded too.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
-import proto from '@temporalio/proto';
 import { connectClient } from './temporal-connection';
+import { writeHistoryFixture, type HistoryFixture } from './history-fixtures';
 import { historyFixturesDir, repoRoot } from './paths';
-
-// A CommonJS package: its namespaces come off the default export.
-const History = proto.temporal.api.history.v1.History;
-
-export interface HistoryFixture {
-  workflowType: string;
-  workflowId: string;
-  /** `<type>.pb.gz`: the gzipped protobuf History. */
-  file: string;
-  events: number;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -68,17 +56,10 @@ async function main(): Promise<void> {
           ? `${description.type}${workflowId.slice(root.length)}`
           : description.type;
         seen.add(description.type);
-        // The history's own protobuf encoding: what the server stores, read back by the replay test.
-        const file = path.join(dir, `${name}.pb.gz`);
-        writeFileSync(file, gzipSync(History.encode(history).finish()));
-        index.push({
-          workflowType: description.type,
-          workflowId,
-          file: path.basename(file),
-          events: history.events?.length ?? 0,
-        });
+        const fixture = writeHistoryFixture(dir, name, { type: description.type, workflowId }, history);
+        index.push(fixture);
         console.log(
-          `${description.type}: ${workflowId}, ${history.events?.length ?? 0} events -> ${path.relative(repoRoot, file)}`,
+          `${description.type}: ${workflowId}, ${fixture.events} events -> ${path.relative(repoRoot, path.join(dir, fixture.file))}`,
         );
       }
       if (workflowId === root) for (const child of children) stages.add(child.id);

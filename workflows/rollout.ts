@@ -276,8 +276,8 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
     if (!state.containerReady) {
       // The first request needs no container: its wait hides the container's making.
       const beside = state.turn === 0 && !state.trajectory && patched(FIRST_TURN_BESIDE_CREATE);
-      const asking = new CancellationScope();
-      if (beside) {
+      const asking = beside ? new CancellationScope() : undefined;
+      if (asking) {
         early = asking.run(askModel);
         // Awaited in the loop; until then a failure must not count as unhandled.
         early.catch(() => undefined);
@@ -287,7 +287,7 @@ export async function rollout(request: RolloutRequest, carried?: RolloutState): 
         await sandbox.create();
       } catch (error) {
         // No container, no rollout: the model call in flight is cancelled, not left to run for nothing.
-        asking.cancel();
+        asking?.cancel();
         throw error;
       }
       state.containerReady = true;

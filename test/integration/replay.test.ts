@@ -6,8 +6,7 @@ import proto from '@temporalio/proto';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { historyFixturesDir, workflowBundlePath } from '../../infra/paths';
-import type { HistoryFixtureIndex } from '../../infra/history-fixtures';
-import type { HistoryFixture } from '../../infra/record-histories';
+import type { HistoryFixture, HistoryFixtureIndex } from '../../infra/history-fixtures';
 import { useTestServer } from '../support/temporal';
 
 // A CommonJS package: its namespaces come off the default export.
