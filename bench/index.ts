@@ -161,7 +161,7 @@ try {
     console.log(`figures: ${file}\n`);
   }
   if (!options.only || options.only === 'rollout') {
-    const rows = await benchRolloutOverhead(client, hostId, options, (line) =>
+    const rows = await benchRolloutOverhead(local.connection, client, hostId, options, (line) =>
       console.error(`[bench] ${line}`),
     );
     console.log(
@@ -187,6 +187,10 @@ try {
       console.log(
         `where the workflow's overhead went: activity dispatch ${perTurn(parts.dispatchMs)}, workflow tasks ${perTurn(parts.workflowTasksMs)}, inside activities outside model and tool ${perTurn(parts.insideActivitiesMs)} (making and removing the container: ${perTurn(parts.sandboxLifecycleMs)}), client start and result ${perTurn(parts.clientMs)}`,
       );
+      if (parts.floorMs !== undefined)
+        console.log(
+          `Temporal's floor for the same activities (each only sleeping): ${perTurn(parts.floorMs)}, ${((parts.floorMs / temporal.wallMs) * 100).toFixed(1)} % of the workflow's wall time`,
+        );
     }
     const file = path.join(outDir, `rollout-overhead-${stamp}.json`);
     writeFileSync(file, JSON.stringify({ machine, modelLatencyMs: options.modelLatencyMs, rows }, null, 2));

@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import { prepareRepoImage } from '../activities/sandbox/repo-image';
 import { bugInstruction } from '../core/agent/instructions';
 import { RolloutInputSchema, type RolloutRequest } from '../core/agent/rollout-input';
@@ -11,6 +12,7 @@ import { artifactsDir } from '../infra/paths';
 import { startTeacherServer, TEACHER_MODEL } from '../infra/teacher-server';
 import type { RolloutResult } from '../workflows/rollout';
 import { plainRollout } from './plain-rollout';
+import { measureFloor } from './round-trip-floor';
 
 export interface OverheadRow {
   way: 'temporal' | 'plain';
@@ -36,6 +38,11 @@ export interface OverheadBreakdown {
   sandboxLifecycleMs: number;
   /** The client's start request and result poll: the client's wall less the history's first-to-last event. */
   clientMs: number;
+  /**
+   * Temporal's own cost for the same activities (bench/round-trip-floor.ts): a workflow running
+   * them in the same steps, each only sleeping as long. Wall less sleep, summed over the rollouts.
+   */
+  floorMs?: number;
 }
 
 type HistoryEvents = NonNullable<
@@ -53,17 +60,20 @@ function timeSplit(events: HistoryEvents): {
   activityMs: number;
   spanMs: number;
   sandboxLifecycleMs: number;
+  steps: number[][];
 } {
   const ms = (e: HistoryEvents[number] | undefined): number =>
     e?.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : 0;
-  const scheduled = new Map<string, { from: number; type: string }>();
+  const scheduled = new Map<string, { from: number; type: string; task: string }>();
   const started = new Map<string, number>();
-  const spans: Array<{ type: string; from: number; begun: number; end: number }> = [];
+  const spans: Array<{ type: string; task: string; from: number; begun: number; end: number }> = [];
   for (const e of events) {
-    if (e.activityTaskScheduledEventAttributes)
+    const schedule = e.activityTaskScheduledEventAttributes;
+    if (schedule)
       scheduled.set(String(e.eventId), {
         from: ms(e),
-        type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '',
+        type: schedule.activityType?.name ?? '',
+        task: String(schedule.workflowTaskCompletedEventId),
       });
     const start = e.activityTaskStartedEventAttributes;
     if (start) started.set(String(start.scheduledEventId), ms(e));
@@ -74,7 +84,8 @@ function timeSplit(events: HistoryEvents): {
     if (end) {
       const id = String(end.scheduledEventId);
       const from = scheduled.get(id)?.from ?? ms(e);
-      spans.push({ type: scheduled.get(id)?.type ?? '', from, begun: started.get(id) ?? from, end: ms(e) });
+      const { type = '', task = id } = scheduled.get(id) ?? {};
+      spans.push({ type, task, from, begun: started.get(id) ?? from, end: ms(e) });
     }
   }
   // In the order they were scheduled (a stable sort keeps the history's order on equal times).
@@ -84,6 +95,9 @@ function timeSplit(events: HistoryEvents): {
   let dispatchMs = 0;
   let activityMs = 0;
   let spanMs = 0;
+  // Activities one workflow task scheduled together form a step, as the floor replays them.
+  const steps: number[][] = [];
+  let lastTask: string | undefined;
   const after = (from: number, to: number): number => Math.max(0, to - Math.max(from, covered));
   for (const span of spans) {
     dispatchMs += after(span.from, span.begun);
@@ -91,6 +105,9 @@ function timeSplit(events: HistoryEvents): {
     activityMs += running;
     if (['createSandbox', 'destroySandbox'].includes(span.type)) sandboxLifecycleMs += running;
     spanMs += after(span.from, span.end);
+    if (span.task === lastTask) steps[steps.length - 1]?.push(Math.round(span.end - span.begun));
+    else steps.push([Math.round(span.end - span.begun)]);
+    lastTask = span.task;
     covered = Math.max(covered, span.end);
   }
   return {
@@ -99,6 +116,7 @@ function timeSplit(events: HistoryEvents): {
     activityMs,
     spanMs,
     sandboxLifecycleMs,
+    steps,
   };
 }
 
@@ -108,6 +126,7 @@ function timeSplit(events: HistoryEvents): {
  * same teacher and container image, interleaved rollout by rollout.
  */
 export async function benchRolloutOverhead(
+  connection: NativeConnection,
   client: Client,
   hostId: string,
   options: { rollouts: number; modelLatencyMs: number },
@@ -132,7 +151,9 @@ export async function benchRolloutOverhead(
     insideActivitiesMs: 0,
     sandboxLifecycleMs: 0,
     clientMs: 0,
+    floorMs: 0,
   };
+  const shapes: number[][][] = [];
   try {
     for (let i = 0; i < options.rollouts; i += 1) {
       const request: RolloutRequest = {
@@ -159,6 +180,7 @@ export async function benchRolloutOverhead(
       split.insideActivitiesMs += times.activityMs - viaTemporal.modelMs - viaTemporal.toolMs;
       split.sandboxLifecycleMs += times.sandboxLifecycleMs;
       split.clientMs += wall - times.wallMs;
+      shapes.push(times.steps);
       sums.temporal.turns += viaTemporal.turns;
       sums.temporal.wallMs += wall;
       sums.temporal.modelMs += viaTemporal.modelMs;
@@ -180,6 +202,9 @@ export async function benchRolloutOverhead(
   } finally {
     await teacher.close();
   }
+  progress(`floor: the same activities ${shapes.length} times, each only sleeping`);
+  const floor = await measureFloor(connection, client, shapes);
+  split.floorMs = floor.wallMs - floor.sleptMs;
   return (['temporal', 'plain'] as const).map((way) => {
     const s = sums[way];
     return {
