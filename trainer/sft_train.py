@@ -30,16 +30,42 @@ stop_requested = threading.Event()
 
 
 def exit_with_parent() -> None:
-    """When the worker that started us dies (kill -9), stop at once rather than train unwatched."""
+    """When the worker that started us dies (kill -9), stop at once rather than train unwatched.
+
+    Under torchrun the parent is torchrun, not the worker, so the worker names itself in
+    SERA_WATCH_PID and every rank watches that process."""
     parent = os.getppid()
+    watched = int(os.environ.get("SERA_WATCH_PID", "0"))
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+            return False
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
 
     def watch() -> None:
         while True:
             time.sleep(1)
-            if os.getppid() != parent:
+            if (watched and gone(watched)) or (not watched and os.getppid() != parent):
                 os._exit(EXIT_ORPHANED)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def stop_agreed(device) -> bool:
+    """A stop asked of any rank stops them all at the same step, so their last save matches."""
+    import torch
+    import torch.distributed as dist
+
+    wanted = stop_requested.is_set()
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return wanted
+    flag = torch.tensor([1 if wanted else 0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
 
 
 def read_job(path: str) -> dict:
@@ -65,7 +91,7 @@ def make_callback(started: float):
             self.last_tokens = state.num_input_tokens_seen
 
         def on_step_end(self, args, state, control, **kwargs):
-            if stop_requested.is_set():
+            if stop_agreed(args.device):
                 control.should_save = True
                 control.should_training_stop = True
 

@@ -228,8 +228,8 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
       const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
       const onCancel = (): void => {
         progress.phase = 'stopping';
-        // The trainer finishes its step, writes a checkpoint and exits.
-        child.kill('SIGTERM');
+        // Every rank (and torchrun) is told: they finish the step, checkpoint together and exit.
+        signalTrainer(child, 'SIGTERM');
       };
       ctx?.cancellationSignal.addEventListener('abort', onCancel);
       let exit: { code: number | null; signal: NodeJS.Signals | null };
@@ -240,7 +240,8 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
       } finally {
         clearInterval(timer);
         ctx?.cancellationSignal.removeEventListener('abort', onCancel);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        // Nothing of this attempt outlives it: torchrun's ranks included.
+        signalTrainer(child, 'SIGKILL');
       }
 
       if (ctx?.cancellationSignal.aborted || stopped) {
@@ -252,7 +253,8 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
         log?.info(`training stopped; last checkpoint at step ${details.step}`, { ...details });
         throw new CancelledFailure('training cancelled; the last checkpoint is in the details', [details]);
       }
-      if (exit.code === TrainerExit.badInput)
+      // Under torchrun the exit status is torchrun's: rank 0's error event says it was bad input.
+      if (exit.code === TrainerExit.badInput || failure?.kind === 'bad_input')
         throw invalid(
           failure?.message ?? `the trainer refused its input: ${stderrTail.join('').slice(-2000)}`,
         );
@@ -346,13 +348,27 @@ function startTrainer(config: ResolvedTrainConfig, jobFile: string): ChildProces
       : ['-m', 'torch.distributed.run', '--nproc_per_node', String(config.gpus), script, '--job', jobFile];
   return spawn(trainerPython(), args, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: a cancel or the end of the attempt reaches every rank.
+    detached: true,
     env: {
       ...process.env,
       PYTHONUNBUFFERED: '1',
       SERA_EXIT_WITH_PARENT: '1',
+      // Ranks under torchrun watch this worker, not torchrun: a killed worker takes them along.
+      SERA_WATCH_PID: String(process.pid),
       TOKENIZERS_PARALLELISM: 'false',
     },
   });
+}
+
+/** Signals the trainer's process group: torchrun and every rank, or the one trainer process. */
+function signalTrainer(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already.
+  }
 }
 
 /** Keeps only the newest local checkpoint once an older one is safely stored. */

@@ -232,6 +232,91 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     expect(trainerProcesses(workflowId)).toEqual([]);
   }, 300_000);
 
+  describe('two trainer processes under torchrun (gloo on the CPU)', () => {
+    const TWO: TrainConfigRequest = {
+      ...TRAIN,
+      gpus: 2,
+      recipe: { maxSteps: 8, saveSteps: 2, seed: 3, gradientAccumulationSteps: 1 },
+    };
+    /** Waits for the training's heartbeat to pass `ready`. */
+    async function progressUntil(
+      workflowId: string,
+      ready: (p: NonNullable<Awaited<ReturnType<typeof trainProgress>>>) => boolean,
+    ) {
+      let progress = await trainProgress(workers.client, workflowId);
+      for (let i = 0; i < 480 && !(progress && ready(progress)); i += 1) {
+        await sleep(500);
+        progress = await trainProgress(workers.client, workflowId);
+      }
+      expect(progress && ready(progress)).toBe(true);
+      return progress!;
+    }
+    const waitNoTrainer = async (workflowId: string): Promise<void> => {
+      for (let i = 0; i < 30 && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
+      expect(trainerProcesses(workflowId)).toEqual([]);
+    };
+
+    it('a killed worker takes torchrun and both ranks with it; the retry resumes from the last checkpoint', async () => {
+      const workflowId = `train-${uniqueRunId('kill2')}`;
+      let worker = await trainWorkerProcess();
+      // Slow steps and no log lines between checkpoints: after the kill, nothing but the ranks'
+      // watch on the worker ends them before the next checkpoint (two 9 s steps later).
+      const handle = await start(workflowId, {
+        config: {
+          ...TWO,
+          recipe: { ...TWO.recipe, maxSteps: 6, gradientAccumulationSteps: 3, loggingSteps: 100 },
+        },
+      });
+      const progress = await progressUntil(workflowId, (p) => (p.checkpoint?.step ?? 0) >= 2);
+      // torchrun and its two ranks, all naming this attempt's job file.
+      expect(trainerProcesses(workflowId).length).toBeGreaterThanOrEqual(3);
+      const killedAt = progress.checkpoint!.step;
+      expect(killedAt).toBeLessThan(6);
+      const kill = await killWhenBusy(workers.client, workflowId, worker, 'gpu-train');
+      for (let i = 0; i < 16 && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
+      expect(trainerProcesses(workflowId)).toEqual([]);
+
+      worker = await trainWorkerProcess();
+      const result = (await handle.result()) as TrainStudentResult;
+      expect(result.resumedFrom?.[0]).toBeGreaterThanOrEqual(killedAt);
+      expect(result.steps).toBe(6);
+      expect(worker.output()).toMatch(/training resumed at step \d+ of 6/);
+      await expectFaultsHit(workers.client, [workflowId], [kill]);
+      const report = JSON.parse((await store().get(result.report.id)).toString()) as TrainReport;
+      expect(report.gpus).toBe(2);
+    }, 600_000);
+
+    it('a cancel stops both ranks at one step, after a last checkpoint', async () => {
+      const workflowId = `train-${uniqueRunId('cancel2')}`;
+      await trainWorkerProcess();
+      const handle = await start(workflowId, {
+        config: { ...TWO, recipe: { ...TWO.recipe, maxSteps: 40, saveSteps: 100 } },
+      });
+      await progressUntil(workflowId, (p) => p.step >= 2);
+      await handle.cancel();
+      const failure = await failureOf(handle.result());
+      expect(failure.cause).toBeInstanceOf(CancelledFailure);
+      const memo = (await handle.describe()).memo ?? {};
+      expect(memo.stoppedAtStep).toBeGreaterThanOrEqual(2);
+      const checkpoint = await readFolderManifest(store(), memo.stoppedAtCheckpoint as string);
+      expect(checkpoint.step).toBe(memo.stoppedAtStep);
+      expect(checkpoint.files.map((f) => f.path)).toContain('model.safetensors');
+      await waitNoTrainer(workflowId);
+    }, 300_000);
+
+    it('a model path that does not exist fails at once, reported by rank 0, not retried', async () => {
+      await trainWorkerProcess();
+      const handle = await start(`train-${uniqueRunId('bad2')}`, {
+        config: { ...TWO, model: '/no/such/model' },
+      });
+      const failure = await failureOf(handle.result());
+      const cause = failure.cause;
+      expect(cause).toBeInstanceOf(ActivityFailure);
+      expect((cause as ActivityFailure).retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+      expect((cause as ActivityFailure).cause?.message).toMatch(/\/no\/such\/model/);
+    }, 300_000);
+  });
+
   describe('bad input fails at once, naming what is wrong', () => {
     async function refused(input: Partial<TrainStudentInput>): Promise<string> {
       await trainWorkerProcess();
