@@ -239,7 +239,17 @@ export async function specializeRepository(request: RunConfigRequest): Promise<S
         executeChild(trainStudentModel, {
           workflowId: trainId,
           staticSummary: `SFT of the student on run ${config.runId}'s dataset`,
-          args: [{ runId: config.runId, dataset: built.dataset.id, config: train, output: config.output }],
+          args: [
+            {
+              runId: config.runId,
+              dataset: built.dataset.id,
+              config: train,
+              output: config.output,
+              // A training the earlier run left midway goes on from its last checkpoint when it
+              // trained the same thing (the activity checks); otherwise it starts at step 0.
+              ...(previous ? { continueFrom: `${previous.workflowId}-train` } : {}),
+            },
+          ],
         }),
       );
       training = trained;

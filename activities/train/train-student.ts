@@ -13,9 +13,11 @@ import {
 } from '../../core/train/train-config';
 import { parseTrainerLine, TrainerExit, type TrainerEvent } from '../../core/train/trainer-events';
 import { trainerJob } from '../../core/train/trainer-job';
+import { continueFrom, trainingIdentity } from '../../core/train/continue-training';
 import { estimateCostUsd, trainCharts, type TrainReport } from '../../core/train/train-report';
 import { qwen3TokenizerDir, trainerDir, trainerPython, trainWorkDir } from '../../infra/paths';
 import { activityContext } from '../common/activity-context';
+import { readCheckpointRecord, writeCheckpointRecord } from './checkpoint-record';
 import { getFolder, putFolder } from './folder-artifacts';
 
 export interface TrainStudentInput {
@@ -25,6 +27,11 @@ export interface TrainStudentInput {
   config: TrainConfigRequest;
   /** A directory on this worker to copy the model and report into (`<output>/<runId>/model/`). */
   output?: string;
+  /**
+   * The workflow id of an earlier training (of a run this one resumes): when it trained the same
+   * dataset, model and recipe, this one starts from its last stored checkpoint, not from step 0.
+   */
+  continueFrom?: string;
 }
 
 export interface CheckpointRef {
@@ -126,6 +133,21 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
       const datasetFile = path.join(work, 'dataset.jsonl');
       await artifacts.getFile(input.dataset, datasetFile);
 
+      const identity = trainingIdentity(config, input.dataset);
+      if (!progress.checkpoint && input.continueFrom) {
+        const earlier = continueFrom(
+          input.continueFrom,
+          await readCheckpointRecord(artifacts, input.continueFrom),
+          identity,
+        );
+        if (earlier.continue) {
+          progress.checkpoint = { step: earlier.step, manifest: earlier.manifest };
+          progress.step = earlier.step;
+          log?.info(
+            `continuing the training of ${input.continueFrom} from its checkpoint at step ${earlier.step}`,
+          );
+        } else log?.info(`training starts at step 0: ${earlier.reason}`);
+      }
       let resumeFrom: string | undefined;
       if (progress.checkpoint) {
         resumeFrom = path.join(work, 'checkpoints', `checkpoint-${progress.checkpoint.step}`);
@@ -169,6 +191,16 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
         uploads = uploads.then(async () => {
           const manifest = await putFolder(artifacts, folder, 'checkpoint', step);
           progress.checkpoint = { step, manifest: manifest.id };
+          // By name too, so a later run that resumes this one can continue from it.
+          const workflowId = ctx?.info.workflowExecution?.workflowId;
+          if (workflowId)
+            await writeCheckpointRecord(artifacts, {
+              workflowId,
+              identity,
+              step,
+              manifest: manifest.id,
+              writtenAt: new Date().toISOString(),
+            });
           beat();
           log?.info(`checkpoint at step ${step} stored`, { step, manifest: manifest.id });
           await pruneCheckpoints(path.join(work, 'checkpoints'), step);

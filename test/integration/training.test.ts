@@ -207,7 +207,7 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     expect(diff.max_abs_diff).toBeLessThanOrEqual(1e-5);
   }, 600_000);
 
-  it('stops cleanly when cancelled: a checkpoint is left and no trainer process', async () => {
+  it('stops cleanly when cancelled: a checkpoint is left and no trainer process; a later training continues from it', async () => {
     const workflowId = `train-${uniqueRunId('cancel')}`;
     await trainWorkerProcess();
     const handle = await start(workflowId, {
@@ -230,6 +230,30 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     for (const file of ['model.safetensors', 'optimizer.pt', 'scheduler.pt', 'trainer_state.json'])
       expect(names).toContain(file);
     expect(trainerProcesses(workflowId)).toEqual([]);
+
+    // A later training of the same dataset and config that names it goes on from that checkpoint;
+    // one with another recipe starts at step 0.
+    const config = { ...TRAIN, recipe: { ...TRAIN.recipe, saveSteps: 100 } };
+    const continued = (await (
+      await start(`train-${uniqueRunId('cont')}`, { config, continueFrom: workflowId })
+    ).result()) as TrainStudentResult;
+    expect(continued.resumedFrom).toEqual([memo.stoppedAtStep]);
+    expect(continued.steps).toBe(12);
+    const other = (await (
+      await start(`train-${uniqueRunId('cont')}`, {
+        config: { ...config, recipe: { ...config.recipe, maxSteps: 2, seed: 4 } },
+        continueFrom: workflowId,
+      })
+    ).result()) as TrainStudentResult;
+    expect(other.resumedFrom).toEqual([]);
+    expect(trainProcess!.output()).toMatch(
+      new RegExp(
+        `continuing the training of ${workflowId} from its checkpoint at step ${memo.stoppedAtStep}`,
+      ),
+    );
+    expect(trainProcess!.output()).toMatch(
+      new RegExp(`training starts at step 0: ${workflowId} trained another dataset, model, recipe`),
+    );
   }, 300_000);
 
   describe('two trainer processes under torchrun (gloo on the CPU)', () => {

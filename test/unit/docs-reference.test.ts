@@ -38,6 +38,7 @@ const TrainStudentInputSchema = z.strictObject({
   dataset: z.string(),
   config: TrainConfigSchema,
   output: z.string().optional(),
+  continueFrom: z.string().optional(),
 });
 
 type AnySchema = z.ZodType;
