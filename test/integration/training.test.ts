@@ -102,6 +102,40 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       args: [{ runId, dataset, config: TRAIN, ...input }],
     });
 
+  /** Waits for the training's heartbeat to pass `ready`. */
+  async function progressUntil(
+    workflowId: string,
+    ready: (p: NonNullable<Awaited<ReturnType<typeof trainProgress>>>) => boolean,
+  ) {
+    let progress = await trainProgress(workers.client, workflowId);
+    for (let i = 0; i < 480 && !(progress && ready(progress)); i += 1) {
+      await sleep(500);
+      progress = await trainProgress(workers.client, workflowId);
+    }
+    expect(progress && ready(progress)).toBe(true);
+    return progress!;
+  }
+  /** No trainer process of this training is left within `tries` half-seconds. */
+  async function noTrainerLeft(workflowId: string, tries = 30): Promise<void> {
+    for (let i = 0; i < tries && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
+    expect(trainerProcesses(workflowId)).toEqual([]);
+  }
+
+  /** Starts a training, cancels it once past step 2, and returns what the cancel left. */
+  async function cancelAfterStep2(workflowId: string, config: TrainConfigRequest) {
+    const handle = await start(workflowId, { config });
+    const before = await progressUntil(workflowId, (p) => p.step >= 2);
+    await handle.cancel();
+    const failure = await failureOf(handle.result());
+    expect(failure.cause).toBeInstanceOf(CancelledFailure);
+    const memo = (await handle.describe()).memo ?? {};
+    const stoppedAtStep = memo.stoppedAtStep as number;
+    expect(stoppedAtStep).toBeGreaterThanOrEqual(2);
+    const checkpoint = await readFolderManifest(store(), memo.stoppedAtCheckpoint as string);
+    expect(checkpoint.step).toBe(stoppedAtStep);
+    return { before, stoppedAtStep, files: checkpoint.files.map((f) => f.path) };
+  }
+
   it('runs after the dataset stage and lowers the loss on the training data', async () => {
     const training = run.training!;
     expect(training.steps).toBe(12);
@@ -175,19 +209,14 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     const workflowId = `train-${uniqueRunId('kill')}`;
     let worker = await trainWorkerProcess();
     const handle = await start(workflowId);
-    let progress = await trainProgress(workers.client, workflowId);
-    for (let i = 0; i < 240 && !(progress?.checkpoint && progress.checkpoint.step >= 4); i += 1) {
-      await sleep(500);
-      progress = await trainProgress(workers.client, workflowId);
-    }
-    const killedAt = progress!.checkpoint!.step;
+    const progress = await progressUntil(workflowId, (p) => (p.checkpoint?.step ?? 0) >= 4);
+    const killedAt = progress.checkpoint!.step;
     expect(killedAt).toBeGreaterThanOrEqual(4);
     expect(killedAt).toBeLessThan(12);
     // The training activity runs on the worker: the kill cuts it.
     const kill = await killWhenBusy(workers.client, workflowId, worker, 'gpu-train');
     // The trainer notices its worker is gone and stops on its own.
-    for (let i = 0; i < 20 && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
-    expect(trainerProcesses(workflowId)).toEqual([]);
+    await noTrainerLeft(workflowId, 20);
 
     worker = await trainWorkerProcess();
     const result = (await handle.result()) as TrainStudentResult;
@@ -210,34 +239,19 @@ describe('SFT of the tiny student on a real exported dataset', () => {
   it('stops cleanly when cancelled: a checkpoint is left and no trainer process; a later training continues from it', async () => {
     const workflowId = `train-${uniqueRunId('cancel')}`;
     await trainWorkerProcess();
-    const handle = await start(workflowId, {
-      config: { ...TRAIN, recipe: { ...TRAIN.recipe, saveSteps: 100 } },
-    });
-    let progress = await trainProgress(workers.client, workflowId);
-    for (let i = 0; i < 240 && !(progress && progress.step >= 2); i += 1) {
-      await sleep(500);
-      progress = await trainProgress(workers.client, workflowId);
-    }
-    expect(progress!.checkpoint).toBeUndefined(); // no periodic checkpoint yet: the one left is the stop's
-    await handle.cancel();
-    const failure = await failureOf(handle.result());
-    expect(failure.cause).toBeInstanceOf(CancelledFailure);
-    const memo = (await handle.describe()).memo ?? {};
-    expect(memo.stoppedAtStep).toBeGreaterThanOrEqual(2);
-    const checkpoint = await readFolderManifest(store(), memo.stoppedAtCheckpoint as string);
-    expect(checkpoint.step).toBe(memo.stoppedAtStep);
-    const names = checkpoint.files.map((f) => f.path);
+    const config = { ...TRAIN, recipe: { ...TRAIN.recipe, saveSteps: 100 } };
+    const { before, stoppedAtStep, files } = await cancelAfterStep2(workflowId, config);
+    expect(before.checkpoint).toBeUndefined(); // no periodic checkpoint yet: the one left is the stop's
     for (const file of ['model.safetensors', 'optimizer.pt', 'scheduler.pt', 'trainer_state.json'])
-      expect(names).toContain(file);
+      expect(files).toContain(file);
     expect(trainerProcesses(workflowId)).toEqual([]);
 
     // A later training of the same dataset and config that names it goes on from that checkpoint;
     // one with another recipe starts at step 0.
-    const config = { ...TRAIN, recipe: { ...TRAIN.recipe, saveSteps: 100 } };
     const continued = (await (
       await start(`train-${uniqueRunId('cont')}`, { config, continueFrom: workflowId })
     ).result()) as TrainStudentResult;
-    expect(continued.resumedFrom).toEqual([memo.stoppedAtStep]);
+    expect(continued.resumedFrom).toEqual([stoppedAtStep]);
     expect(continued.steps).toBe(12);
     const other = (await (
       await start(`train-${uniqueRunId('cont')}`, {
@@ -247,14 +261,12 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     ).result()) as TrainStudentResult;
     expect(other.resumedFrom).toEqual([]);
     expect(trainProcess!.output()).toMatch(
-      new RegExp(
-        `continuing the training of ${workflowId} from its checkpoint at step ${memo.stoppedAtStep}`,
-      ),
+      new RegExp(`continuing the training of ${workflowId} from its checkpoint at step ${stoppedAtStep}`),
     );
     expect(trainProcess!.output()).toMatch(
       new RegExp(`training starts at step 0: ${workflowId} trained another dataset, model, recipe`),
     );
-  }, 300_000);
+  }, 600_000);
 
   describe('two trainer processes under torchrun (gloo on the CPU)', () => {
     const TWO: TrainConfigRequest = {
@@ -262,24 +274,6 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       gpus: 2,
       recipe: { maxSteps: 8, saveSteps: 2, seed: 3, gradientAccumulationSteps: 1 },
     };
-    /** Waits for the training's heartbeat to pass `ready`. */
-    async function progressUntil(
-      workflowId: string,
-      ready: (p: NonNullable<Awaited<ReturnType<typeof trainProgress>>>) => boolean,
-    ) {
-      let progress = await trainProgress(workers.client, workflowId);
-      for (let i = 0; i < 480 && !(progress && ready(progress)); i += 1) {
-        await sleep(500);
-        progress = await trainProgress(workers.client, workflowId);
-      }
-      expect(progress && ready(progress)).toBe(true);
-      return progress!;
-    }
-    const waitNoTrainer = async (workflowId: string): Promise<void> => {
-      for (let i = 0; i < 30 && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
-      expect(trainerProcesses(workflowId)).toEqual([]);
-    };
-
     it('a killed worker takes torchrun and both ranks with it; the retry resumes from the last checkpoint', async () => {
       const workflowId = `train-${uniqueRunId('kill2')}`;
       let worker = await trainWorkerProcess();
@@ -297,8 +291,7 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       const killedAt = progress.checkpoint!.step;
       expect(killedAt).toBeLessThan(6);
       const kill = await killWhenBusy(workers.client, workflowId, worker, 'gpu-train');
-      for (let i = 0; i < 16 && trainerProcesses(workflowId).length > 0; i += 1) await sleep(500);
-      expect(trainerProcesses(workflowId)).toEqual([]);
+      await noTrainerLeft(workflowId, 16);
 
       worker = await trainWorkerProcess();
       const result = (await handle.result()) as TrainStudentResult;
@@ -313,19 +306,12 @@ describe('SFT of the tiny student on a real exported dataset', () => {
     it('a cancel stops both ranks at one step, after a last checkpoint', async () => {
       const workflowId = `train-${uniqueRunId('cancel2')}`;
       await trainWorkerProcess();
-      const handle = await start(workflowId, {
-        config: { ...TWO, recipe: { ...TWO.recipe, maxSteps: 40, saveSteps: 100 } },
+      const { files } = await cancelAfterStep2(workflowId, {
+        ...TWO,
+        recipe: { ...TWO.recipe, maxSteps: 40, saveSteps: 100 },
       });
-      await progressUntil(workflowId, (p) => p.step >= 2);
-      await handle.cancel();
-      const failure = await failureOf(handle.result());
-      expect(failure.cause).toBeInstanceOf(CancelledFailure);
-      const memo = (await handle.describe()).memo ?? {};
-      expect(memo.stoppedAtStep).toBeGreaterThanOrEqual(2);
-      const checkpoint = await readFolderManifest(store(), memo.stoppedAtCheckpoint as string);
-      expect(checkpoint.step).toBe(memo.stoppedAtStep);
-      expect(checkpoint.files.map((f) => f.path)).toContain('model.safetensors');
-      await waitNoTrainer(workflowId);
+      expect(files).toContain('model.safetensors');
+      await noTrainerLeft(workflowId);
     }, 300_000);
 
     it('a model path that does not exist fails at once, reported by rank 0, not retried', async () => {
