@@ -173,6 +173,7 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
               python: servePython(),
               workDir: serveWorkDir(),
               host: process.env.SERA_SERVE_HOST ?? '127.0.0.1',
+              advertisedHost: process.env.SERA_SERVE_ADVERTISED_HOST,
               port: Number(process.env.SERA_SERVE_PORT ?? 8500),
             }),
             ...createDescribeWorkerActivity(role),

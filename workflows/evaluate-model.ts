@@ -203,6 +203,8 @@ async function startModel(
       ...input.model.settings,
       baseUrl: ready.baseUrl,
       model: ready.model,
+      // Solves ask this workflow for the engine's URL before each request: it may move hosts.
+      servedBy: workflowInfo().workflowId,
     });
   }
   return {

@@ -30,6 +30,7 @@ import { tokenLimitParams, usageOf } from './endpoint';
 import { unusableDetail, type ReplyAttempt } from '../../core/agent/reply-attempts';
 import { chargeLostRequests, requestAnswered, requestSent } from './lost-requests';
 import { asModelFailure, isContextOverflow } from './model-errors';
+import { followServed } from './served-endpoint';
 import { appendObservations, loadTrajectory, saveTrajectory } from './trajectory-store';
 
 export interface LlmDeps {
@@ -259,7 +260,9 @@ function keepReply(
 export function createLlmActivities(deps: LlmDeps) {
   const env = deps.env ?? process.env;
   return {
-    async agentTurn(input: AgentTurnInput): Promise<AgentTurnResult> {
+    async agentTurn(request: AgentTurnInput): Promise<AgentTurnResult> {
+      // A served model is asked where its engine is now (it may have moved since the turn began).
+      const input = { ...request, model: await followServed(request.model) };
       const trajectory: Trajectory = input.trajectory
         ? await loadTrajectory(deps.artifacts, input.trajectory)
         : {

@@ -51,8 +51,13 @@ export interface ServeDeps {
   artifacts: ArtifactStore;
   python: string;
   workDir: string;
-  /** The address the engine listens on and the one clients are given (SERA_SERVE_HOST). */
+  /** The address the engine listens on (SERA_SERVE_HOST). */
   host: string;
+  /**
+   * The host name other machines reach this worker by, in the URLs it gives out and checks
+   * (SERA_SERVE_ADVERTISED_HOST); default: the bind address, or this machine's name for a wildcard.
+   */
+  advertisedHost?: string;
   /** Fixed per worker (SERA_SERVE_PORT), so a restarted server keeps its URL. */
   port: number;
 }
@@ -73,11 +78,12 @@ function invalid(message: string): ApplicationFailure {
  */
 export function createServeActivities(deps: ServeDeps) {
   const pidFile = path.join(deps.workDir, `port-${deps.port}.pid`);
-  // On this host the engine is reached where it listens (a wildcard address on loopback); other
-  // machines are given the serving host's name, or this machine's name for a wildcard.
+  // On this host the proxy reaches the engine where it listens (a wildcard address on loopback);
+  // other machines are given the advertised name: set, or the bind address, or this machine's
+  // name for a wildcard.
   const wildcard = ['0.0.0.0', '::', ''].includes(deps.host);
   const localHost = wildcard ? '127.0.0.1' : deps.host;
-  const advertisedHost = wildcard ? os.hostname() : deps.host;
+  const advertisedHost = deps.advertisedHost?.trim() || (wildcard ? os.hostname() : deps.host);
   const engineUrl = `http://${localHost}:${deps.port}/v1`;
   const logFile = path.join(deps.workDir, `port-${deps.port}.log`);
   const baseUrl = `http://${advertisedHost}:${deps.port}/v1`;
@@ -139,9 +145,10 @@ export function createServeActivities(deps: ServeDeps) {
     }
   }
 
+  /** Health is asked at the URL clients are given: an engine they cannot reach is not serving. */
   async function answers(): Promise<boolean> {
     try {
-      const response = await fetch(`${engineUrl}/models`, {
+      const response = await fetch(`${baseUrl}/models`, {
         signal: AbortSignal.timeout(2000),
       });
       return response.ok;

@@ -26,6 +26,11 @@ export const ModelSettingsSchema = z.object({
   /** Dollars per million tokens, for the cost cap and the SeraCostUsd search attribute. */
   inputUsdPerMTok: z.number().min(0).default(0),
   outputUsdPerMTok: z.number().min(0).default(0),
+  /**
+   * The workflow that serves this model (an evaluation of a checkpoint): each request asks it for
+   * the engine's URL now, so solves follow an engine that moved to another host.
+   */
+  servedBy: z.string().min(1).optional(),
 });
 export type ModelSettings = z.output<typeof ModelSettingsSchema>;
 

@@ -377,6 +377,8 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
   let workers: RunningWorkers;
   let sandbox: WorkerProcess | undefined;
   let serve: WorkerProcess | undefined;
+  /** gpu-serve workers a test adds (another port): stopped at the end. */
+  const extraWorkers: WorkerProcess[] = [];
   let serveDir: string;
   let port: number;
   let checkpoint: string;
@@ -411,8 +413,8 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
   });
   afterAll(async () => {
     sandbox?.child.kill('SIGKILL');
-    serve?.child.kill('SIGTERM');
-    await serve?.exited;
+    for (const worker of [serve, ...extraWorkers]) worker?.child.kill('SIGTERM');
+    await Promise.all([serve, ...extraWorkers].map((worker) => worker?.exited));
     await workers?.stop();
     rmSync(serveDir, { recursive: true, force: true });
   });
@@ -464,7 +466,7 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     expect(await containersOfRun(runId)).toEqual([]);
   });
 
-  it('restarts an engine that dies, and finishes with the same predictions when the serving and sandbox workers are killed', async () => {
+  it('restarts an engine that dies, and finishes with the same predictions when the sandbox worker is killed and the serving host is lost (the engine moves to another worker and URL)', async () => {
     const runId = uniqueRunId('evkill');
     const workflowId = `eval-${runId}`;
     const handle = await workers.client.workflow.start('evaluateModel', {
@@ -489,19 +491,30 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
     });
     expect(restarted.stage).toBe('solving');
 
-    // Then both workers die outright and come back.
-    // Each while it runs an activity of this evaluation.
+    // Then the sandbox worker dies outright and comes back, and the serving host is lost for good
+    // (its worker and engine killed): the engine moves to a second gpu-serve worker, whose URL
+    // (another port) the running solves follow. Each kill while it runs an activity of this evaluation.
+    const port2 = await freePort();
+    const serve2 = await startWorkerProcess(['gpu-serve'], { ...serveEnv(), SERA_SERVE_PORT: String(port2) });
+    extraWorkers.push(serve2);
     const faults = [
       await killWhenBusy(workers.client, workflowId, sandbox!, 'sandbox', {
         replace: async () => (sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST))),
       }),
-      await killWhenBusy(workers.client, workflowId, serve!, 'gpu-serve'),
+      await killWhenBusy(workers.client, workflowId, serve!, 'gpu-serve', { label: 'the serving host lost' }),
     ];
+    for (const line of engineProcesses(port)) {
+      try {
+        process.kill(-Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+      } catch {
+        // Not a group leader, or gone with its group already.
+      }
+    }
     await new Promise((r) => setTimeout(r, 2000));
     sandbox = await startWorkerProcess(['sandbox'], workerProcessEnv(HOST));
-    serve = await startWorkerProcess(['gpu-serve'], serveEnv());
     const result = (await handle.result()) as EvaluateModelResult;
-    // The new worker's attempt stopped the orphaned engine and started its own (a later generation).
+    // The last engine served from the second worker, at its own URL.
+    expect(result.servedBy!.baseUrl).toBe(`http://127.0.0.1:${port2}/v1`);
     expect(result.servedBy!.generation).toBeGreaterThan(restarted.server!.generation);
     for (const [seed, id] of Object.entries(result.predictions)) {
       const expected = await lines<{ model_patch: string }>(undisturbed.predictions[seed]!);
@@ -509,6 +522,11 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
         expected.map((p) => p.model_patch),
       );
     }
+    expect(engineProcesses(port2)).toEqual([]);
+    // The second worker goes, and the first host's worker comes back for the next test.
+    serve2.child.kill('SIGTERM');
+    await serve2.exited;
+    serve = await startWorkerProcess(['gpu-serve'], serveEnv());
     await checkOutputs(result, SMALL);
     expect(engineProcesses(port)).toEqual([]);
     expect(await containersOfRun(runId)).toEqual([]);
