@@ -7,6 +7,7 @@ import { vllmArgs } from '../core/serve/engine-command';
 import { TINY_QWEN3, type TinyQwen3 } from '../core/train/train-config';
 import { qwen3TokenizerDir, servePython, stateDir, trainerDir, trainerPython } from './paths';
 import { freePort } from './temporal-server';
+import { killGroup } from './process-group';
 
 /**
  * A real serving engine as the teacher: vLLM's OpenAI server (the CPU build in .venv-serve) on a
@@ -91,14 +92,6 @@ async function answers(url: string): Promise<boolean> {
     return (await fetch(`${url}/models`, { signal: AbortSignal.timeout(2000) })).ok;
   } catch {
     return false;
-  }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
   }
 }
 

@@ -11,6 +11,7 @@ import { MODEL_SERVER_READY_SIGNAL, vllmArgs, type ServerReady } from '../../cor
 import { activityContext } from '../common/activity-context';
 import { getFolder } from '../train/folder-artifacts';
 import { ProxyCannotListen, startProxy, type ProxyLogEntry, type RunningProxy } from './proxy-server';
+import { killGroup } from '../../infra/process-group';
 
 /** The proxy coding agents talk to (OpenAI chat completions and Anthropic Messages), in front of the engine. */
 export interface ProxyRequest {
@@ -286,14 +287,6 @@ export function createServeActivities(deps: ServeDeps) {
       }
     },
   };
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
 }
 
 function logTail(file: string): string {

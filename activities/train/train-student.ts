@@ -15,6 +15,7 @@ import { parseTrainerLine, TrainerExit, type TrainerEvent } from '../../core/tra
 import { trainerJob } from '../../core/train/trainer-job';
 import { continueFrom, trainingIdentity } from '../../core/train/continue-training';
 import { estimateCostUsd, trainCharts, type TrainReport } from '../../core/train/train-report';
+import { killGroup } from '../../infra/process-group';
 import { qwen3TokenizerDir, trainerDir, trainerPython, trainWorkDir } from '../../infra/paths';
 import { activityContext } from '../common/activity-context';
 import { readCheckpointRecord, writeCheckpointRecord } from './checkpoint-record';
@@ -261,7 +262,7 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
       const onCancel = (): void => {
         progress.phase = 'stopping';
         // Every rank (and torchrun) is told: they finish the step, checkpoint together and exit.
-        signalTrainer(child, 'SIGTERM');
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGTERM');
       };
       ctx?.cancellationSignal.addEventListener('abort', onCancel);
       let exit: { code: number | null; signal: NodeJS.Signals | null };
@@ -273,7 +274,7 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
         clearInterval(timer);
         ctx?.cancellationSignal.removeEventListener('abort', onCancel);
         // Nothing of this attempt outlives it: torchrun's ranks included.
-        signalTrainer(child, 'SIGKILL');
+        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       }
 
       if (ctx?.cancellationSignal.aborted || stopped) {
@@ -391,16 +392,6 @@ function startTrainer(config: ResolvedTrainConfig, jobFile: string): ChildProces
       TOKENIZERS_PARALLELISM: 'false',
     },
   });
-}
-
-/** Signals the trainer's process group: torchrun and every rank, or the one trainer process. */
-function signalTrainer(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // The group is gone already.
-  }
 }
 
 /** Keeps only the newest local checkpoint once an older one is safely stored. */
