@@ -68,6 +68,36 @@ def stop_agreed(device) -> bool:
     return bool(flag.item())
 
 
+def sharding(job: dict) -> dict:
+    """The Trainer's DeepSpeed or FSDP arguments, with the optimizer state in host memory when the
+    recipe asks (ZeRO-3 offloads the master weights and Adam; FSDP offloads weights and state)."""
+    offload = bool(job["recipe"].get("offload_optimizer"))
+    if job.get("deepspeed"):
+        try:
+            with open(job["deepspeed"], encoding="utf-8") as handle:
+                config = json.load(handle)
+        except (OSError, json.JSONDecodeError) as error:
+            raise BadInput(f"cannot read the DeepSpeed config {job['deepspeed']}: {error}")
+        if offload:
+            config["zero_optimization"]["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+        return {"deepspeed": config}
+    if job.get("fsdp"):
+        return {
+            "fsdp": "full_shard auto_wrap offload" if offload else "full_shard auto_wrap",
+            "fsdp_config": {"transformer_layer_cls_to_wrap": ["Qwen3DecoderLayer"]},
+        }
+    return {}
+
+
+def sharding_in_use(trainer) -> str:
+    """How the Trainer really spreads the model, which the start event reports."""
+    if trainer.is_deepspeed_enabled:
+        return "zero3"
+    if trainer.is_fsdp_enabled:
+        return "fsdp"
+    return "ddp" if trainer.args.world_size > 1 else "none"
+
+
 def read_job(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -152,28 +182,17 @@ def train(job: dict) -> None:
     resume = job.get("resume_from")
     start_step = resumed_step(resume) if resume else 0
 
+    if (job.get("fsdp") or job.get("deepspeed")) and not torch.cuda.is_available():
+        # Accelerate runs ranks without CUDA as plain data parallelism: refuse rather than pretend.
+        raise BadInput(
+            f"distributed {'fsdp' if job.get('fsdp') else 'zero3'} needs CUDA GPUs; this host has none "
+            "(use distributed none: several processes then train with DDP over gloo)"
+        )
     model = load_model(job["model"], recipe["seed"], "fp32")
     gpus = max(torch.cuda.device_count(), 1)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     per_step = recipe["per_device_batch_size"] * recipe["gradient_accumulation_steps"] * world
     planned = recipe.get("max_steps") or math.ceil(len(examples) / per_step) * recipe["epochs"]
-    emit(
-        "start",
-        lines=encoded.lines,
-        samples=len(examples),
-        too_long=len(encoded.too_long),
-        untrained=len(encoded.untrained),
-        tokens=sum(len(e["input_ids"]) for e in examples),
-        trained_tokens=trained_tokens,
-        chat_template_overhead=encoded.min_overhead,
-        parameters=sum(p.numel() for p in model.parameters()),
-        planned_steps=planned,
-        resumed_from_step=start_step if resume else None,
-        device="cuda" if torch.cuda.is_available() else "cpu",
-        gpus=gpus,
-        world_size=world,
-    )
-
     args = TrainingArguments(
         output_dir=os.path.join(job["output_dir"], "checkpoints"),
         num_train_epochs=recipe["epochs"],
@@ -196,9 +215,9 @@ def train(job: dict) -> None:
         seed=recipe["seed"],
         data_seed=recipe["seed"],
         include_num_input_tokens_seen="non_padding",
-        deepspeed=job.get("deepspeed"),
-        fsdp="full_shard auto_wrap" if job.get("fsdp") else "",
-        fsdp_config={"transformer_layer_cls_to_wrap": ["Qwen3DecoderLayer"]} if job.get("fsdp") else None,
+        **sharding(job),
+        # Without it, ranks on a machine without CUDA each train alone on the whole dataset.
+        use_cpu=not torch.cuda.is_available(),
         report_to="none",
         disable_tqdm=True,
         remove_unused_columns=False,
@@ -212,6 +231,27 @@ def train(job: dict) -> None:
         callbacks=[make_callback(started)],
         compute_loss_func=loss_at_trained_positions,
     )
+    wanted = "fsdp" if job.get("fsdp") else "zero3" if job.get("deepspeed") else None
+    if wanted and sharding_in_use(trainer) != wanted:
+        raise BadInput(f"distributed {wanted} was asked for, but the Trainer runs {sharding_in_use(trainer)}")
+    emit(
+        "start",
+        lines=encoded.lines,
+        samples=len(examples),
+        too_long=len(encoded.too_long),
+        untrained=len(encoded.untrained),
+        tokens=sum(len(e["input_ids"]) for e in examples),
+        trained_tokens=trained_tokens,
+        chat_template_overhead=encoded.min_overhead,
+        parameters=sum(p.numel() for p in model.parameters()),
+        planned_steps=planned,
+        resumed_from_step=start_step if resume else None,
+        device="cuda" if torch.cuda.is_available() else "cpu",
+        gpus=gpus,
+        world_size=world,
+        sharding=sharding_in_use(trainer),
+    )
+
     result = trainer.train(resume_from_checkpoint=resume)
     step = trainer.state.global_step
     if stop_requested.is_set():

@@ -15,11 +15,13 @@ import { parseTrainerLine, TrainerExit, type TrainerEvent } from '../../core/tra
 import { trainerJob } from '../../core/train/trainer-job';
 import { continueFrom, trainingIdentity } from '../../core/train/continue-training';
 import { estimateCostUsd, trainCharts, type TrainReport } from '../../core/train/train-report';
+import { describePlan, type MemoryPlan } from '../../core/train/memory-plan';
 import { killGroup } from '../../infra/process-group';
 import { qwen3TokenizerDir, trainerDir, trainerPython, trainWorkDir } from '../../infra/paths';
 import { activityContext } from '../common/activity-context';
 import { readCheckpointRecord, writeCheckpointRecord } from './checkpoint-record';
 import { getFolder, putFolder } from './folder-artifacts';
+import { checkTrainingMemory } from './memory-check';
 
 export interface TrainStudentInput {
   runId: string;
@@ -102,14 +104,17 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
   return {
     async trainStudent(input: TrainStudentInput): Promise<TrainStudentResult> {
       let config: ResolvedTrainConfig;
+      let memory: MemoryPlan | undefined;
       try {
         config = resolveTrainConfig(input.config);
+        memory = await checkTrainingMemory(config);
       } catch (error) {
         if (error instanceof TrainConfigError) throw invalid(error.message);
         throw error;
       }
       const ctx = activityContext();
       const log = ctx?.log;
+      if (memory) log?.info(`memory per GPU: ${describePlan(memory)}`, { estimatedGpuGiB: memory.perGpuGiB });
       const previous = ctx?.info.heartbeatDetails as TrainProgress | undefined;
       const attemptStarted = Date.now();
       const progress: TrainProgress = {
@@ -328,6 +333,8 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore }) {
         meanTokensPerSecond: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0,
         ...(done.peak_rss_mb !== undefined ? { peakRssMb: done.peak_rss_mb } : {}),
         ...(typeof done.peak_gpu_mb === 'number' ? { peakGpuMb: done.peak_gpu_mb } : {}),
+        ...(memory ? { estimatedGpuGiB: memory.perGpuGiB } : {}),
+        ...(started.sharding ? { sharding: started.sharding } : {}),
         firstLoss: history[0]?.loss ?? done.train_loss,
         lastLoss: history[history.length - 1]?.loss ?? done.train_loss,
         gpuHourUsd: config.gpuHourUsd,

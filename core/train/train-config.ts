@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { describePlan, memoryPlan, type MemoryPlan } from './memory-plan';
+import { KNOWN_SHAPES, tinyShape, type ModelShape } from './model-shape';
 
 /** The training recipe: what the trainer does with the dataset. Every field is checked before anything starts. */
 export const RecipeSchema = z.strictObject({
@@ -19,6 +21,8 @@ export const RecipeSchema = z.strictObject({
   /** bf16 mixed precision on a GPU; fp32 on the CPU. */
   dtype: z.enum(['bf16', 'fp32']),
   gradientCheckpointing: z.boolean(),
+  /** Keep the fp32 master weights and Adam's moments in host memory (ZeRO-3 or FSDP only). */
+  offloadOptimizer: z.boolean(),
   seed: z.number().int().min(0),
   /** A checkpoint every this many steps: what a retry after a crash resumes from. */
   saveSteps: z.number().int().positive(),
@@ -56,17 +60,23 @@ export interface Preset {
   model: string;
   recipe: Recipe;
   distributed: Distributed;
+  gpus: number;
   description: string;
 }
 
 export const DISTRIBUTED = ['none', 'zero3', 'fsdp'] as const;
 export type Distributed = (typeof DISTRIBUTED)[number];
 
-/** The paper's recipe (SERA-SPEC "Training"): Qwen3-32B, 32K context, 3 epochs, 1e-5 cosine, ZeRO-3. */
+/**
+ * The paper's recipe (SERA-SPEC "Training"): Qwen3-32B, 32K context, 3 epochs, 1e-5 cosine, ZeRO-3,
+ * sized for one node of 8 GPUs of 80 GiB: 32B fits there only with the optimizer state in host
+ * memory (docs/training.md has the arithmetic).
+ */
 const PAPER: Preset = {
   description: "the paper's recipe, for GPUs",
   model: 'Qwen/Qwen3-32B',
   distributed: 'zero3',
+  gpus: 8,
   recipe: {
     epochs: 3,
     maxSteps: null,
@@ -81,6 +91,7 @@ const PAPER: Preset = {
     sequenceLength: 32_768,
     dtype: 'bf16',
     gradientCheckpointing: true,
+    offloadOptimizer: true,
     seed: 0,
     saveSteps: 50,
     loggingSteps: 1,
@@ -95,12 +106,14 @@ const TINY: Preset = {
   description: 'a tiny random Qwen3 on the CPU',
   model: TINY_MODEL,
   distributed: 'none',
+  gpus: 1,
   recipe: {
     ...PAPER.recipe,
     learningRate: 1e-3,
     gradientAccumulationSteps: 2,
     dtype: 'fp32',
     gradientCheckpointing: false,
+    offloadOptimizer: false,
     saveSteps: 10,
   },
 };
@@ -118,8 +131,10 @@ export const TrainConfigSchema = z.strictObject({
   recipe: RecipeSchema.partial().optional(),
   /** Multi-GPU sharding through accelerate (DeepSpeed ZeRO-3 or FSDP). Default: the preset's. */
   distributed: z.enum(DISTRIBUTED).optional(),
-  /** GPUs the trainer runs on, for the launch and the cost estimate. */
-  gpus: z.number().int().positive().default(1),
+  /** GPUs the trainer runs on, for the launch and the cost estimate. Default: the preset's. */
+  gpus: z.number().int().positive().optional(),
+  /** Memory of one GPU: a recipe whose arithmetic does not fit is refused before it starts. */
+  gpuMemoryGiB: z.number().positive().default(80),
   /** Price of one GPU-hour, for the report's cost estimate. */
   gpuHourUsd: z.number().min(0).default(2.5),
   /** A silent trainer counts as lost after this long; Temporal then retries it from the last checkpoint. */
@@ -137,6 +152,7 @@ export interface ResolvedTrainConfig {
   recipe: Recipe;
   distributed: Distributed;
   gpus: number;
+  gpuMemoryGiB: number;
   gpuHourUsd: number;
   heartbeatTimeoutSeconds: number;
   maxAttempts: number;
@@ -173,15 +189,40 @@ export function resolveTrainConfig(request: unknown): ResolvedTrainConfig {
   const distributed = config.distributed ?? preset.distributed;
   if (distributed !== 'none' && recipe.data.dtype !== 'bf16')
     throw new TrainConfigError(`invalid training config: distributed ${distributed} needs dtype bf16`);
-  return {
+  const gpus = config.gpus ?? preset.gpus;
+  if (distributed === 'none' && recipe.data.offloadOptimizer)
+    throw new TrainConfigError(
+      'invalid training config: recipe.offloadOptimizer needs distributed zero3 or fsdp',
+    );
+  const resolved: ResolvedTrainConfig = {
     preset: config.preset,
     model,
     ...(model === TINY_MODEL ? { tinyModel: { ...TINY_QWEN3, ...config.tinyModel } } : {}),
     recipe: recipe.data,
     distributed,
-    gpus: config.gpus,
+    gpus,
+    gpuMemoryGiB: config.gpuMemoryGiB,
     gpuHourUsd: config.gpuHourUsd,
     heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
     maxAttempts: config.maxAttempts,
   };
+  const shape = knownShape(resolved);
+  if (shape) refuseWhatCannotFit(shape, resolved);
+  return resolved;
+}
+
+/** The model's shape when it is known without its files: the tiny student or a published hub id. */
+export function knownShape(config: ResolvedTrainConfig): ModelShape | undefined {
+  if (config.tinyModel) return tinyShape(config.tinyModel);
+  return KNOWN_SHAPES[config.model];
+}
+
+/** Throws a TrainConfigError carrying the arithmetic when one GPU's share does not fit its memory. */
+export function refuseWhatCannotFit(shape: ModelShape, config: ResolvedTrainConfig): MemoryPlan {
+  const plan = memoryPlan(shape, config);
+  if (!plan.fits)
+    throw new TrainConfigError(
+      `invalid training config: ${config.model} with this recipe on ${config.gpus} GPU(s) of ${config.gpuMemoryGiB} GiB cannot fit: ${describePlan(plan)}. Use more GPUs, distributed zero3 or fsdp, recipe.gradientCheckpointing, recipe.offloadOptimizer or a shorter recipe.sequenceLength`,
+    );
+  return plan;
 }

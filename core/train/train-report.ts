@@ -33,6 +33,10 @@ export interface TrainReport {
   /** Peak resident memory of the trainer process and, on CUDA, peak GPU memory allocated (MiB). */
   peakRssMb?: number;
   peakGpuMb?: number;
+  /** How the trainer really ran: one process, DDP, FSDP or ZeRO-3 (from the trainer's start event). */
+  sharding?: 'none' | 'ddp' | 'fsdp' | 'zero3';
+  /** The memory arithmetic's peak for one GPU (docs/training.md), beside the measured one. */
+  estimatedGpuGiB?: number;
   firstLoss: number;
   lastLoss: number;
   gpuHourUsd: number;

@@ -31,6 +31,8 @@ export const TrainerEventSchema = z.discriminatedUnion('event', [
     device: z.string(),
     gpus: num,
     world_size: num,
+    /** How the Trainer really spreads the model over the processes. */
+    sharding: z.enum(['none', 'ddp', 'fsdp', 'zero3']).optional(),
   }),
   z.object({
     event: z.literal('log'),

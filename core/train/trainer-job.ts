@@ -59,6 +59,7 @@ export function trainerJob(config: ResolvedTrainConfig, paths: JobPaths): Traine
       sequence_length: r.sequenceLength,
       dtype: r.dtype,
       gradient_checkpointing: r.gradientCheckpointing,
+      offload_optimizer: r.offloadOptimizer,
       seed: r.seed,
       save_steps: r.saveSteps,
       logging_steps: r.loggingSteps,

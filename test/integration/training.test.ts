@@ -314,6 +314,46 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       await noTrainerLeft(workflowId);
     }, 300_000);
 
+    it('two DDP ranks follow one process’s loss curve for the same global batch', async () => {
+      await trainWorkerProcess();
+      const recipe = { maxSteps: 4, saveSteps: 100, loggingSteps: 1, seed: 3 };
+      // 1 process × 4 accumulated samples against 2 ranks × 2: the same samples each step.
+      const [one, two] = await Promise.all(
+        [
+          { gpus: 1, recipe: { ...recipe, gradientAccumulationSteps: 4 } },
+          { gpus: 2, recipe: { ...recipe, gradientAccumulationSteps: 2 } },
+        ].map(async (config) => {
+          const handle = await start(`train-${uniqueRunId(`curve${config.gpus}`)}`, {
+            config: { ...TRAIN, ...config },
+          });
+          const result = (await handle.result()) as TrainStudentResult;
+          return JSON.parse((await store().get(result.report.id)).toString()) as TrainReport;
+        }),
+      );
+      expect(one!.sharding).toBe('none');
+      expect(two!.sharding).toBe('ddp');
+      // Each rank saw half the data: together, every sample of each step once.
+      expect(two!.tokensSeen).toBe(one!.tokensSeen);
+      expect(two!.history.map((h) => h.step)).toEqual([1, 2, 3, 4]);
+      two!.history.forEach((entry, i) => {
+        // Stated tolerance: 1e-5 relative (fp32; gloo sums the gradients in another order).
+        expect(Math.abs(entry.loss - one!.history[i]!.loss) / one!.history[i]!.loss).toBeLessThan(1e-5);
+      });
+    }, 300_000);
+
+    it('FSDP on a host without CUDA is refused, not run as DDP under its name', async () => {
+      await trainWorkerProcess();
+      const handle = await start(`train-${uniqueRunId('fsdp-cpu')}`, {
+        config: { ...TWO, distributed: 'fsdp', recipe: { ...TWO.recipe, dtype: 'bf16' } },
+      });
+      const cause = (await failureOf(handle.result())).cause;
+      expect(cause).toBeInstanceOf(ActivityFailure);
+      expect((cause as ActivityFailure).retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+      expect((cause as ActivityFailure).cause?.message).toMatch(
+        /distributed fsdp needs CUDA GPUs; this host has none/,
+      );
+    }, 300_000);
+
     it('a model path that does not exist fails at once, reported by rank 0, not retried', async () => {
       await trainWorkerProcess();
       const handle = await start(`train-${uniqueRunId('bad2')}`, {
