@@ -21,38 +21,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from events import EXIT_ORPHANED, BadInput, emit, fail_bad_input  # noqa: E402
+from events import BadInput, emit, fail_bad_input  # noqa: E402
 from sft_data import Collator, encode_dataset, read_lines  # noqa: E402
 from student import load_model, load_tokenizer  # noqa: E402
 from trained_positions import loss_at_trained_positions  # noqa: E402
+from watch import exit_with_parent  # noqa: E402
 
 stop_requested = threading.Event()
-
-
-def exit_with_parent() -> None:
-    """When the worker that started us dies (kill -9), stop at once rather than train unwatched.
-
-    Under torchrun the parent is torchrun, not the worker, so the worker names itself in
-    SERA_WATCH_PID and every rank watches that process."""
-    parent = os.getppid()
-    watched = int(os.environ.get("SERA_WATCH_PID", "0"))
-
-    def gone(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-            return False
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-
-    def watch() -> None:
-        while True:
-            time.sleep(1)
-            if (watched and gone(watched)) or (not watched and os.getppid() != parent):
-                os._exit(EXIT_ORPHANED)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def stop_agreed(device) -> bool:
