@@ -17,11 +17,15 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPES = {
     "tiny": dict(hidden_size=128, intermediate_size=384, layers=2, heads=2, kv_heads=1, head_dim=64),
-    # Qwen3-0.6B's published architecture, with random weights.
+    # Qwen3's published architectures, with random weights.
     "qwen3-0.6b": dict(hidden_size=1024, intermediate_size=3072, layers=28, heads=16, kv_heads=8, head_dim=128),
+    "qwen3-1.7b": dict(hidden_size=2048, intermediate_size=6144, layers=28, heads=16, kv_heads=8, head_dim=128),
+    "qwen3-4b": dict(hidden_size=2560, intermediate_size=9728, layers=36, heads=32, kv_heads=8, head_dim=128),
 }
 
 
@@ -36,6 +40,7 @@ def main() -> None:
     parser.add_argument("--accumulation", type=int, default=2)
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--peak-tflops", type=float, default=None, help="dense bf16 peak, if not in mfu.py's table")
     options = parser.parse_args()
 
     out = options.out or tempfile.mkdtemp(prefix="sera-bench-train-")
@@ -83,6 +88,8 @@ def main() -> None:
     start = next(e for e in events if e["event"] == "start")
     all_rates = [e["tokens_per_s"] for e in events if e["event"] == "log"]
     rates = all_rates[1:]
+    steady = sum(rates) / max(len(rates), 1)
+    utilization = model_flops(options, start)
     print(
         json.dumps(
             {
@@ -92,7 +99,7 @@ def main() -> None:
                 "parameters": start["parameters"],
                 "steps": done["step"],
                 "tokens_seen": done["tokens_seen"],
-                "steady_tokens_per_s": round(sum(rates) / max(len(rates), 1), 1),
+                "steady_tokens_per_s": round(steady, 1),
                 "mean_tokens_per_s": round(sum(all_rates) / max(len(all_rates), 1), 1),
                 "end_to_end_tokens_per_s": round(done["tokens_seen"] / wall, 1),
                 "wall_s": round(wall, 2),
@@ -100,9 +107,34 @@ def main() -> None:
                 "peak_gpu_mb": done.get("peak_gpu_mb"),
                 "first_loss": done["history"][0]["loss"],
                 "last_loss": done["history"][-1]["loss"],
+                **utilization,
+                "mfu": round(steady * utilization["flops_per_token"] / utilization["peak_flops"], 4)
+                if utilization["peak_flops"]
+                else None,
             }
         )
     )
+
+
+def model_flops(options, start: dict) -> dict:
+    """FLOPs per trained token at the dataset's token-weighted length, and the device's peak."""
+    import torch
+
+    from mfu import flops_per_token, peak_bf16_flops, token_weighted_length
+    from sft_data import encode_dataset, read_lines
+    from student import load_tokenizer
+
+    tokenizer = load_tokenizer({"tiny": {}, "tokenizer": options.tokenizer})
+    encoded = encode_dataset(tokenizer, read_lines(os.path.abspath(options.dataset)), 32768)
+    length = token_weighted_length([len(e.input_ids) for e in encoded.examples])
+    name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    peak = options.peak_tflops * 1e12 if options.peak_tflops else peak_bf16_flops(name)
+    return {
+        "device_name": name,
+        "token_weighted_length": round(length, 1),
+        "flops_per_token": flops_per_token(SHAPES[options.shape], length),
+        "peak_flops": peak,
+    }
 
 
 if __name__ == "__main__":

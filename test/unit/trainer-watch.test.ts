@@ -1,16 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trainerDir } from '../../infra/paths';
-
-/** Runs a Python snippet with the trainer's modules importable; returns its stdout. */
-function python(code: string): string {
-  return execFileSync('python3', ['-c', code], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: path.resolve(trainerDir) },
-    timeout: 30_000,
-  }).trim();
-}
+import { trainerPython as python } from '../support/trainer-python';
 
 describe("the trainer's watch on its worker (trainer/watch.py)", () => {
   it('counts a zombie as gone: a worker its parent never reaped is dead', () => {
