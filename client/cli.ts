@@ -372,6 +372,10 @@ program
     'training settings, JSON or YAML (the run config\'s "train" fields); default: the tiny preset',
   )
   .option('--out <dir>', 'also copy the model, its report and plots into <dir>/<run-id>/model/')
+  .option(
+    '--continue-from <workflow-id>',
+    'an earlier training (cancelled or failed): go on from its last checkpoint if it trained the same dataset, model and recipe',
+  )
   .option('--local', 'run the workers in this process')
   .action(async (runId: string, options: TrainCommandOptions & { local?: boolean }) => {
     await withTemporal(options.local, ['orchestration', 'gpu-train'], async (client, settings) => {

@@ -23,6 +23,8 @@ export interface TrainCommandOptions {
   config?: string;
   /** A directory to copy the trained model into (on the gpu-train worker). */
   out?: string;
+  /** An earlier training's workflow id: start from its last checkpoint when it trained the same. */
+  continueFrom?: string;
 }
 
 /** One line of where a training stands, from the activity's heartbeat. */
@@ -57,6 +59,18 @@ async function datasetOf(client: Client, runId: string, dataset: string | undefi
   return result.dataset.artifact;
 }
 
+/** Refuses a --continue-from that names no training workflow, before anything starts. */
+async function expectTraining(client: Client, workflowId: string): Promise<void> {
+  let type: string;
+  try {
+    type = (await client.workflow.getHandle(workflowId).describe()).type;
+  } catch {
+    throw new Error(`--continue-from ${workflowId}: no such workflow`);
+  }
+  if (type !== 'trainStudentModel')
+    throw new Error(`--continue-from ${workflowId}: a ${type} workflow, not a training (trainStudentModel)`);
+}
+
 /** Trains the student on a run's dataset (or a given one), showing the trainer's progress. */
 export async function trainOnDataset(
   client: Client,
@@ -70,15 +84,17 @@ export async function trainOnDataset(
   resolveTrainConfig(config); // a wrong field is reported here, before anything starts
   const dataset = await datasetOf(client, runId, options.dataset);
   const output = options.out ? path.resolve(options.out) : undefined;
+  const continueFrom = options.continueFrom;
+  if (continueFrom) await expectTraining(client, continueFrom);
   const hash = createHash('sha256')
-    .update(JSON.stringify({ dataset, config, output }))
+    .update(JSON.stringify({ dataset, config, output, continueFrom }))
     .digest('hex')
     .slice(0, 10);
   const workflowId = `${runWorkflowId(runId)}-train-${hash}`;
   const handle = await client.workflow.start('trainStudentModel', {
     taskQueue: TaskQueues.orchestration,
     workflowId,
-    args: [{ runId, dataset, config, output }],
+    args: [{ runId, dataset, config, output, ...(continueFrom ? { continueFrom } : {}) }],
   });
   console.error(`training ${workflowId}: ${workflowUiUrl(settings, workflowId)}`);
   const tty = process.stderr.isTTY;

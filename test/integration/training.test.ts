@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { readFolderManifest } from '../../activities/train/folder-artifacts';
+import { trainOnDataset } from '../../client/train-command';
 import type { TrainStudentInput, TrainStudentResult } from '../../activities/train/train-student';
 import { TaskQueues } from '../../core/queues';
 import type { TrainConfigRequest } from '../../core/train/train-config';
@@ -246,11 +247,21 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       expect(files).toContain(file);
     expect(trainerProcesses(workflowId)).toEqual([]);
 
-    // A later training of the same dataset and config that names it goes on from that checkpoint;
-    // one with another recipe starts at step 0.
-    const continued = (await (
-      await start(`train-${uniqueRunId('cont')}`, { config, continueFrom: workflowId })
-    ).result()) as TrainStudentResult;
+    // A later training of the same dataset and config that names it goes on from that checkpoint
+    // (here through the CLI's train --continue-from); one with another recipe starts at step 0.
+    const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sera-train-')), 'train.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const cli = { dataset, config: configFile };
+    await expect(
+      trainOnDataset(workers.client, useTestServer(), runId, { ...cli, continueFrom: 'no-such-training' }),
+    ).rejects.toThrow('--continue-from no-such-training: no such workflow');
+    await expect(
+      trainOnDataset(workers.client, useTestServer(), runId, { ...cli, continueFrom: `sera-run-${runId}` }),
+    ).rejects.toThrow(/a \w+ workflow, not a training/);
+    const continued = await trainOnDataset(workers.client, useTestServer(), runId, {
+      ...cli,
+      continueFrom: workflowId,
+    });
     expect(continued.resumedFrom).toEqual([stoppedAtStep]);
     expect(continued.steps).toBe(12);
     const other = (await (
