@@ -230,6 +230,7 @@ const OTHER_PROGRAMS_OPTIONS = new Set([
   '--verbose', // jest, vitest
   '--typecheck', // vitest
   '--user', // pip install
+  '--peak-tflops', // trainer/bench_train.py
 ]);
 
 /** Where a sera-flow invocation starts in a piece of text, and the command words it names. */
