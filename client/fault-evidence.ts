@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { isGpuQueueOf } from '../core/gpu-queues';
 import { TaskQueues, type WorkerRole } from '../core/queues';
 import {
   activitiesOf,
@@ -47,9 +48,13 @@ const QUEUE_OF_ROLE: Record<WorkerRole, string> = {
   'gpu-serve': TaskQueues.gpuServe,
 };
 
-/** A role's queue, or for the sandbox role also a host's own queue (`sera-sandbox@host`). */
+/**
+ * A role's queue, or for the sandbox role also a host's own queue (`sera-sandbox@host`), or for
+ * the gpu-train role every size-class queue (`sera-gpu-train-2gpu`).
+ */
 export function onRoleQueue(role: WorkerRole, queue: string): boolean {
   const base = QUEUE_OF_ROLE[role];
+  if (role === 'gpu-train') return isGpuQueueOf(base, queue);
   return queue === base || (role === 'sandbox' && queue.startsWith(`${base}@`));
 }
 

@@ -22,8 +22,10 @@ import {
   type SandboxActivities,
 } from '../activities/sandbox/activities';
 import { containerCap } from '../core/host-capacity';
+import { hostGpuQueues } from '../core/gpu-queues';
 import { sandboxHostQueue, TaskQueues, type WorkerRole } from '../core/queues';
 import { baseImageTag } from '../infra/base-image';
+import { hostGpus } from '../infra/host-gpus';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir, servePython, serveWorkDir } from '../infra/paths';
 import { prebuiltBundle } from '../infra/workflow-bundle';
@@ -145,22 +147,29 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
           maxConcurrentActivityTaskExecutions: concurrency,
         }),
       ];
-    case 'gpu-train':
-      return [
-        await Worker.create({
-          ...base,
-          // A trainer asked to stop (cancel, worker shutdown) finishes its step and checkpoints first.
-          shutdownGraceTime: '0s',
-          // Progress reaches the server (UI, CLI) within seconds, not the default 0.8 x heartbeat timeout.
-          maxHeartbeatThrottleInterval: '3s',
-          taskQueue: TaskQueues.gpuTrain,
-          activities: {
-            ...createTrainActivities({ artifacts: new LocalArtifactStore(artifactsDir()) }),
-            ...createDescribeWorkerActivity(role),
-          },
-          maxConcurrentActivityTaskExecutions: concurrency,
-        }),
-      ];
+    case 'gpu-train': {
+      // One worker per size-class queue this host can hold, sharing one set of activities (and so
+      // one lease on the host's GPUs): a training needing n GPUs only reaches hosts with n.
+      const gpus = hostGpus();
+      const activities = {
+        ...createTrainActivities({ artifacts: new LocalArtifactStore(artifactsDir()), gpus }),
+        ...createDescribeWorkerActivity(role),
+      };
+      return Promise.all(
+        hostGpuQueues(TaskQueues.gpuTrain, gpus).map((taskQueue) =>
+          Worker.create({
+            ...base,
+            // A trainer asked to stop (cancel, worker shutdown) finishes its step and checkpoints first.
+            shutdownGraceTime: '0s',
+            // Progress reaches the server (UI, CLI) within seconds, not the default 0.8 x heartbeat timeout.
+            maxHeartbeatThrottleInterval: '3s',
+            taskQueue,
+            activities,
+            maxConcurrentActivityTaskExecutions: concurrency,
+          }),
+        ),
+      );
+    }
     case 'gpu-serve': {
       return [
         await Worker.create({

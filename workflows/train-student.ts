@@ -8,6 +8,7 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -20,10 +21,23 @@ import type {
 import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
+import { TimeoutType } from '@temporalio/common';
+import { gpuQueue } from '../core/gpu-queues';
 import { resolveTrainConfig, TrainConfigError } from '../core/train/train-config';
+
+function waitedOutForWorker(error: unknown): boolean {
+  return (
+    error instanceof ActivityFailure &&
+    error.cause instanceof TimeoutFailure &&
+    error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
+  );
+}
 
 export interface TrainStudentStatus {
   stage: 'training' | 'trained' | 'stopped';
+  /** The size-class queue the trainer waits on until a worker with enough GPUs takes it. */
+  queue: string;
+  gpus: number;
   /** The last checkpoint a cancelled training left. */
   stoppedAt?: TrainStopped;
 }
@@ -46,7 +60,8 @@ export async function trainStudentModel(input: TrainStudentInput): Promise<Train
       throw ApplicationFailure.create({ type: 'InvalidInput', message: error.message, nonRetryable: true });
     throw error;
   }
-  const status: TrainStudentStatus = { stage: 'training' };
+  const queue = gpuQueue(TaskQueues.gpuTrain, config.gpus);
+  const status: TrainStudentStatus = { stage: 'training', queue, gpus: config.gpus };
   setHandler(trainStatusQuery, () => status);
   upsertSearchAttributes([
     { key: SearchAttributes.runId, value: input.runId },
@@ -54,7 +69,9 @@ export async function trainStudentModel(input: TrainStudentInput): Promise<Train
   ]);
 
   const trainer = proxyActivities<TrainActivities>({
-    taskQueue: TaskQueues.gpuTrain,
+    taskQueue: queue,
+    // No worker with enough GPUs: a clear failure naming the queue, not an endless wait.
+    scheduleToStartTimeout: `${config.workerWaitSeconds}s`,
     startToCloseTimeout: '30d',
     // A preempted or crashed trainer goes silent; the retry resumes from its last checkpoint.
     heartbeatTimeout: `${config.heartbeatTimeoutSeconds}s`,
@@ -82,6 +99,12 @@ export async function trainStudentModel(input: TrainStudentInput): Promise<Train
     upsertSearchAttributes([{ key: SearchAttributes.stage, value: 'trained' }]);
     return result;
   } catch (error) {
+    if (waitedOutForWorker(error))
+      throw ApplicationFailure.create({
+        type: 'NoWorker',
+        message: `no gpu-train worker with at least ${config.gpus} GPU(s) took the training from task queue ${queue} within ${config.workerWaitSeconds} s (workerWaitSeconds): start one on a host with enough GPUs (SERA_GPUS)`,
+        nonRetryable: true,
+      });
     if (!isCancellation(error)) throw error;
     const cause = error instanceof ActivityFailure ? error.cause : error;
     const details =

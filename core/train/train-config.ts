@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_GPUS_PER_HOST } from '../gpu-queues';
 import { describePlan, memoryPlan, type MemoryPlan } from './memory-plan';
 import { KNOWN_SHAPES, tinyShape, type ModelShape } from './model-shape';
 
@@ -133,6 +134,11 @@ export const TrainConfigSchema = z.strictObject({
   distributed: z.enum(DISTRIBUTED).optional(),
   /** GPUs the trainer runs on, for the launch and the cost estimate. Default: the preset's. */
   gpus: z.number().int().positive().optional(),
+  /**
+   * How long the training may wait for a gpu-train worker with enough GPUs to take it (each
+   * attempt), before it fails saying which queue had none.
+   */
+  workerWaitSeconds: z.number().int().positive().default(86_400),
   /** Memory of one GPU: a recipe whose arithmetic does not fit is refused before it starts. */
   gpuMemoryGiB: z.number().positive().default(80),
   /** Price of one GPU-hour, for the report's cost estimate. */
@@ -153,6 +159,7 @@ export interface ResolvedTrainConfig {
   distributed: Distributed;
   gpus: number;
   gpuMemoryGiB: number;
+  workerWaitSeconds: number;
   gpuHourUsd: number;
   heartbeatTimeoutSeconds: number;
   maxAttempts: number;
@@ -190,6 +197,10 @@ export function resolveTrainConfig(request: unknown): ResolvedTrainConfig {
   if (distributed !== 'none' && recipe.data.dtype !== 'bf16')
     throw new TrainConfigError(`invalid training config: distributed ${distributed} needs dtype bf16`);
   const gpus = config.gpus ?? preset.gpus;
+  if (gpus > MAX_GPUS_PER_HOST)
+    throw new TrainConfigError(
+      `invalid training config: gpus ${gpus} is more than one host holds (${MAX_GPUS_PER_HOST}); training across several hosts is not built yet`,
+    );
   if (distributed === 'none' && recipe.data.offloadOptimizer)
     throw new TrainConfigError(
       'invalid training config: recipe.offloadOptimizer needs distributed zero3 or fsdp',
@@ -202,6 +213,7 @@ export function resolveTrainConfig(request: unknown): ResolvedTrainConfig {
     distributed,
     gpus,
     gpuMemoryGiB: config.gpuMemoryGiB,
+    workerWaitSeconds: config.workerWaitSeconds,
     gpuHourUsd: config.gpuHourUsd,
     heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds,
     maxAttempts: config.maxAttempts,

@@ -15,6 +15,7 @@ import { LocalArtifactStore } from '../../infra/local-artifact-store';
 import { artifactsDir, qwen3TokenizerDir } from '../../infra/paths';
 import { startTeacherServer, TEACHER_MODEL, type TeacherServer } from '../../infra/teacher-server';
 import type { SvgRunResult } from '../../workflows/svg-run';
+import type { TrainStudentStatus } from '../../workflows/train-student';
 import { expectFaultsHit, killWhenBusy } from '../support/fault-evidence';
 import { oneInstanceEvaluation, specializeExample } from '../support/specialize';
 import { startWorkers, uniqueRunId, useTestServer, type RunningWorkers } from '../support/temporal';
@@ -90,6 +91,8 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       trainProcess = await startWorkerProcess(['gpu-train'], {
         ...workerProcessEnv('unused'),
         SERA_LOG_LEVEL: 'INFO',
+        // Two "GPUs" on the CPU: this worker also takes the two-process trainings' size class.
+        SERA_GPUS: '2',
       });
       processes.push(trainProcess);
     }
@@ -377,6 +380,23 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       expect((cause as ActivityFailure).cause?.message).toMatch(/\/no\/such\/model/);
     }, 300_000);
   });
+
+  it('a training on more GPUs than any worker has waits on its size-class queue, then fails naming it', async () => {
+    await trainWorkerProcess(); // a 2-GPU worker: not enough
+    const handle = await start(`train-${uniqueRunId('nogpus')}`, {
+      config: { ...TRAIN, gpus: 4, workerWaitSeconds: 6 },
+    });
+    expect(await handle.query<TrainStudentStatus>('progress')).toMatchObject({
+      stage: 'training',
+      queue: 'sera-gpu-train-4gpu',
+      gpus: 4,
+    });
+    const failure = await failureOf(handle.result());
+    expect(failure.cause).toBeInstanceOf(ApplicationFailure);
+    expect(failure.cause?.message).toMatch(
+      /no gpu-train worker with at least 4 GPU\(s\) took the training from task queue sera-gpu-train-4gpu within 6 s/,
+    );
+  }, 120_000);
 
   describe('bad input fails at once, naming what is wrong', () => {
     async function refused(input: Partial<TrainStudentInput>): Promise<string> {
