@@ -6,6 +6,24 @@ import { spawnSync } from 'node:child_process';
  * without GPUs runs one job at a time, on the CPU; SERA_GPUS=2 there runs two-process trainings).
  */
 export function hostGpus(env: NodeJS.ProcessEnv = process.env): number {
+  return hostGpuIds(env).length;
+}
+
+/**
+ * The devices' ids as CUDA numbers them for this worker: CUDA_VISIBLE_DEVICES's entries when set,
+ * else 0 … n-1. A job's processes get their share of them as their own CUDA_VISIBLE_DEVICES.
+ */
+export function hostGpuIds(env: NodeJS.ProcessEnv = process.env): string[] {
+  const count = countGpus(env);
+  const visible = (env.CUDA_VISIBLE_DEVICES ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d && d !== '-1');
+  if (visible.length >= count) return visible.slice(0, count);
+  return Array.from({ length: count }, (_, i) => String(i));
+}
+
+function countGpus(env: NodeJS.ProcessEnv): number {
   const raw = env.SERA_GPUS;
   if (raw !== undefined && raw !== '') {
     const value = Number(raw);

@@ -25,7 +25,7 @@ import { containerCap } from '../core/host-capacity';
 import { hostGpuQueues } from '../core/gpu-queues';
 import { sandboxHostQueue, TaskQueues, type WorkerRole } from '../core/queues';
 import { baseImageTag } from '../infra/base-image';
-import { hostGpus } from '../infra/host-gpus';
+import { hostGpuIds } from '../infra/host-gpus';
 import { LocalArtifactStore } from '../infra/local-artifact-store';
 import { artifactsDir, servePython, serveWorkDir } from '../infra/paths';
 import { prebuiltBundle } from '../infra/workflow-bundle';
@@ -150,13 +150,13 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
     case 'gpu-train': {
       // One worker per size-class queue this host can hold, sharing one set of activities (and so
       // one lease on the host's GPUs): a training needing n GPUs only reaches hosts with n.
-      const gpus = hostGpus();
+      const gpuIds = hostGpuIds();
       const activities = {
-        ...createTrainActivities({ artifacts: new LocalArtifactStore(artifactsDir()), gpus }),
+        ...createTrainActivities({ artifacts: new LocalArtifactStore(artifactsDir()), gpuIds }),
         ...createDescribeWorkerActivity(role),
       };
       return Promise.all(
-        hostGpuQueues(TaskQueues.gpuTrain, gpus).map((taskQueue) =>
+        hostGpuQueues(TaskQueues.gpuTrain, gpuIds.length).map((taskQueue) =>
           Worker.create({
             ...base,
             // A trainer asked to stop (cancel, worker shutdown) finishes its step and checkpoints first.

@@ -21,7 +21,7 @@ import { qwen3TokenizerDir, trainerDir, trainerPython, trainWorkDir } from '../.
 import { activityContext } from '../common/activity-context';
 import { readCheckpointRecord, writeCheckpointRecord } from './checkpoint-record';
 import { getFolder, putFolder } from './folder-artifacts';
-import { GpuLease } from './gpu-lease';
+import { GpuLease, type LeasedGpus } from '../common/gpu-lease';
 import { checkTrainingMemory } from './memory-check';
 
 export interface TrainStudentInput {
@@ -100,15 +100,16 @@ function invalid(message: string): ApplicationFailure {
  * stores every checkpoint, and on a retry resumes from the last stored one. Cancellation (or a
  * worker shutting down) stops the trainer with a final checkpoint.
  */
-export function createTrainActivities(deps: { artifacts: ArtifactStore; gpus?: number }) {
+export function createTrainActivities(deps: { artifacts: ArtifactStore; gpuIds?: readonly string[] }) {
   const { artifacts } = deps;
   // One lease per worker process, shared by the workers of every size-class queue it polls.
-  const lease = new GpuLease(deps.gpus ?? 1);
+  const lease = new GpuLease(deps.gpuIds ?? ['0']);
 
   async function train(
     input: TrainStudentInput,
     config: ResolvedTrainConfig,
     memory: MemoryPlan | undefined,
+    devices: string[],
   ): Promise<TrainStudentResult> {
     const ctx = activityContext();
     const log = ctx?.log;
@@ -173,7 +174,7 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore; gpus?: n
     await writeFile(jobFile, JSON.stringify(job, null, 2));
     beat();
 
-    const child = startTrainer(config, jobFile);
+    const child = startTrainer(config, jobFile, devices);
     const stderrTail: string[] = [];
     child.stderr?.on('data', (chunk: Buffer) => {
       stderrTail.push(chunk.toString('utf8'));
@@ -382,11 +383,11 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore; gpus?: n
         if (error instanceof TrainConfigError) throw invalid(error.message);
         throw error;
       }
-      const release = await waitForGpus(lease, config.gpus);
+      const leased = await waitForGpus(lease, config.gpus);
       try {
-        return await train(input, config, memory);
+        return await train(input, config, memory, leased.ids);
       } finally {
-        release();
+        leased.release();
       }
     },
   };
@@ -396,7 +397,7 @@ export function createTrainActivities(deps: { artifacts: ArtifactStore; gpus?: n
  * Takes the GPUs the training needs from this host's lease, heartbeating while it waits. A
  * training larger than the host (a worker polling the wrong queue) is failed for another worker.
  */
-async function waitForGpus(lease: GpuLease, gpus: number): Promise<() => void> {
+async function waitForGpus(lease: GpuLease, gpus: number): Promise<LeasedGpus> {
   const ctx = activityContext();
   if (gpus > lease.total)
     throw ApplicationFailure.create({
@@ -424,7 +425,7 @@ function emptyProgress(): TrainProgress {
 export type TrainActivities = ReturnType<typeof createTrainActivities>;
 
 /** One process on one GPU (or the CPU); torchrun with a process per GPU otherwise. */
-function startTrainer(config: ResolvedTrainConfig, jobFile: string): ChildProcess {
+function startTrainer(config: ResolvedTrainConfig, jobFile: string, devices: string[]): ChildProcess {
   const script = path.join(trainerDir, 'sft_train.py');
   const args =
     config.gpus === 1
@@ -441,6 +442,8 @@ function startTrainer(config: ResolvedTrainConfig, jobFile: string): ChildProces
       // Ranks under torchrun watch this worker, not torchrun: a killed worker takes them along.
       SERA_WATCH_PID: String(process.pid),
       TOKENIZERS_PARALLELISM: 'false',
+      // The GPUs this worker leased to the training; other trainings on the host have their own.
+      CUDA_VISIBLE_DEVICES: devices.join(','),
     },
   });
 }

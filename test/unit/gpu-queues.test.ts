@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { GpuLease } from '../../activities/train/gpu-lease';
+import { GpuLease } from '../../activities/common/gpu-lease';
 import { gpuQueue, hostGpuQueues, isGpuQueueOf } from '../../core/gpu-queues';
 import { resolveTrainConfig } from '../../core/train/train-config';
-import { hostGpus } from '../../infra/host-gpus';
+import { hostGpuIds, hostGpus } from '../../infra/host-gpus';
 
 describe('GPU work routed by size class', () => {
   it('a job goes to the smallest class that holds it; a host polls every class it can hold', () => {
@@ -26,46 +26,56 @@ describe('GPU work routed by size class', () => {
     expect(hostGpus({ SERA_GPUS: '4' })).toBe(4);
     expect(() => hostGpus({ SERA_GPUS: 'two' })).toThrow(/SERA_GPUS="two": expected a whole number/);
     expect(hostGpus({ CUDA_VISIBLE_DEVICES: '0,1,3' })).toBe(3);
+    expect(hostGpuIds({ CUDA_VISIBLE_DEVICES: '0,1,3' })).toEqual(['0', '1', '3']);
+    expect(hostGpuIds({ SERA_GPUS: '2' })).toEqual(['0', '1']);
     // This machine has no nvidia-smi; a host with GPUs and neither variable counts `nvidia-smi -L`.
     expect(hostGpus({ PATH: '/nonexistent' })).toBe(1);
   });
 });
 
 describe("a worker's lease on its host's GPUs", () => {
-  it('hands GPUs out first come, first served, and waits when they are taken', async () => {
-    const lease = new GpuLease(2);
+  it('hands out devices of their own, first come first served, and waits when they are taken', async () => {
+    const lease = new GpuLease(['4', '5']);
     const order: string[] = [];
     const one = await lease.acquire(1);
-    const two = lease.acquire(2).then((release) => {
-      order.push('two');
-      return release;
+    expect(one).toMatchObject({ ids: ['4'], slot: 0 });
+    const two = lease.acquire(2).then((leased) => {
+      order.push(`two on ${leased.ids.join(',')}`);
+      return leased;
     });
-    // A later 1-GPU job waits behind the 2-GPU one although a GPU is free.
-    const three = lease.acquire(1).then((release) => {
-      order.push('three');
-      return release;
+    // A later 1-GPU job waits behind the 2-GPU one although a device is free.
+    const three = lease.acquire(1).then((leased) => {
+      order.push(`three on ${leased.ids.join(',')}`);
+      return leased;
     });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(order).toEqual([]);
-    one();
-    (await two)();
-    (await three)();
-    expect(order).toEqual(['two', 'three']);
+    one.release();
+    (await two).release();
+    (await three).release();
+    expect(order).toEqual(['two on 4,5', 'three on 4']);
     await expect(lease.acquire(3)).rejects.toThrow('3 GPUs asked of a host with 2');
   });
 
+  it('two jobs at once get different devices and slots', async () => {
+    const lease = new GpuLease(['0', '1', '2', '3']);
+    const a = await lease.acquire(2);
+    const b = await lease.acquire(1);
+    expect([a.ids, a.slot, b.ids, b.slot]).toEqual([['0', '1'], 0, ['2'], 2]);
+  });
+
   it('a cancelled wait leaves the line and lets the next one through', async () => {
-    const lease = new GpuLease(1);
+    const lease = new GpuLease(['0']);
     const held = await lease.acquire(1);
     const cancel = new AbortController();
     const cancelled = lease.acquire(1, cancel.signal);
     const next = lease.acquire(1);
     cancel.abort(new Error('cancelled'));
     await expect(cancelled).rejects.toThrow('cancelled');
-    held();
-    const release = await next;
-    release();
-    release(); // twice is once
-    (await lease.acquire(1))();
+    held.release();
+    const leased = await next;
+    leased.release();
+    leased.release(); // twice is once
+    expect((await lease.acquire(1)).ids).toEqual(['0']);
   });
 });
