@@ -25,16 +25,19 @@ export class GpuLease {
     return this.ids.length;
   }
 
+  /** The devices at once when they are free and no one waits before us; undefined otherwise. */
+  tryAcquire(gpus: number): LeasedGpus | undefined {
+    return this.waiting.length === 0 && gpus <= this.total ? this.take(gpus) : undefined;
+  }
+
   /**
    * Resolves once `gpus` devices are free; `gpus` must not exceed the total. An abort while
    * waiting (the activity was cancelled) leaves the line and rejects with the reason.
    */
   async acquire(gpus: number, signal?: AbortSignal): Promise<LeasedGpus> {
     if (gpus > this.total) throw new Error(`${gpus} GPUs asked of a host with ${this.total}`);
-    if (this.waiting.length === 0) {
-      const leased = this.take(gpus);
-      if (leased) return leased;
-    }
+    const now = this.tryAcquire(gpus);
+    if (now) return now;
     return new Promise<LeasedGpus>((grant, reject) => {
       const entry = { gpus, grant };
       this.waiting.push(entry);

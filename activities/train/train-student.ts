@@ -404,6 +404,9 @@ async function waitForGpus(lease: GpuLease, gpus: number): Promise<LeasedGpus> {
       type: 'TooFewGpus',
       message: `this gpu-train worker has ${lease.total} GPU(s) (SERA_GPUS); the training needs ${gpus}`,
     });
+  const now = lease.tryAcquire(gpus);
+  if (now) return now;
+  ctx?.log.info(`waiting for ${gpus} of this host's ${lease.total} GPU(s), taken by other trainings`);
   const beat = (): void => {
     const previous = ctx?.info.heartbeatDetails as TrainProgress | undefined;
     // Keep what a retry resumes from; only the phase says that this attempt waits.
