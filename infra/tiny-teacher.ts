@@ -133,6 +133,7 @@ export async function startTinyTeacher(options: TinyTeacherOptions = {}): Promis
         port,
         maxModelLen: options.maxModelLen ?? 4096,
         seed: options.seed ?? 0,
+        gpus: 1,
         extraArgs: ['--dtype', 'float32', '-O0', ...(options.extraArgs ?? [])],
       }),
       {

@@ -10,7 +10,7 @@ import { createScalingActivities } from '../activities/eval/scaling';
 import { createLifecycleReportActivities } from '../activities/run/lifecycle-report';
 import { createResumeActivities } from '../activities/run/resume';
 import { createSampleStateActivities } from '../activities/run/sample-states';
-import { createServeActivities } from '../activities/serve/serve-model';
+import { createSizedServeActivities } from '../activities/serve/sized-serving';
 import { createBuildInstanceActivities } from '../activities/eval/build-instances';
 import { createDatasetActivities } from '../activities/dataset/build-dataset';
 import { createLlmActivities } from '../activities/llm/activities';
@@ -22,7 +22,7 @@ import {
   type SandboxActivities,
 } from '../activities/sandbox/activities';
 import { containerCap } from '../core/host-capacity';
-import { hostGpuQueues } from '../core/gpu-queues';
+import { GPU_SIZE_CLASSES, gpuQueue, hostGpuQueues } from '../core/gpu-queues';
 import { sandboxHostQueue, TaskQueues, type WorkerRole } from '../core/queues';
 import { baseImageTag } from '../infra/base-image';
 import { hostGpuIds } from '../infra/host-gpus';
@@ -171,25 +171,35 @@ export async function createRoleWorkers(role: WorkerRole, options: RoleWorkerOpt
       );
     }
     case 'gpu-serve': {
-      return [
-        await Worker.create({
-          ...base,
-          taskQueue: TaskQueues.gpuServe,
-          maxHeartbeatThrottleInterval: '3s',
-          activities: {
-            ...createServeActivities({
-              artifacts: new LocalArtifactStore(artifactsDir()),
-              python: servePython(),
-              workDir: serveWorkDir(),
-              host: process.env.SERA_SERVE_HOST ?? '127.0.0.1',
-              advertisedHost: process.env.SERA_SERVE_ADVERTISED_HOST,
-              port: Number(process.env.SERA_SERVE_PORT ?? 8500),
-            }),
-            ...createDescribeWorkerActivity(role),
+      // As for training: a worker per size-class queue, one lease on the host's GPUs. Each engine
+      // gets its own devices and port (SERA_SERVE_PORT + the slot of its first device).
+      const gpuIds = hostGpuIds();
+      const activities = {
+        ...createSizedServeActivities(
+          {
+            artifacts: new LocalArtifactStore(artifactsDir()),
+            python: servePython(),
+            workDir: serveWorkDir(),
+            host: process.env.SERA_SERVE_HOST ?? '127.0.0.1',
+            advertisedHost: process.env.SERA_SERVE_ADVERTISED_HOST,
+            port: Number(process.env.SERA_SERVE_PORT ?? 8500),
           },
-          maxConcurrentActivityTaskExecutions: concurrency,
-        }),
-      ];
+          gpuIds,
+        ),
+        ...createDescribeWorkerActivity(role),
+      };
+      return Promise.all(
+        GPU_SIZE_CLASSES.filter((size) => size <= gpuIds.length).map((size) =>
+          Worker.create({
+            ...base,
+            taskQueue: gpuQueue(TaskQueues.gpuServe, size),
+            maxHeartbeatThrottleInterval: '3s',
+            activities,
+            // As many engines of this size as the host holds (one on a host without GPUs).
+            maxConcurrentActivityTaskExecutions: Math.max(concurrency, Math.floor(gpuIds.length / size)),
+          }),
+        ),
+      );
     }
   }
 }

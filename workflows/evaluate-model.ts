@@ -29,6 +29,8 @@ import {
 import { gradeWithoutTests } from '../core/eval/grading';
 import { evalTaskSummary } from '../core/activity-summary';
 import { mapBounded } from '../core/map-bounded';
+import { gpuQueue } from '../core/gpu-queues';
+import { noWorkerFailure, waitedOutForWorker } from '../core/no-worker';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
 import { MODEL_SERVER_READY_SIGNAL, type ServerReady } from '../core/serve/engine-command';
@@ -115,9 +117,11 @@ export interface EvaluateProgress {
 export const evaluateProgressQuery = defineQuery<EvaluateProgress>('progress');
 export const modelServerReadySignal = defineSignal<[ServerReady]>(MODEL_SERVER_READY_SIGNAL);
 
-const servingActivities = (heartbeatTimeoutSeconds: number) =>
+const servingActivities = (heartbeatTimeoutSeconds: number, queue: string, workerWaitSeconds: number) =>
   proxyActivities<ServeActivities>({
-    taskQueue: TaskQueues.gpuServe,
+    taskQueue: queue,
+    // No worker with enough GPUs: a clear failure naming the queue, not an endless wait.
+    scheduleToStartTimeout: `${workerWaitSeconds}s`,
     startToCloseTimeout: '30d',
     heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
     // The evaluation ends only once the engine has stopped.
@@ -179,7 +183,8 @@ async function startModel(
   } else {
     const serve = input.model.serve;
     progress.stage = 'serving';
-    const serving = servingActivities(serve.heartbeatTimeoutSeconds);
+    const queue = gpuQueue(TaskQueues.gpuServe, serve.gpus);
+    const serving = servingActivities(serve.heartbeatTimeoutSeconds, queue, serve.workerWaitSeconds);
     served = serveScope
       .run(() =>
         serving.serveModel({
@@ -190,10 +195,14 @@ async function startModel(
           seed: input.seeds[0] ?? 0,
           extraArgs: serve.extraArgs,
           startupTimeoutSeconds: serve.startupTimeoutSeconds,
+          gpus: serve.gpus,
         }),
       )
       .catch((error: unknown) => {
-        if (!isCancellation(error)) serveFailure = error;
+        if (isCancellation(error)) return;
+        serveFailure = waitedOutForWorker(error)
+          ? noWorkerFailure('gpu-serve', serve.gpus, queue, serve.workerWaitSeconds)
+          : error;
       });
     await condition(() => progress.server !== undefined || serveFailure !== undefined);
     if (serveFailure)

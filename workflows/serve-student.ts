@@ -12,6 +12,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ServeActivities } from '../activities/serve/serve-model';
+import { gpuQueue } from '../core/gpu-queues';
+import { noWorkerFailure, waitedOutForWorker } from '../core/no-worker';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
 import { MODEL_SERVER_READY_SIGNAL, type ServerReady } from '../core/serve/engine-command';
@@ -44,9 +46,11 @@ export const serveStatusQuery = defineQuery<ServeStatus>('status');
 export const stopServingSignal = defineSignal('stop');
 const serverReadySignal = defineSignal<[ServerReady]>(MODEL_SERVER_READY_SIGNAL);
 
-const serving = (heartbeatTimeoutSeconds: number) =>
+const serving = (heartbeatTimeoutSeconds: number, queue: string, workerWaitSeconds: number) =>
   proxyActivities<ServeActivities>({
-    taskQueue: TaskQueues.gpuServe,
+    taskQueue: queue,
+    // No worker with enough GPUs: a clear failure naming the queue, not an endless wait.
+    scheduleToStartTimeout: `${workerWaitSeconds}s`,
     startToCloseTimeout: '3650d',
     heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
     // Stopping ends only once the engine and the proxy are down.
@@ -92,12 +96,13 @@ export async function serveStudent(request: ServeStudentRequest): Promise<ServeS
     { key: SearchAttributes.stage, value: 'serving' },
   ]);
 
+  const queue = gpuQueue(TaskQueues.gpuServe, input.gpus);
   const scope = new CancellationScope();
   let failure: unknown;
   let ended = false;
   const served = scope
     .run(() =>
-      serving(input.heartbeatTimeoutSeconds).serveModel({
+      serving(input.heartbeatTimeoutSeconds, queue, input.workerWaitSeconds).serveModel({
         workflowId: workflowInfo().workflowId,
         checkpoint: input.checkpoint,
         servedName: input.servedName,
@@ -105,6 +110,7 @@ export async function serveStudent(request: ServeStudentRequest): Promise<ServeS
         seed: input.seed,
         extraArgs: input.extraArgs,
         startupTimeoutSeconds: input.startupTimeoutSeconds,
+        gpus: input.gpus,
         proxy: {
           bind: input.proxy.bind,
           port: input.proxy.port,
@@ -114,7 +120,10 @@ export async function serveStudent(request: ServeStudentRequest): Promise<ServeS
       }),
     )
     .catch((error: unknown) => {
-      if (!isCancellation(error)) failure = error;
+      if (isCancellation(error)) return;
+      failure = waitedOutForWorker(error)
+        ? noWorkerFailure('gpu-serve', input.gpus, queue, input.workerWaitSeconds)
+        : error;
     })
     .finally(() => {
       ended = true;

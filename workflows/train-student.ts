@@ -8,7 +8,6 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
-  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -21,17 +20,9 @@ import type {
 import { NON_RETRYABLE_ERROR_TYPES } from '../core/errors';
 import { TaskQueues } from '../core/queues';
 import { SearchAttributes } from '../core/search-attributes';
-import { TimeoutType } from '@temporalio/common';
 import { gpuQueue } from '../core/gpu-queues';
+import { noWorkerFailure, waitedOutForWorker } from '../core/no-worker';
 import { resolveTrainConfig, TrainConfigError } from '../core/train/train-config';
-
-function waitedOutForWorker(error: unknown): boolean {
-  return (
-    error instanceof ActivityFailure &&
-    error.cause instanceof TimeoutFailure &&
-    error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
-  );
-}
 
 export interface TrainStudentStatus {
   stage: 'training' | 'trained' | 'stopped';
@@ -100,11 +91,7 @@ export async function trainStudentModel(input: TrainStudentInput): Promise<Train
     return result;
   } catch (error) {
     if (waitedOutForWorker(error))
-      throw ApplicationFailure.create({
-        type: 'NoWorker',
-        message: `no gpu-train worker with at least ${config.gpus} GPU(s) took the training from task queue ${queue} within ${config.workerWaitSeconds} s (workerWaitSeconds): start one on a host with enough GPUs (SERA_GPUS)`,
-        nonRetryable: true,
-      });
+      throw noWorkerFailure('gpu-train', config.gpus, queue, config.workerWaitSeconds);
     if (!isCancellation(error)) throw error;
     const cause = error instanceof ActivityFailure ? error.cause : error;
     const details =

@@ -33,13 +33,16 @@ export interface ServeModelInput {
   seed: number;
   extraArgs: string[];
   startupTimeoutSeconds: number;
+  /** GPUs the engine spreads the model over (tensor parallelism); absent in older histories: 1. */
+  gpus?: number;
   /** Also serve the engine behind the proxy, for as long as the activity runs. */
   proxy?: ProxyRequest;
 }
 
 /** The heartbeat: what a person (and a test) sees of the server while it runs. */
 export interface ServeProgress {
-  phase: 'starting' | 'serving';
+  /** waiting: for this host's GPUs, taken by other engines (sized-serving.ts). */
+  phase: 'waiting' | 'starting' | 'serving';
   baseUrl: string;
   pid?: number;
   restarts: number;
@@ -118,7 +121,7 @@ export function createServeActivities(deps: ServeDeps) {
     await rm(pidFile, { force: true });
   }
 
-  function start(dir: string, input: ServeModelInput): ChildProcess {
+  function start(dir: string, input: ServeModelInput, devices: readonly string[] | undefined): ChildProcess {
     const log = openSync(logFile, 'a');
     try {
       const child = spawn(
@@ -130,13 +133,19 @@ export function createServeActivities(deps: ServeDeps) {
           port: deps.port,
           maxModelLen: input.maxModelLen,
           seed: input.seed,
+          gpus: input.gpus ?? 1,
           extraArgs: input.extraArgs,
         }),
         {
           // Its own process group: stopping it stops the engine's worker processes too.
           detached: true,
           stdio: ['ignore', log, log],
-          env: { ...process.env, VLLM_CPU_KVCACHE_SPACE: process.env.VLLM_CPU_KVCACHE_SPACE ?? '1' },
+          env: {
+            ...process.env,
+            VLLM_CPU_KVCACHE_SPACE: process.env.VLLM_CPU_KVCACHE_SPACE ?? '1',
+            // The devices this worker leased to the engine; other engines on the host have their own.
+            ...(devices ? { CUDA_VISIBLE_DEVICES: devices.join(',') } : {}),
+          },
         },
       );
       child.on('error', () => undefined);
@@ -209,7 +218,8 @@ export function createServeActivities(deps: ServeDeps) {
   }
 
   return {
-    async serveModel(input: ServeModelInput): Promise<never> {
+    /** `devices`: the GPUs leased to this engine (sized-serving.ts); not part of the workflow's input. */
+    async serveModel(input: ServeModelInput, devices?: readonly string[]): Promise<never> {
       const ctx = activityContext();
       if (!ctx) throw new Error('serveModel runs as an activity only');
       await mkdir(deps.workDir, { recursive: true });
@@ -234,7 +244,7 @@ export function createServeActivities(deps: ServeDeps) {
       try {
         for (;;) {
           progress.phase = 'starting';
-          child = start(dir, input);
+          child = start(dir, input, devices);
           progress.pid = child.pid;
           await writeFile(pidFile, String(child.pid));
           const started = Date.now();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_GPUS_PER_HOST } from '../gpu-queues';
 import { ModelSettingsSchema, RolloutLimitsSchema } from '../agent/rollout-input';
 import { HostStartTimeoutSchema, RunIdSchema, SandboxLimitsSchema } from '../environment-input';
 import { EnvironmentRecipeSchema } from '../environment-recipe';
@@ -68,7 +69,17 @@ export const ServedCheckpointSchema = z.strictObject({
   servedName: z.string().min(1).default('student'),
   maxModelLen: z.number().int().min(256).default(32_768),
   /** Extra engine flags, e.g. ["--dtype", "float32"] for a CPU. */
-  extraArgs: z.array(z.string()).default([]),
+  extraArgs: z
+    .array(z.string())
+    .default([])
+    .refine(
+      (args) => !args.some((a) => a === '-tp' || a.startsWith('--tensor-parallel-size')),
+      'set gpus instead of --tensor-parallel-size: it also routes the engine to a worker with that many GPUs',
+    ),
+  /** GPUs the engine spreads the model over (tensor parallelism); routes it to a worker that has them. */
+  gpus: z.number().int().min(1).max(MAX_GPUS_PER_HOST).default(1),
+  /** How long the engine may wait for a gpu-serve worker with enough GPUs (each attempt). */
+  workerWaitSeconds: z.number().int().positive().default(86_400),
   /** How long the engine may take to answer its first health check. */
   startupTimeoutSeconds: z.number().int().positive().default(900),
   /** How soon a silent server (its worker gone) is started again elsewhere. */

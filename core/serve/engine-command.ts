@@ -9,6 +9,8 @@ export interface EngineSettings {
   port: number;
   maxModelLen: number;
   seed: number;
+  /** GPUs the engine spreads the model over; above 1, vLLM's tensor parallelism. */
+  gpus: number;
   extraArgs: readonly string[];
 }
 
@@ -31,6 +33,7 @@ export function vllmArgs(s: EngineSettings): string[] {
     String(s.maxModelLen),
     '--seed',
     String(s.seed),
+    ...(s.gpus > 1 ? ['--tensor-parallel-size', String(s.gpus)] : []),
     ...s.extraArgs,
   ];
 }

@@ -364,6 +364,19 @@ describe('multi-seed evaluation on the example set', () => {
     expect(applicationCause(checkpoint).message).toContain(
       `checkpoint folder ${notModel} has no config.json`,
     );
+
+    // An engine on 2 GPUs waits for a gpu-serve worker whose host has them; this one has 1.
+    const tooBig = await workers.client.workflow
+      .execute('evaluateModel', {
+        taskQueue: TaskQueues.orchestration,
+        workflowId: `eval-${runId}-gpus`,
+        args: [request(runId, { serve: { checkpoint: { path: notModel }, gpus: 2, workerWaitSeconds: 5 } })],
+      })
+      .catch((e: unknown) => e);
+    expect(applicationCause(tooBig).type).toBe('NoWorker');
+    expect(applicationCause(tooBig).message).toContain(
+      'no gpu-serve worker with at least 2 GPU(s) took the engine from task queue sera-gpu-serve-2gpu within 5 s',
+    );
   });
 });
 

@@ -231,6 +231,7 @@ const OTHER_PROGRAMS_OPTIONS = new Set([
   '--typecheck', // vitest
   '--user', // pip install
   '--peak-tflops', // trainer/bench_train.py
+  '--tensor-parallel-size', // vllm serve
 ]);
 
 /** Where a sera-flow invocation starts in a piece of text, and the command words it names. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { absolutePaths } from '../../client/eval-commands';
-import { EvaluateModelInputSchema } from '../../core/eval/eval-input';
+import { EvaluateModelInputSchema, ServedCheckpointSchema } from '../../core/eval/eval-input';
 import { buildEvalReport, compareReports, describeSummary } from '../../core/eval/eval-report';
 import type { GradeRecord } from '../../core/eval/grading';
 import { mapBounded } from '../../core/map-bounded';
@@ -74,11 +74,33 @@ describe('evaluation input and helpers', () => {
       port: 8500,
       maxModelLen: 32768,
       seed: 7,
+      gpus: 1,
       extraArgs: ['--dtype', 'float32'],
     });
     expect(args.join(' ')).toBe(
       '-m vllm.entrypoints.openai.api_server --model /m --served-model-name student --host 127.0.0.1 --port 8500 --enable-auto-tool-choice --tool-call-parser hermes --max-model-len 32768 --seed 7 --dtype float32',
     );
+  });
+
+  it('spreads a model over its GPUs with tensor parallelism; the flag itself is refused in extraArgs', () => {
+    const args = vllmArgs({
+      modelDir: '/m',
+      servedName: 'student',
+      host: '0.0.0.0',
+      port: 8501,
+      maxModelLen: 32768,
+      seed: 0,
+      gpus: 4,
+      extraArgs: [],
+    });
+    expect(args.join(' ')).toMatch(/--seed 0 --tensor-parallel-size 4$/);
+    const served = (serve: Record<string, unknown>) =>
+      ServedCheckpointSchema.safeParse({ checkpoint: { path: '/m' }, ...serve });
+    expect(served({}).data).toMatchObject({ gpus: 1, workerWaitSeconds: 86_400 });
+    expect(served({ extraArgs: ['--tensor-parallel-size', '2'] }).error?.issues[0]?.message).toMatch(
+      /set gpus instead of --tensor-parallel-size/,
+    );
+    expect(served({ gpus: 16 }).success).toBe(false);
   });
 
   it('makes a config file’s paths absolute, relative to the file, and leaves URLs alone', () => {
