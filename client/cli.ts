@@ -559,6 +559,12 @@ serve
   .option('--name <model>', 'the model name clients ask for', 'student')
   .option('--max-model-len <tokens>', "the engine's context length", positiveInt, 32_768)
   .option(
+    '--gpus <n>',
+    'GPUs the engine spreads the model over (tensor parallelism); a gpu-serve worker with that many takes it',
+    positiveInt,
+    1,
+  )
+  .option(
     '--engine-arg <arg>',
     'an extra vLLM flag, written --engine-arg=--flag (repeatable)',
     (v: string, all: string[]) => [...all, v],

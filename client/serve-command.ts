@@ -26,6 +26,7 @@ export interface ServeStartOptions {
   tokenEnv?: string;
   name: string;
   maxModelLen: number;
+  gpus: number;
   engineArg: string[];
 }
 
@@ -161,6 +162,7 @@ export async function startServing(
     checkpoint,
     servedName: options.name,
     maxModelLen: options.maxModelLen,
+    gpus: options.gpus,
     extraArgs: options.engineArg,
     proxy: { port: options.port, bind: options.bind, tokenSha256: tokenSha256(token) },
   };

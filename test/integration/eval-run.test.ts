@@ -555,6 +555,7 @@ describe('evaluating the tiny student served by vLLM (CPU build)', () => {
       port: proxyPort,
       name: 'student',
       maxModelLen: 4096,
+      gpus: 1,
       engineArg: ['--dtype', 'float32', '-O0'],
     });
     // Bad input, told before any engine starts: a run without a model, a proxy port in use.
