@@ -50,11 +50,11 @@ const QUEUE_OF_ROLE: Record<WorkerRole, string> = {
 
 /**
  * A role's queue, or for the sandbox role also a host's own queue (`sera-sandbox@host`), or for
- * the gpu-train role every size-class queue (`sera-gpu-train-2gpu`).
+ * the GPU roles every size-class queue (`sera-gpu-train-2gpu`).
  */
 export function onRoleQueue(role: WorkerRole, queue: string): boolean {
   const base = QUEUE_OF_ROLE[role];
-  if (role === 'gpu-train') return isGpuQueueOf(base, queue);
+  if (role === 'gpu-train' || role === 'gpu-serve') return isGpuQueueOf(base, queue);
   return queue === base || (role === 'sandbox' && queue.startsWith(`${base}@`));
 }
 
