@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GpuLease } from '../../activities/common/gpu-lease';
+import { onRoleQueue } from '../../client/fault-evidence';
 import { gpuQueue, hostGpuQueues, isGpuQueueOf } from '../../core/gpu-queues';
 import { resolveTrainConfig } from '../../core/train/train-config';
 import { hostGpuIds, hostGpus } from '../../infra/host-gpus';
@@ -16,6 +17,10 @@ describe('GPU work routed by size class', () => {
     expect(hostGpuQueues('q', 8)).toEqual(['q', 'q-2gpu', 'q-4gpu', 'q-8gpu']);
     expect(isGpuQueueOf('q', 'q-4gpu')).toBe(true);
     expect(isGpuQueueOf('q', 'q-3gpu')).toBe(false);
+    // The fault drill counts work on a size-class queue as its role's.
+    expect(onRoleQueue('gpu-train', 'sera-gpu-train-2gpu')).toBe(true);
+    expect(onRoleQueue('gpu-serve', 'sera-gpu-serve-8gpu')).toBe(true);
+    expect(onRoleQueue('gpu-serve', 'sera-gpu-train')).toBe(false);
   });
 
   it('a training on more GPUs than one host holds is refused', () => {
