@@ -346,6 +346,11 @@ describe('SFT of the tiny student on a real exported dataset', () => {
       );
       expect(one!.sharding).toBe('none');
       expect(two!.sharding).toBe('ddp');
+      // Both reached the one 2-GPU worker at once (its 1- and 2-GPU queues): one waited for the
+      // other's GPUs.
+      expect(trainProcess!.output()).toMatch(
+        /waiting for [12] of this host's 2 GPU\(s\), taken by other trainings/,
+      );
       // Each rank saw half the data: together, every sample of each step once.
       expect(two!.tokensSeen).toBe(one!.tokensSeen);
       expect(two!.history.map((h) => h.step)).toEqual([1, 2, 3, 4]);
