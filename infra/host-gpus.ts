@@ -1,16 +1,10 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * How many GPUs this host gives a gpu-train or gpu-serve worker: SERA_GPUS when set, else the
- * devices CUDA_VISIBLE_DEVICES names, else the GPUs `nvidia-smi -L` lists, else 1 (a machine
- * without GPUs runs one job at a time, on the CPU; SERA_GPUS=2 there runs two-process trainings).
- */
-export function hostGpus(env: NodeJS.ProcessEnv = process.env): number {
-  return hostGpuIds(env).length;
-}
-
-/**
- * The devices' ids as CUDA numbers them for this worker: CUDA_VISIBLE_DEVICES's entries when set,
+ * The GPUs this host gives a gpu-train or gpu-serve worker, as CUDA numbers them. How many:
+ * SERA_GPUS when set, else the devices CUDA_VISIBLE_DEVICES names, else the GPUs `nvidia-smi -L`
+ * lists, else 1 (a machine without GPUs runs one job at a time on the CPU; SERA_GPUS=2 there runs
+ * two-process trainings). Their ids: CUDA_VISIBLE_DEVICES's entries when set,
  * else 0 … n-1. A job's processes get their share of them as their own CUDA_VISIBLE_DEVICES.
  */
 export function hostGpuIds(env: NodeJS.ProcessEnv = process.env): string[] {
